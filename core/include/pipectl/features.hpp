@@ -1,0 +1,63 @@
+// Turning a table's feature columns into a model's input matrix.
+//
+// Trainers (XGBoost, liblinear, MLP…) all see the same features: numeric
+// columns one feature each, a categorical column one-hot over its
+// dictionary, a multi-valued column multi-hot. The result is CSR, built in
+// one pass straight from the column buffers (no per-row objects).
+#pragma once
+
+#include <pipectl/export.hpp>
+#include <pipectl/table.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pipectl {
+
+struct PIPECTL_API FeatureMatrix {
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::vector<std::uint64_t> indptr;  ///< rows + 1
+  std::vector<std::uint32_t> indices;
+  std::vector<float> values;
+  std::vector<std::string> names;     ///< one per feature, e.g. "bytes", "dstport=443", "dns=time.apple.com"
+  /// Dense row-major copy with NaN for absent numeric entries and 0 for absent indicators.
+  std::vector<float> dense() const;
+};
+
+/// Which columns are features: `explicit_columns` if non-empty, otherwise
+/// every column except `label` and `exclude` (and prediction columns "pred_*").
+PIPECTL_API std::vector<std::string> feature_columns(const Table& t, const std::string& label,
+                                                     const std::vector<std::string>& explicit_columns,
+                                                     const std::vector<std::string>& exclude);
+
+/// Build CSR for `rows` of `t` (all rows when `rows` is empty and `all_rows`).
+/// Numeric values are stored explicitly (zeros included); NULL / NaN numeric
+/// entries are left out (missing). Indicators store 1 for present categories.
+PIPECTL_API FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns,
+                                         const std::vector<std::uint32_t>& rows);
+PIPECTL_API FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns);
+
+/// The label as class indices 0..k-1 plus class names: Int64 0/1 (binary,
+/// names "0","1" unless `names` meta given) or Categorical (its dictionary;
+/// binary when two classes). Throws DataError on NULL labels in `rows`.
+struct PIPECTL_API LabelVector {
+  std::vector<float> y;              ///< class index per selected row
+  std::vector<std::string> classes;  ///< class names, index = class id
+};
+PIPECTL_API LabelVector label_vector(const Table& t, const std::string& label,
+                                     const std::vector<std::uint32_t>& rows);
+/// Class names of the label column over the whole table.
+PIPECTL_API std::vector<std::string> label_classes(const Table& t, const std::string& label);
+
+/// Names of the probability columns a trainer writes: binary -> {"pred_proba"};
+/// multiclass -> {"pred_proba.<class>"…}. Predicted class goes in "pred_label".
+PIPECTL_API std::vector<std::string> proba_columns(const std::vector<std::string>& classes);
+
+/// Append the prediction columns (pred_proba…, pred_label) for all rows.
+/// `proba` is row-major rows x (classes.size()==2 ? 1 : classes.size()).
+PIPECTL_API Table with_predictions(const Table& t, const std::vector<std::string>& classes,
+                                   const std::vector<float>& proba, const std::string& model_id);
+
+}  // namespace pipectl

@@ -1,0 +1,77 @@
+// Parameters, declared once per plugin.
+//
+// A plugin lists its parameters in a PluginSpec (name, type, default,
+// range/choices, required, description). That single declaration drives
+// validation ("unknown parameter … allowed: …", type and range checks),
+// `pipectl plugins describe`, and the JSON Schema of pipeline files.
+#pragma once
+
+#include <pipectl/export.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pipectl {
+
+using json = nlohmann::json;
+
+enum class ParamType {
+  Bool,
+  Int,
+  Float,       ///< accepts integers too
+  String,
+  Path,        ///< a string; relative values resolve against the pipeline file's folder
+  StringList,
+  Table,       ///< free-form key/value table (passed through, e.g. extra XGBoost params)
+};
+PIPECTL_API const char* param_type_name(ParamType t);
+
+struct PIPECTL_API ParamSpec {
+  std::string name;
+  ParamType type = ParamType::String;
+  std::string description;
+  json default_value;                  ///< null = no default
+  bool is_required = false;
+  std::optional<double> min, max;      ///< inclusive range for Int / Float
+  std::vector<std::string> choices;    ///< allowed values for String (or each StringList item)
+
+  // Fluent declaration helpers.
+  ParamSpec& def(json v) { default_value = std::move(v); return *this; }
+  ParamSpec& required() { is_required = true; return *this; }
+  ParamSpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
+  ParamSpec& at_least(double lo) { min = lo; return *this; }
+  ParamSpec& one_of(std::vector<std::string> c) { choices = std::move(c); return *this; }
+
+  /// "" when v is acceptable, else a message such as
+  /// `expects an integer, got string "x"` or `must be in [0, 1], got 2`.
+  std::string check(const json& v) const;
+  json to_json() const;
+};
+
+/// Resolved parameter values for one stage: every declared parameter is
+/// present (given, or its default), paths are absolute.
+class PIPECTL_API Params {
+ public:
+  Params() = default;
+  explicit Params(json values) : v_(std::move(values)) {}
+
+  bool has(const std::string& k) const { return v_.contains(k) && !v_[k].is_null(); }
+  bool boolean(const std::string& k) const;
+  std::int64_t integer(const std::string& k) const;
+  double number(const std::string& k) const;
+  std::string str(const std::string& k) const;
+  std::vector<std::string> strings(const std::string& k) const;
+  const json& raw(const std::string& k) const;
+  const json& all() const { return v_; }
+
+ private:
+  const json& get(const std::string& k) const;
+  json v_ = json::object();
+};
+
+}  // namespace pipectl

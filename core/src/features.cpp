@@ -1,0 +1,188 @@
+#include <pipectl/error.hpp>
+#include <pipectl/features.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace pipectl {
+
+std::vector<float> FeatureMatrix::dense() const {
+  std::vector<float> d(rows * cols, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (auto k = indptr[r]; k < indptr[r + 1]; ++k) d[r * cols + indices[k]] = values[k];
+  return d;
+}
+
+std::vector<std::string> feature_columns(const Table& t, const std::string& label,
+                                         const std::vector<std::string>& explicit_columns,
+                                         const std::vector<std::string>& exclude) {
+  if (!explicit_columns.empty()) {
+    for (const auto& c : explicit_columns) (void)t.at(c);
+    return explicit_columns;
+  }
+  std::vector<std::string> out;
+  for (const auto& c : t.columns()) {
+    if (c->name == label) continue;
+    if (c->name.rfind("pred_", 0) == 0) continue;
+    if (std::find(exclude.begin(), exclude.end(), c->name) != exclude.end()) continue;
+    out.push_back(c->name);
+  }
+  return out;
+}
+
+FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns) {
+  std::vector<std::uint32_t> rows(t.rows());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::uint32_t>(i);
+  return build_features(t, columns, rows);
+}
+
+FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns,
+                             const std::vector<std::uint32_t>& rows) {
+  FeatureMatrix m;
+  m.rows = rows.size();
+  std::vector<const Column*> cols;
+  std::vector<std::uint32_t> base;
+  std::size_t nnz_guess = 0;
+  for (const auto& name : columns) {
+    const Column& c = t.at(name);
+    cols.push_back(&c);
+    base.push_back(static_cast<std::uint32_t>(m.names.size()));
+    if (c.is_numeric()) {
+      m.names.push_back(c.name);
+      nnz_guess += rows.size();
+    } else {
+      for (const auto& v : *c.dictionary) m.names.push_back(c.name + "=" + v);
+      nnz_guess += rows.size();
+    }
+  }
+  m.cols = m.names.size();
+  m.indptr.resize(rows.size() + 1);
+  m.indices.reserve(nnz_guess);
+  m.values.reserve(nnz_guess);
+  m.indptr[0] = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto r = rows[i];
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+      const Column& c = *cols[j];
+      switch (c.type) {
+        case DType::Float64: {
+          if (c.is_null(r)) break;
+          double v = c.f64[r];
+          if (std::isnan(v)) break;
+          m.indices.push_back(base[j]);
+          m.values.push_back(static_cast<float>(v));
+          break;
+        }
+        case DType::Int64:
+          if (c.is_null(r)) break;
+          m.indices.push_back(base[j]);
+          m.values.push_back(static_cast<float>(c.i64[r]));
+          break;
+        case DType::Categorical:
+          if (c.codes[r] < 0) break;
+          m.indices.push_back(base[j] + static_cast<std::uint32_t>(c.codes[r]));
+          m.values.push_back(1.0f);
+          break;
+        case DType::MultiCategorical: {
+          // Sorted, de-duplicated indices within the row.
+          const auto b = m.indices.size();
+          for (auto k = c.offsets[r]; k < c.offsets[r + 1]; ++k)
+            m.indices.push_back(base[j] + static_cast<std::uint32_t>(c.codes[k]));
+          std::sort(m.indices.begin() + static_cast<std::ptrdiff_t>(b), m.indices.end());
+          m.indices.erase(std::unique(m.indices.begin() + static_cast<std::ptrdiff_t>(b), m.indices.end()),
+                          m.indices.end());
+          m.values.resize(m.indices.size(), 1.0f);
+          break;
+        }
+      }
+    }
+    m.indptr[i + 1] = m.indices.size();
+  }
+  return m;
+}
+
+std::vector<std::string> label_classes(const Table& t, const std::string& label) {
+  const Column& c = t.at(label);
+  if (c.type == DType::Categorical) return *c.dictionary;
+  if (c.type == DType::Int64) {
+    std::int64_t mx = 1;
+    for (std::size_t i = 0; i < c.i64.size(); ++i)
+      if (!c.is_null(i)) mx = std::max(mx, c.i64[i]);
+    std::vector<std::string> names;
+    auto given = t.meta("label_names." + label);
+    for (std::int64_t k = 0; k <= mx; ++k) names.push_back(std::to_string(k));
+    if (!given.empty()) {
+      // "no,yes" style names for an Int64 label.
+      std::vector<std::string> g;
+      std::size_t p = 0;
+      while (p <= given.size()) {
+        auto q = given.find(',', p);
+        if (q == std::string::npos) q = given.size();
+        g.push_back(given.substr(p, q - p));
+        p = q + 1;
+      }
+      if (g.size() == names.size()) names = g;
+    }
+    return names;
+  }
+  throw DataError("label column \"" + label + "\" must be int64 or categorical, it is " + dtype_name(c.type));
+}
+
+LabelVector label_vector(const Table& t, const std::string& label, const std::vector<std::uint32_t>& rows) {
+  LabelVector out;
+  out.classes = label_classes(t, label);
+  const Column& c = t.at(label);
+  out.y.reserve(rows.size());
+  for (auto r : rows) {
+    if (c.is_null(r) || (c.type == DType::Categorical && c.codes[r] < 0))
+      throw DataError("label column \"" + label + "\" is NULL at row " + std::to_string(r));
+    if (c.type == DType::Categorical) {
+      out.y.push_back(static_cast<float>(c.codes[r]));
+    } else {
+      auto v = c.i64[r];
+      if (v < 0) throw DataError("label column \"" + label + "\" has negative class " + std::to_string(v) +
+                                 " at row " + std::to_string(r));
+      out.y.push_back(static_cast<float>(v));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> proba_columns(const std::vector<std::string>& classes) {
+  if (classes.size() <= 2) return {"pred_proba"};
+  std::vector<std::string> out;
+  for (const auto& c : classes) out.push_back("pred_proba." + c);
+  return out;
+}
+
+Table with_predictions(const Table& t, const std::vector<std::string>& classes, const std::vector<float>& proba,
+                       const std::string& model_id) {
+  const std::size_t n = t.rows();
+  const std::size_t k = classes.size() <= 2 ? 1 : classes.size();
+  if (proba.size() != n * k)
+    throw Error("predictions have " + std::to_string(proba.size()) + " values, expected " + std::to_string(n * k));
+  Table out = t;
+  auto names = proba_columns(classes);
+  auto dict = std::make_shared<Dictionary>(classes);
+  std::vector<std::int32_t> pred(n);
+  for (std::size_t j = 0; j < k; ++j) {
+    std::vector<double> col(n);
+    for (std::size_t i = 0; i < n; ++i) col[i] = proba[i * k + j];
+    out = out.with(Column::make_f64(names[j], std::move(col)));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (k == 1) {
+      pred[i] = proba[i] >= 0.5f ? 1 : 0;
+    } else {
+      std::size_t best = 0;
+      for (std::size_t j = 1; j < k; ++j)
+        if (proba[i * k + j] > proba[i * k + best]) best = j;
+      pred[i] = static_cast<std::int32_t>(best);
+    }
+  }
+  out = out.with(Column::make_cat("pred_label", std::move(pred), dict));
+  return out.with_meta("model", model_id);
+}
+
+}  // namespace pipectl

@@ -1,0 +1,52 @@
+#include <pipectl/plugin.hpp>
+
+namespace pipectl {
+
+const char* kind_name(StageKind k) {
+  switch (k) {
+    case StageKind::Source: return "source";
+    case StageKind::Transform: return "transform";
+    case StageKind::Splitter: return "splitter";
+    case StageKind::Trainer: return "trainer";
+    case StageKind::Evaluator: return "evaluator";
+    case StageKind::Report: return "report";
+    case StageKind::Sink: return "sink";
+  }
+  return "?";
+}
+
+bool parse_kind(std::string_view s, StageKind& out) {
+  for (auto k : {StageKind::Source, StageKind::Transform, StageKind::Splitter, StageKind::Trainer,
+                 StageKind::Evaluator, StageKind::Report, StageKind::Sink})
+    if (s == kind_name(k)) {
+      out = k;
+      return true;
+    }
+  return false;
+}
+
+ParamSpec& PluginSpec::param(std::string name, ParamType type, std::string description) {
+  ParamSpec p;
+  p.name = std::move(name);
+  p.type = type;
+  p.description = std::move(description);
+  params.push_back(std::move(p));
+  return params.back();
+}
+
+const ParamSpec* PluginSpec::find(std::string_view name) const {
+  for (const auto& p : params)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+StageContext::~StageContext() = default;
+Stage::~Stage() = default;
+
+json Stage::save_state(const std::filesystem::path&) const { return nullptr; }
+
+void Stage::load_state(const json& state, const std::filesystem::path&) {
+  if (!state.is_null()) throw Error("this stage keeps no fitted state, but state was given");
+}
+
+}  // namespace pipectl

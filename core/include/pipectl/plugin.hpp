@@ -147,7 +147,8 @@ class PIPECTL_API Stage {
 }  // namespace pipectl
 
 extern "C" {
-/// The one symbol a plugin exports. The first three fields never move.
+/// The one symbol a plugin exports. The first four fields never move, so a
+/// host can read and refuse a descriptor of any ABI version.
 struct pipectl_plugin_descriptor {
   std::uint32_t magic;        ///< PIPECTL_PLUGIN_MAGIC
   std::uint32_t abi_version;  ///< PIPECTL_PLUGIN_ABI_VERSION

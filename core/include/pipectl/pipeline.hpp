@@ -1,0 +1,61 @@
+// Validation: a PipelineDecl plus the plugin registry become a
+// ResolvedPipeline — or every problem at once, each with file:line:column.
+//
+// Checked: TOML syntax; stage ids (present, unique, [A-Za-z0-9_-]); plugins
+// (known, with the closest names); inputs (a list, known ids, arity); each
+// parameter against its declaration (unknown key with the allowed ones,
+// type, range, choices, required); cycles (printed as their path); and the
+// column contracts along the graph (a stage whose inputs cannot give it the
+// columns or split it needs).
+#pragma once
+
+#include <pipectl/config.hpp>
+#include <pipectl/export.hpp>
+#include <pipectl/graph.hpp>
+#include <pipectl/loader.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pipectl {
+
+struct PIPECTL_API ResolvedStage {
+  std::string id;
+  const LoadedPlugin* plugin = nullptr;
+  std::vector<std::size_t> inputs;  ///< indices into ResolvedPipeline::stages
+  Params params;                    ///< every declared parameter, defaults filled, paths absolute
+  Contract contract;
+  std::uint64_t seed = 0;           ///< derived from the pipeline seed and the stage id
+};
+
+struct PIPECTL_API ResolvedPipeline {
+  std::string name;
+  std::string description;
+  std::int64_t seed = 0;
+  std::string display_file;
+  std::filesystem::path base_dir;
+  std::vector<ResolvedStage> stages;  ///< declaration order
+  std::vector<std::size_t> order;     ///< topological order
+  StageGraph graph{{}};
+
+  std::size_t index_of(const std::string& id) const;  ///< throws if absent
+  /// The resolved pipeline as JSON (what ran: env expanded, --set applied, defaults filled).
+  json to_json() const;
+  /// The same, as a TOML document that `pipectl run` accepts.
+  std::string to_toml() const;
+  /// SHA-1 (hex) of the canonical JSON.
+  std::string hash() const;
+};
+
+/// Validate; throws ConfigError with every diagnostic (sorted by position)
+/// or PluginLoadError when a needed plugin's library was refused.
+PIPECTL_API ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry& registry);
+
+/// Deterministic per-stage seed.
+PIPECTL_API std::uint64_t stage_seed(std::int64_t pipeline_seed, const std::string& stage_id);
+
+/// Hex SHA-1 of bytes.
+PIPECTL_API std::string sha1_hex(const std::string& bytes);
+
+}  // namespace pipectl

@@ -1,0 +1,55 @@
+// The run folder: everything one run leaves behind.
+//
+//   runs/<pipeline>-<UTC timestamp>/
+//     pipeline.toml    the resolved pipeline (env expanded, --set applied, defaults filled)
+//     run.json         status, timings, rows in/out, counters per stage, plugin versions
+//     metrics.json     deterministic figures, under each stage's id
+//     log.txt          the run's log
+//     stages/<id>/     each stage's artifacts and fitted state (state.json)
+//
+// It is built under a temporary name (".<name>.partial") and renamed when
+// complete, so a failed or interrupted run never looks finished (it is
+// renamed "<name>.failed" instead).
+#pragma once
+
+#include <pipectl/export.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace pipectl {
+
+class PIPECTL_API RunFolder {
+ public:
+  /// `explicit_out`: use exactly that folder (replaced when the run succeeds);
+  /// otherwise `<runs_root>/<name>-<UTC timestamp>[-N]`.
+  RunFolder(const std::filesystem::path& runs_root, const std::string& pipeline_name,
+            const std::optional<std::filesystem::path>& explicit_out);
+
+  const std::filesystem::path& work_dir() const { return work_; }
+  const std::filesystem::path& final_dir() const { return final_; }
+  /// work_dir()/stages/<id>, created on demand. `id` must be a valid stage id.
+  std::filesystem::path stage_dir(const std::string& id) const;
+  /// Write a file inside the folder (relative path, no "..") atomically.
+  void write(const std::filesystem::path& rel, const std::string& content) const;
+  /// Move the folder to its final name. Returns the final path.
+  std::filesystem::path commit();
+  /// Mark as failed: renamed to "<final>.failed" (replacing an older one).
+  std::filesystem::path fail();
+  bool finished() const { return done_; }
+
+ private:
+  std::filesystem::path work_, final_;
+  bool done_ = false;
+};
+
+/// "YYYYmmddTHHMMSSZ" for now, UTC.
+PIPECTL_API std::string utc_stamp();
+/// Write a file atomically (temp + rename).
+PIPECTL_API void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+PIPECTL_API std::string read_file(const std::filesystem::path& path);
+/// True when `rel` is relative and never climbs out ("..").
+PIPECTL_API bool is_contained(const std::filesystem::path& rel);
+
+}  // namespace pipectl

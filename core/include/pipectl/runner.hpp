@@ -1,0 +1,59 @@
+// Executing a resolved pipeline: stages whose inputs are ready run
+// concurrently on a pool of `jobs` threads; outputs are identical whatever
+// `jobs` is (each stage's randomness comes from its own seed).
+#pragma once
+
+#include <pipectl/export.hpp>
+#include <pipectl/log.hpp>
+#include <pipectl/pipeline.hpp>
+#include <pipectl/run_folder.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pipectl {
+
+struct PIPECTL_API RunOptions {
+  int jobs = 0;  ///< 0 = the machine's cores
+  std::filesystem::path runs_root = "runs";
+  std::optional<std::filesystem::path> out;  ///< exact run folder
+  Mode mode = Mode::Fit;
+  /// Mode::Apply: the fitted run folder whose stages/<id>/state.json are loaded.
+  std::filesystem::path state_from;
+  /// Set asynchronously (signal handler) to stop the run.
+  const std::atomic<bool>* interrupt = nullptr;
+  /// Keep every stage's output table in RunResult::outputs.
+  bool keep_outputs = false;
+  /// Print reports (metrics tables) to stdout at the end.
+  bool print_reports = true;
+};
+
+struct PIPECTL_API StageRecord {
+  std::string id, plugin, version, status = "pending";
+  double start_s = 0, wall_s = 0;
+  std::uint64_t rows_in = 0, rows_out = 0;
+  std::map<std::string, std::int64_t> counters;
+  json measures = json::object();
+  json metrics = json::object();
+  std::vector<std::string> reports;
+  std::string error;
+};
+
+struct PIPECTL_API RunResult {
+  std::filesystem::path dir;  ///< the final run folder
+  json metrics = json::object();
+  json info = json::object();  ///< what run.json holds
+  std::vector<StageRecord> stages;
+  std::map<std::string, TablePtr> outputs;
+};
+
+/// Run the pipeline. Throws StageError / DataError / Interrupted (after the
+/// run folder was renamed ".failed" with the log and run.json inside).
+PIPECTL_API RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry,
+                                   const RunOptions& opt, Logger& log);
+
+}  // namespace pipectl

@@ -1,0 +1,408 @@
+#include <pipectl/pipeline.hpp>
+
+#include <boost/uuid/detail/sha1.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace pipectl {
+
+std::string sha1_hex(const std::string& bytes) {
+  boost::uuids::detail::sha1 h;
+  h.process_bytes(bytes.data(), bytes.size());
+  unsigned int d[5];
+  h.get_digest(d);
+  char buf[41];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x%08x", d[0], d[1], d[2], d[3], d[4]);
+  return buf;
+}
+
+std::uint64_t stage_seed(std::int64_t pipeline_seed, const std::string& stage_id) {
+  // FNV-1a over the id, mixed with the seed through splitmix64.
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : stage_id) h = (h ^ c) * 1099511628211ull;
+  std::uint64_t z = h ^ (static_cast<std::uint64_t>(pipeline_seed) + 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::size_t ResolvedPipeline::index_of(const std::string& id) const {
+  for (std::size_t i = 0; i < stages.size(); ++i)
+    if (stages[i].id == id) return i;
+  throw Error("no stage \"" + id + "\"");
+}
+
+json ResolvedPipeline::to_json() const {
+  json j;
+  j["pipeline"] = {{"name", name}, {"description", description}, {"seed", seed}};
+  j["stage"] = json::array();
+  for (const auto& s : stages) {
+    json st = json::object();
+    st["id"] = s.id;
+    st["plugin"] = s.plugin->name;
+    st["plugin_version"] = s.plugin->version;
+    json in = json::array();
+    for (auto i : s.inputs) in.push_back(stages[i].id);
+    st["inputs"] = in;
+    st["params"] = s.params.all();
+    j["stage"].push_back(st);
+  }
+  return j;
+}
+
+static void json_to_toml(const json& j, toml::table& t, const std::string& key);
+
+static toml::array json_array_to_toml(const json& a) {
+  toml::array arr;
+  for (const auto& e : a) {
+    if (e.is_string()) arr.push_back(e.get<std::string>());
+    else if (e.is_boolean()) arr.push_back(e.get<bool>());
+    else if (e.is_number_integer()) arr.push_back(e.get<std::int64_t>());
+    else if (e.is_number()) arr.push_back(e.get<double>());
+    else if (e.is_array()) arr.push_back(json_array_to_toml(e));
+    else if (e.is_object()) {
+      toml::table sub;
+      for (auto it = e.begin(); it != e.end(); ++it) json_to_toml(it.value(), sub, it.key());
+      arr.push_back(std::move(sub));
+    }
+  }
+  return arr;
+}
+
+static void json_to_toml(const json& j, toml::table& t, const std::string& key) {
+  if (j.is_null()) return;
+  if (j.is_string()) t.insert_or_assign(key, j.get<std::string>());
+  else if (j.is_boolean()) t.insert_or_assign(key, j.get<bool>());
+  else if (j.is_number_integer()) t.insert_or_assign(key, j.get<std::int64_t>());
+  else if (j.is_number()) t.insert_or_assign(key, j.get<double>());
+  else if (j.is_array()) t.insert_or_assign(key, json_array_to_toml(j));
+  else if (j.is_object()) {
+    toml::table sub;
+    for (auto it = j.begin(); it != j.end(); ++it) json_to_toml(it.value(), sub, it.key());
+    t.insert_or_assign(key, std::move(sub));
+  }
+}
+
+static std::string escape_dollars(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    o += c;
+    if (c == '$') o += '$';
+  }
+  return o;
+}
+
+static json escape_json_strings(const json& j) {
+  if (j.is_string()) return escape_dollars(j.get<std::string>());
+  if (j.is_array()) {
+    json a = json::array();
+    for (const auto& e : j) a.push_back(escape_json_strings(e));
+    return a;
+  }
+  if (j.is_object()) {
+    json o = json::object();
+    for (auto it = j.begin(); it != j.end(); ++it) o[it.key()] = escape_json_strings(it.value());
+    return o;
+  }
+  return j;
+}
+
+std::string ResolvedPipeline::to_toml() const {
+  std::ostringstream out;
+  out << "# Resolved pipeline: environment expanded, --set applied, defaults filled.\n";
+  toml::table head;
+  toml::table p;
+  p.insert("name", name);
+  if (!description.empty()) p.insert("description", escape_dollars(description));
+  p.insert("seed", seed);
+  head.insert("pipeline", std::move(p));
+  out << head << "\n";
+  for (const auto& s : stages) {
+    toml::table st;
+    st.insert("id", s.id);
+    st.insert("plugin", s.plugin->name);
+    toml::array in;
+    for (auto i : s.inputs) in.push_back(stages[i].id);
+    st.insert("inputs", std::move(in));
+    const json& ps = s.params.all();
+    // Keep the spec's declaration order.
+    for (const auto& spec : s.plugin->spec.params)
+      if (ps.contains(spec.name)) json_to_toml(escape_json_strings(ps[spec.name]), st, spec.name);
+    out << "\n[[stage]]\n";
+    // toml++ prints tables in key order; emit id/plugin/inputs first by hand.
+    out << "id = " << toml::value<std::string>(s.id) << "\n";
+    out << "plugin = " << toml::value<std::string>(s.plugin->name) << "\n";
+    toml::table rest;
+    for (auto&& [k, v] : st)
+      if (k != "id" && k != "plugin") rest.insert(k, v);
+    out << rest << "\n";
+  }
+  return out.str();
+}
+
+std::string ResolvedPipeline::hash() const { return sha1_hex(to_json().dump()); }
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+bool valid_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+struct Columns {
+  bool known = true;  // false downstream of a dynamic stage
+  std::set<std::string> names;
+  bool split = false;
+};
+
+}  // namespace
+
+ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry& registry) {
+  std::vector<Diagnostic> diags = decl.diagnostics;
+  auto err = [&](const SourcePos& p, std::string m) { diags.push_back({p, std::move(m)}); };
+  std::optional<PluginLoadError> load_error;
+
+  ResolvedPipeline rp;
+  rp.name = decl.name;
+  rp.description = decl.description;
+  rp.seed = decl.seed;
+  rp.display_file = decl.display_file;
+  rp.base_dir = decl.base_dir;
+
+  if (!decl.syntax_ok) throw ConfigError(diags);
+
+  // Ids.
+  std::map<std::string, std::size_t> first;
+  std::vector<bool> usable(decl.stages.size(), true);
+  for (std::size_t i = 0; i < decl.stages.size(); ++i) {
+    const auto& s = decl.stages[i];
+    if (s.id.empty()) {
+      usable[i] = false;
+      continue;
+    }
+    if (!valid_id(s.id)) {
+      err(s.id_pos, "stage id \"" + s.id + "\" may only contain letters, digits, '_' and '-' (at most 64)");
+      usable[i] = false;
+      continue;
+    }
+    auto [it, fresh] = first.emplace(s.id, i);
+    if (!fresh) {
+      err(s.id_pos, "duplicate stage id \"" + s.id + "\" (first defined at " + decl.stages[it->second].id_pos.str() + ")");
+      usable[i] = false;
+    }
+  }
+
+  // Plugins and parameters.
+  std::vector<const LoadedPlugin*> plugins(decl.stages.size(), nullptr);
+  std::vector<Params> params(decl.stages.size());
+  const auto known = registry.names();
+  for (std::size_t i = 0; i < decl.stages.size(); ++i) {
+    const auto& s = decl.stages[i];
+    if (!s.has_plugin || s.plugin.empty()) continue;
+    const LoadedPlugin* p = registry.find(s.plugin);
+    const std::string who = "stage \"" + s.id + "\"";
+    if (!p) {
+      if (const auto* prob = registry.problem_for(s.plugin)) {
+        if (!load_error) load_error.emplace(prob->message);
+        err(s.plugin_pos, "plugin \"" + s.plugin + "\" for " + who + " could not be loaded: " + prob->message);
+      } else {
+        auto near = closest(s.plugin, known);
+        std::string m = "unknown plugin \"" + s.plugin + "\" for " + who;
+        if (!near.empty()) {
+          m += "; did you mean ";
+          for (std::size_t k = 0; k < near.size(); ++k) m += (k ? " or \"" : "\"") + near[k] + "\"";
+          m += "?";
+        } else {
+          m += " (known: " + join(known) + ")";
+        }
+        err(s.plugin_pos, m);
+      }
+      continue;
+    }
+    plugins[i] = p;
+    json values = json::object();
+    std::vector<std::string> allowed;
+    for (const auto& ps : p->spec.params) allowed.push_back(ps.name);
+    for (const auto& pd : s.params) {
+      const ParamSpec* ps = p->spec.find(pd.key);
+      if (!ps) {
+        auto near = closest(pd.key, allowed, 1);
+        std::string m = "unknown parameter \"" + pd.key + "\" for plugin \"" + p->name + "\"";
+        if (!near.empty()) m += "; did you mean \"" + near[0] + "\"?";
+        m += " (allowed: " + join(allowed) + ")";
+        err(pd.key_pos, m);
+        continue;
+      }
+      json v = pd.value;
+      // An integer where a float is declared is fine.
+      auto problem = ps->check(v);
+      if (!problem.empty()) {
+        err(pd.value_pos, "parameter \"" + pd.key + "\" of " + who + " " + problem);
+        continue;
+      }
+      if (ps->type == ParamType::Float) v = v.get<double>();
+      if (ps->type == ParamType::Path) {
+        std::filesystem::path path = v.get<std::string>();
+        if (!path.empty() && path.is_relative()) {
+          auto base = pd.from_override ? std::filesystem::current_path() : decl.base_dir;
+          path = (base / path).lexically_normal();
+        }
+        v = path.string();
+      }
+      values[pd.key] = v;
+    }
+    for (const auto& ps : p->spec.params) {
+      if (values.contains(ps.name)) continue;
+      if (s.find_param(ps.name)) continue;  // given but invalid: already reported
+      if (ps.is_required) {
+        err(s.pos, who + " (plugin \"" + p->name + "\") is missing required parameter \"" + ps.name + "\"");
+        continue;
+      }
+      json d = ps.default_value;
+      if (ps.type == ParamType::Path && d.is_string() && !d.get<std::string>().empty()) {
+        std::filesystem::path path = d.get<std::string>();
+        if (path.is_relative()) d = (decl.base_dir / path).lexically_normal().string();
+      }
+      values[ps.name] = d;
+    }
+    params[i] = Params(values);
+    // Arity.
+    const int n = static_cast<int>(s.inputs.size());
+    const auto& sp = p->spec;
+    SourcePos where = s.inputs_pos.line ? s.inputs_pos : s.pos;
+    if (sp.max_inputs == 0 && n > 0)
+      err(where, who + " (plugin \"" + p->name + "\") takes no inputs, got " + std::to_string(n));
+    else if (n < sp.min_inputs)
+      err(where, who + " (plugin \"" + p->name + "\") needs at least " + std::to_string(sp.min_inputs) + " input" +
+                     (sp.min_inputs == 1 ? "" : "s") + ", got " + std::to_string(n));
+    else if (sp.max_inputs >= 0 && n > sp.max_inputs)
+      err(where, who + " (plugin \"" + p->name + "\") takes at most " + std::to_string(sp.max_inputs) + " input" +
+                     (sp.max_inputs == 1 ? "" : "s") + ", got " + std::to_string(n));
+  }
+
+  // Inputs and the graph.
+  std::vector<std::string> ids;
+  for (const auto& s : decl.stages) ids.push_back(s.id);
+  StageGraph graph(ids);
+  std::vector<std::vector<std::size_t>> inputs(decl.stages.size());
+  for (std::size_t i = 0; i < decl.stages.size(); ++i) {
+    const auto& s = decl.stages[i];
+    for (std::size_t k = 0; k < s.inputs.size(); ++k) {
+      auto it = first.find(s.inputs[k]);
+      if (it == first.end()) {
+        auto near = closest(s.inputs[k], ids, 1);
+        err(s.input_pos[k], "input \"" + s.inputs[k] + "\" of stage \"" + s.id + "\" doesn't match any stage" +
+                                (near.empty() ? "" : "; did you mean \"" + near[0] + "\"?"));
+        continue;
+      }
+      if (!usable[i]) continue;
+      inputs[i].push_back(it->second);
+      graph.add_edge(it->second, i);
+    }
+  }
+  bool has_source = false;
+  for (std::size_t i = 0; i < decl.stages.size(); ++i)
+    if (plugins[i] && plugins[i]->spec.max_inputs == 0) has_source = true;
+  bool all_plugins_known = true;
+  for (std::size_t i = 0; i < decl.stages.size(); ++i)
+    if (!plugins[i]) all_plugins_known = false;
+  if (!decl.stages.empty() && all_plugins_known && !has_source) {
+    SourcePos p;
+    p.file = decl.display_file;
+    p.line = 1;
+    p.column = 1;
+    err(p, "the pipeline has no source stage (a stage whose plugin takes no inputs)");
+  }
+
+  auto cycle = graph.find_cycle();
+  if (cycle) {
+    err(decl.stages[cycle->front()].pos, "cycle detected: " + graph.cycle_text(*cycle));
+  }
+
+  // Contracts along the graph (only when the graph itself is sound).
+  if (!cycle && all_plugins_known) {
+    std::vector<Contract> contracts(decl.stages.size());
+    for (std::size_t i = 0; i < decl.stages.size(); ++i) {
+      if (plugins[i]->spec.contract) {
+        try {
+          contracts[i] = plugins[i]->spec.contract(params[i]);
+        } catch (const std::exception& e) {
+          err(decl.stages[i].pos, "stage \"" + decl.stages[i].id + "\": " + e.what());
+        }
+      }
+    }
+    std::vector<Columns> out(decl.stages.size());
+    for (auto i : graph.topo_order()) {
+      const auto& s = decl.stages[i];
+      const auto& c = contracts[i];
+      Columns in;
+      in.known = true;
+      for (auto u : inputs[i]) {
+        if (!out[u].known) in.known = false;
+        in.names.insert(out[u].names.begin(), out[u].names.end());
+        in.split = in.split || out[u].split;
+      }
+      const std::string who = "stage \"" + s.id + "\" (plugin \"" + plugins[i]->name + "\")";
+      if (in.known) {
+        for (const auto& need : c.needs)
+          if (!in.names.count(need)) {
+            std::vector<std::string> have(in.names.begin(), in.names.end());
+            err(s.pos, who + " needs column \"" + need + "\", which its inputs do not provide" +
+                           (have.empty() ? std::string() : " (available: " + join(have) + ")"));
+          }
+      }
+      if (c.needs_split && !in.split)
+        err(s.pos, who + " needs a train/valid/test split, but no splitter runs upstream");
+      Columns o = in;
+      for (const auto& d : c.drops) o.names.erase(d);
+      for (const auto& m : c.makes) o.names.insert(m);
+      if (c.makes_split) o.split = true;
+      if (c.dynamic) o.known = false;
+      out[i] = o;
+    }
+    if (diags.empty()) {
+      for (std::size_t i = 0; i < decl.stages.size(); ++i) {
+        ResolvedStage rs;
+        rs.id = decl.stages[i].id;
+        rs.plugin = plugins[i];
+        rs.inputs = inputs[i];
+        rs.params = params[i];
+        rs.contract = contracts[i];
+        rs.seed = stage_seed(decl.seed, rs.id);
+        rp.stages.push_back(std::move(rs));
+      }
+      rp.graph = graph;
+      rp.order = graph.topo_order();
+      return rp;
+    }
+  }
+  if (diags.empty()) {
+    // Unreachable in practice: every failing path above adds a diagnostic.
+    SourcePos p;
+    p.file = decl.display_file;
+    diags.push_back({p, "the pipeline is invalid"});
+  }
+  std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    if (a.where.file != b.where.file) return a.where.file < b.where.file;
+    if (a.where.line != b.where.line) return a.where.line < b.where.line;
+    return a.where.column < b.where.column;
+  });
+  if (load_error && diags.size() == 1) throw *load_error;
+  throw ConfigError(diags);
+}
+
+}  // namespace pipectl

@@ -1,0 +1,320 @@
+#include <pipectl/runner.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace pipectl {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class HostContext final : public StageContext {
+ public:
+  HostContext(const ResolvedStage& s, Mode mode, RunFolder& folder, Logger& log, StageRecord& rec,
+              const std::atomic<bool>& cancel, int threads)
+      : s_(s), mode_(mode), folder_(folder), log_(log), rec_(rec), cancel_(cancel), threads_(threads) {}
+
+  const std::string& stage_id() const override { return s_.id; }
+  Mode mode() const override { return mode_; }
+  std::uint64_t seed() const override { return s_.seed; }
+  fs::path artifact_dir() override { return folder_.stage_dir(s_.id); }
+  void count(const std::string& key, std::int64_t n) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    rec_.counters[key] += n;
+  }
+  void metric(const std::string& key, const json& value) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    rec_.metrics[key] = value;
+  }
+  void measure(const std::string& key, const json& value) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    rec_.measures[key] = value;
+  }
+  void info(const std::string& msg) override { log_.log(LogLevel::Info, s_.id, msg); }
+  void warn(const std::string& msg) override { log_.log(LogLevel::Warn, s_.id, msg); }
+  void progress(double f) override { log_.progress(s_.id, f); }
+  bool cancelled() const override { return cancel_.load(); }
+  int threads() const override { return threads_; }
+  void report(const std::string& text) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    rec_.reports.push_back(text);
+  }
+
+ private:
+  const ResolvedStage& s_;
+  Mode mode_;
+  RunFolder& folder_;
+  Logger& log_;
+  StageRecord& rec_;
+  const std::atomic<bool>& cancel_;
+  int threads_;
+  std::mutex mu_;
+};
+
+std::string fmt_seconds(double s) {
+  char b[32];
+  std::snprintf(b, sizeof b, s < 10 ? "%.3f s" : "%.1f s", s);
+  return b;
+}
+
+// Check a stage's output against its declaration before anyone consumes it.
+void check_output(const ResolvedStage& s, const std::vector<TablePtr>& inputs, const Table& out) {
+  try {
+    out.check();
+  } catch (const std::exception& e) {
+    throw StageError(s.id, s.plugin->name, std::string("returned an inconsistent table: ") + e.what());
+  }
+  for (const auto& m : s.contract.makes)
+    if (!out.has(m))
+      throw StageError(s.id, s.plugin->name, "did not return column \"" + m + "\" that it declares it makes");
+  if (s.contract.dynamic) return;
+  std::set<std::string> allowed(s.contract.makes.begin(), s.contract.makes.end());
+  for (const auto& in : inputs)
+    for (const auto& c : in->columns()) allowed.insert(c->name);
+  for (const auto& c : out.columns())
+    if (!allowed.count(c->name) && c->name.rfind("pred_", 0) != 0)
+      throw StageError(s.id, s.plugin->name, "returned column \"" + c->name + "\" that it did not declare");
+}
+
+json record_json(const StageRecord& r) {
+  json j = {{"id", r.id},           {"plugin", r.plugin},     {"version", r.version}, {"status", r.status},
+            {"start_s", r.start_s}, {"wall_s", r.wall_s},     {"rows_in", r.rows_in}, {"rows_out", r.rows_out},
+            {"counters", r.counters}, {"measures", r.measures}};
+  if (!r.error.empty()) j["error"] = r.error;
+  return j;
+}
+
+}  // namespace
+
+RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry, const RunOptions& opt, Logger& log) {
+  const int jobs = opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t n = p.stages.size();
+  RunFolder folder(opt.runs_root, p.name, opt.out);
+  log.open_file((folder.work_dir() / "log.txt").string());
+  folder.write("pipeline.toml", p.to_toml());
+
+  const auto t_start = Clock::now();
+  const auto wall_start = std::chrono::system_clock::now();
+  log.log(LogLevel::Info, "", "running pipeline \"" + p.name + "\" (" + std::to_string(n) + " stages, " +
+                                  std::to_string(jobs) + (jobs == 1 ? " job" : " jobs") + ")" +
+                                  (opt.mode == Mode::Apply ? " applying the fitted run " + opt.state_from.string() : ""));
+
+  std::vector<StageRecord> recs(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    recs[i].id = p.stages[i].id;
+    recs[i].plugin = p.stages[i].plugin->name;
+    recs[i].version = p.stages[i].plugin->version;
+  }
+  std::vector<TablePtr> outputs(n);
+  std::vector<int> waiting(n, 0), consumers(n, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    waiting[i] = static_cast<int>(p.stages[i].inputs.size());
+    for (auto u : p.stages[i].inputs) ++consumers[u];
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::size_t> ready;  // by declaration index: deterministic start order
+  for (std::size_t i = 0; i < n; ++i)
+    if (waiting[i] == 0) ready.insert(i);
+  std::size_t finished = 0, running = 0, started = 0;
+  std::atomic<bool> cancel{false};
+  std::exception_ptr failure;
+
+  auto interrupted = [&] { return opt.interrupt && opt.interrupt->load(); };
+
+  auto run_one = [&](std::size_t i) {
+    const ResolvedStage& s = p.stages[i];
+    StageRecord& rec = recs[i];
+    std::vector<TablePtr> ins;
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      for (auto u : s.inputs) ins.push_back(outputs[u]);
+    }
+    for (const auto& t : ins) rec.rows_in += t->rows();
+    HostContext ctx(s, opt.mode, folder, log, rec, cancel, 1);
+    const auto t0 = Clock::now();
+    rec.start_s = std::chrono::duration<double>(t0 - t_start).count();
+    log.log(LogLevel::Info, s.id, "started (" + s.plugin->name + ")", {{"event", "stage_start"}});
+    TablePtr out;
+    try {
+      auto stage = registry.create(*s.plugin, s.id, s.params);
+      try {
+        if (opt.mode == Mode::Apply && s.plugin->spec.learns) {
+          auto dir = opt.state_from / "stages" / s.id;
+          auto file = dir / "state.json";
+          if (!fs::exists(file))
+            throw Error("the fitted run has no state for this stage (" + file.string() + ")");
+          stage->load_state(json::parse(read_file(file)), dir);
+        }
+        Table t = stage->run(ctx, ins);
+        check_output(s, ins, t);
+        if (opt.mode == Mode::Fit && s.plugin->spec.learns) {
+          auto dir = folder.stage_dir(s.id);
+          json st = stage->save_state(dir);
+          write_file_atomic(dir / "state.json", st.dump(2) + "\n");
+        }
+        out = std::make_shared<const Table>(std::move(t));
+      } catch (const StageError&) {
+        throw;
+      } catch (const Interrupted&) {
+        throw;
+      } catch (const Error& e) {
+        throw StageError(s.id, s.plugin->name, e.what(),
+                         e.code() == ExitCode::DataError ? ExitCode::DataError : ExitCode::StageFailed);
+      } catch (const std::exception& e) {
+        throw StageError(s.id, s.plugin->name, e.what());
+      } catch (...) {
+        throw StageError(s.id, s.plugin->name, "unknown exception");
+      }
+    } catch (...) {
+      rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      rec.status = "failed";
+      try {
+        throw;
+      } catch (const Interrupted& e) {
+        rec.status = "interrupted";
+        rec.error = e.what();
+      } catch (const std::exception& e) {
+        rec.error = e.what();
+      }
+      std::lock_guard<std::mutex> lk(mu);
+      if (!failure) failure = std::current_exception();
+      cancel = true;
+      return;
+    }
+    rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    rec.rows_out = out->rows();
+    rec.status = "ok";
+    log.log(LogLevel::Info, s.id,
+            "done in " + fmt_seconds(rec.wall_s) + ", rows " + std::to_string(rec.rows_in) + " -> " +
+                std::to_string(rec.rows_out),
+            {{"event", "stage_end"}, {"wall_s", rec.wall_s}, {"rows_in", rec.rows_in}, {"rows_out", rec.rows_out}});
+    std::lock_guard<std::mutex> lk(mu);
+    outputs[i] = std::move(out);
+  };
+
+  auto worker = [&] {
+    std::unique_lock<std::mutex> lk(mu);
+    while (true) {
+      cv.wait(lk, [&] { return !ready.empty() || finished == n || cancel || (running == 0 && ready.empty()); });
+      if (interrupted() && !cancel) {
+        cancel = true;
+        if (!failure) failure = std::make_exception_ptr(Interrupted("interrupted by a signal"));
+      }
+      if (cancel || finished == n || ready.empty()) {
+        cv.notify_all();
+        if (cancel || finished == n || running == 0) return;
+        continue;
+      }
+      auto i = *ready.begin();
+      ready.erase(ready.begin());
+      ++running;
+      ++started;
+      lk.unlock();
+      run_one(i);
+      lk.lock();
+      --running;
+      ++finished;
+      if (outputs[i]) {
+        for (std::size_t v = 0; v < n; ++v)
+          for (auto u : p.stages[v].inputs)
+            if (u == i && --waiting[v] == 0) ready.insert(v);
+        // Free inputs nobody else needs.
+        for (auto u : p.stages[i].inputs)
+          if (--consumers[u] == 0 && !opt.keep_outputs && consumers[u] == 0 && !p.graph.successors(u).empty())
+            outputs[u].reset();
+      }
+      cv.notify_all();
+    }
+  };
+
+  // A watcher turns a signal into cancellation promptly even while stages run.
+  std::thread watcher([&] {
+    std::unique_lock<std::mutex> lk(mu);
+    while (finished < n && !cancel) {
+      cv.wait_for(lk, std::chrono::milliseconds(50));
+      if (interrupted() && !cancel) {
+        cancel = true;
+        if (!failure) failure = std::make_exception_ptr(Interrupted("interrupted by a signal"));
+        cv.notify_all();
+      }
+    }
+  });
+  {
+    std::vector<std::thread> pool;
+    for (int k = 0; k < jobs; ++k) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    cancel = cancel || finished < n;
+    cv.notify_all();
+  }
+  watcher.join();
+  if (!failure && finished < n) failure = std::make_exception_ptr(Error("not every stage ran"));
+
+  RunResult result;
+  const double total = std::chrono::duration<double>(Clock::now() - t_start).count();
+  json metrics = json::object();
+  for (auto& r : recs)
+    if (!r.metrics.empty()) metrics[r.id] = r.metrics;
+  json info = {{"pipeline", p.name},
+               {"pipeline_file", p.display_file},
+               {"pipeline_hash", p.hash()},
+               {"seed", p.seed},
+               {"mode", opt.mode == Mode::Fit ? "fit" : "apply"},
+               {"jobs", jobs},
+               {"started", std::chrono::duration_cast<std::chrono::seconds>(wall_start.time_since_epoch()).count()},
+               {"duration_s", total},
+               {"status", failure ? "failed" : "ok"}};
+  if (opt.mode == Mode::Apply) info["fitted_run"] = fs::absolute(opt.state_from).string();
+  json stages = json::array();
+  json plugins = json::object();
+  for (std::size_t i = 0; i < n; ++i) {
+    stages.push_back(record_json(recs[i]));
+    plugins[p.stages[i].plugin->name] = {{"version", p.stages[i].plugin->version},
+                                         {"file", p.stages[i].plugin->file.filename().string()}};
+  }
+  info["stages"] = stages;
+  info["plugins"] = plugins;
+  folder.write("metrics.json", metrics.dump(2) + "\n");
+  folder.write("run.json", info.dump(2) + "\n");
+
+  if (failure) {
+    std::string what;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      what = e.what();
+    }
+    log.log(LogLevel::Error, "", what);
+    log.close_file();
+    auto where = folder.fail();
+    log.log(LogLevel::Info, "", "incomplete run kept in " + where.string());
+    std::rethrow_exception(failure);
+  }
+  log.log(LogLevel::Info, "", "finished in " + fmt_seconds(total));
+  log.close_file();
+  result.dir = folder.commit();
+  log.log(LogLevel::Info, "", "run folder: " + result.dir.string());
+  result.metrics = metrics;
+  result.info = info;
+  result.stages = recs;
+  if (opt.keep_outputs)
+    for (std::size_t i = 0; i < n; ++i) result.outputs[p.stages[i].id] = outputs[i];
+  if (opt.print_reports)
+    for (const auto& r : recs)
+      for (const auto& text : r.reports) std::fprintf(stdout, "%s%s", text.c_str(), text.empty() || text.back() != '\n' ? "\n" : "");
+  std::fflush(stdout);
+  return result;
+}
+
+}  // namespace pipectl

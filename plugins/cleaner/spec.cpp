@@ -1,0 +1,44 @@
+#include "cleaner.hpp"
+
+namespace pipectl::plugins {
+
+PluginSpec cleaner_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = false;
+  s.param("duration_from", ParamType::StringList,
+          "two numeric columns [start, end]; the stage adds |end - start| as `duration` "
+          "(an empty list adds no duration)")
+      .def(json::array({"starttime", "endtime"}));
+  s.param("duration", ParamType::String, "name of the float64 duration column it adds").def("duration");
+  s.param("label", ParamType::String, "name of the label column it makes").def("is_iot");
+  s.param("label_from", ParamType::String,
+          "categorical column the label is derived from (NULL = unlabelled); removed unless it is the label")
+      .def("device_type");
+  s.param("label_kind", ParamType::String,
+          "binary: int64 1 when label_from != negative, else 0 (classes \"no,yes\"); "
+          "multiclass: a categorical copy of label_from with a sorted dictionary")
+      .def("binary")
+      .one_of({"binary", "multiclass"});
+  s.param("negative", ParamType::String, "the label_from value that is the negative class (binary labels)")
+      .def("Other");
+  s.param("keep_unlabelled", ParamType::Bool,
+          "keep rows whose label_from is NULL (with a NULL label) instead of dropping them, "
+          "e.g. to apply a model to unlabelled sessions")
+      .def(false);
+  s.param("required", ParamType::StringList,
+          "rows with NULL in any of these columns are dropped (label_from is always required "
+          "unless keep_unlabelled)")
+      .def(json::array({"srcport", "dstport", "bytes", "packets", "duration"}));
+  s.param("non_negative", ParamType::StringList, "numeric columns whose negative values drop the row")
+      .def(json::array({"bytes", "packets"}));
+  s.param("ports", ParamType::StringList, "numeric columns whose values outside 0-65535 drop the row")
+      .def(json::array({"srcport", "dstport"}));
+  s.param("drop", ParamType::StringList, "columns removed from the output")
+      .def(json::array({"starttime", "endtime"}));
+  s.contract = [](const Params& p) { return CleanerConfig::from(p).contract(); };
+  return s;
+}
+
+}  // namespace pipectl::plugins

@@ -1,11 +1,11 @@
-# pipectl_add_plugin(<name> SOURCES <files…> [LIBRARIES <targets…>])
+# pipectl_add_plugin(<name> SOURCES <files…> [LIBRARIES <targets…>] [OUTPUT_DIRECTORY dir] [NO_INSTALL])
 #
 # Builds a pipectl stage plugin: a MODULE library named pipectl_<name>.so,
 # hidden visibility (only the descriptor is exported), linked to the core,
 # placed in the plugin folder of the build tree (or of the project that
 # calls it), and installed beside the others.
 function(pipectl_add_plugin name)
-  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
   set(target pipectl_${name})
   add_library(${target} MODULE ${ARG_SOURCES})
   if(TARGET pipectl::core)
@@ -24,7 +24,7 @@ function(pipectl_add_plugin name)
   elseif(DEFINED PIPECTL_BUILD_PLUGIN_DIR)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${PIPECTL_BUILD_PLUGIN_DIR})
   endif()
-  if(DEFINED PIPECTL_INSTALL_PLUGIN_DIR)
+  if(DEFINED PIPECTL_INSTALL_PLUGIN_DIR AND NOT ARG_NO_INSTALL)
     install(TARGETS ${target} LIBRARY DESTINATION ${PIPECTL_INSTALL_PLUGIN_DIR})
   endif()
   if(TARGET pipectl_plugins)

@@ -1,0 +1,355 @@
+#include "commands.hpp"
+
+#include "schema.hpp"
+
+#include <pipectl/config.hpp>
+#include <pipectl/loader.hpp>
+#include <pipectl/pipeline.hpp>
+#include <pipectl/runner.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#ifndef PIPECTL_VERSION
+#define PIPECTL_VERSION "0.0.0"
+#endif
+
+namespace po = boost::program_options;
+
+namespace pipectl::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupt{false};
+extern "C" void on_signal(int) { g_interrupt.store(true); }
+
+int code(ExitCode c) { return static_cast<int>(c); }
+
+struct Common {
+  std::vector<std::string> sets;
+  bool allow_insecure = false;
+};
+
+void add_pipeline_options(po::options_description& d, Common& c) {
+  d.add_options()("set", po::value<std::vector<std::string>>(&c.sets)->composing(),
+                  "override a parameter: STAGE.KEY=VALUE (repeatable)")(
+      "allow-insecure-plugins", po::bool_switch(&c.allow_insecure),
+      "load plugins from world-writable folders or folders owned by another user");
+}
+
+// Parse "cmd [options] POSITIONAL" with program_options; --help prints `d`.
+bool parse(const Args& args, po::options_description& d, po::variables_map& vm, const std::string& usage_line,
+           const char* positional_name = nullptr, int positional_max = 1, int* rc = nullptr) {
+  po::positional_options_description pos;
+  if (positional_name) pos.add(positional_name, positional_max);
+  d.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "pipectl: %s\n%s\n", e.what(), usage_line.c_str());
+    *rc = code(ExitCode::Usage);
+    return false;
+  }
+  if (vm.count("help")) {
+    std::ostringstream o;
+    o << usage_line << "\n\n" << d;
+    std::fputs(o.str().c_str(), stdout);
+    *rc = 0;
+    return false;
+  }
+  if (positional_name && !vm.count(positional_name)) {
+    std::fprintf(stderr, "pipectl: missing %s\n%s\n", positional_name, usage_line.c_str());
+    *rc = code(ExitCode::Usage);
+    return false;
+  }
+  return true;
+}
+
+void warn_problems(const PluginRegistry& reg) {
+  for (const auto& p : reg.problems()) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
+}
+
+struct Loaded {
+  PluginRegistry registry;
+  ResolvedPipeline pipeline;
+};
+
+// Read, load plugins (default path + the pipeline's plugin_path), validate.
+std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, bool warn = true) {
+  ReadOptions ro;
+  for (const auto& s : c.sets) ro.overrides.push_back(Override::parse(s));
+  auto decl = read_pipeline_file(file, ro);
+  auto l = std::make_unique<Loaded>();
+  l->registry.set_allow_insecure(c.allow_insecure);
+  l->registry.load_default(decl.plugin_path);
+  if (warn) {
+    // Only problems that could matter: refused libraries.
+    warn_problems(l->registry);
+  }
+  l->pipeline = resolve_pipeline(decl, l->registry);
+  return l;
+}
+
+LogLevel level_from(bool quiet, bool verbose) {
+  return quiet ? LogLevel::Warn : verbose ? LogLevel::Debug : LogLevel::Info;
+}
+
+}  // namespace
+
+int report_error(const std::exception& e) {
+  if (auto ce = dynamic_cast<const ConfigError*>(&e)) {
+    for (const auto& d : ce->diagnostics()) std::fprintf(stderr, "%s\n", d.str().c_str());
+    std::fprintf(stderr, "pipectl: %zu error%s; nothing was run\n", ce->diagnostics().size(),
+                 ce->diagnostics().size() == 1 ? "" : "s");
+    return code(ExitCode::ConfigInvalid);
+  }
+  std::fprintf(stderr, "error: %s\n", e.what());
+  if (auto pe = dynamic_cast<const Error*>(&e)) return code(pe->code());
+  return code(ExitCode::Failure);
+}
+
+int cmd_version() {
+  std::printf("pipectl %s (plugin ABI %u, %s)\n", PIPECTL_VERSION, PIPECTL_PLUGIN_ABI_VERSION, host_abi_stamp());
+  return 0;
+}
+
+int cmd_run(const Args& args) {
+  Common c;
+  std::string file, out, log_format = "text", runs_dir = "runs";
+  int jobs = 0;
+  bool quiet = false, verbose = false;
+  po::options_description d("run options");
+  d.add_options()("pipeline", po::value<std::string>(&file), "pipeline file")(
+      "out", po::value<std::string>(&out), "run folder (default: runs/<name>-<UTC time>)")(
+      "runs-dir", po::value<std::string>(&runs_dir), "where run folders go (default: runs)")(
+      "jobs,j", po::value<int>(&jobs), "stages run concurrently (default: the machine's cores)")(
+      "quiet,q", po::bool_switch(&quiet), "only warnings, errors and results")(
+      "verbose,v", po::bool_switch(&verbose), "debug output")(
+      "log-format", po::value<std::string>(&log_format), "text or json");
+  add_pipeline_options(d, c);
+  po::variables_map vm;
+  int rc = 0;
+  if (!parse(args, d, vm, "usage: pipectl run PIPELINE [--set STAGE.KEY=VALUE]... [--out DIR] [--jobs N] "
+                          "[--quiet | --verbose] [--log-format text|json]",
+             "pipeline", 1, &rc))
+    return rc;
+  if (log_format != "text" && log_format != "json") {
+    std::fprintf(stderr, "pipectl: --log-format must be text or json\n");
+    return code(ExitCode::Usage);
+  }
+  if (quiet && verbose) {
+    std::fprintf(stderr, "pipectl: --quiet and --verbose exclude each other\n");
+    return code(ExitCode::Usage);
+  }
+  if (vm.count("jobs") && jobs < 1) {
+    std::fprintf(stderr, "pipectl: --jobs must be at least 1\n");
+    return code(ExitCode::Usage);
+  }
+  try {
+    auto l = load_pipeline(file, c);
+    Logger log(level_from(quiet, verbose), log_format == "json" ? LogFormat::Json : LogFormat::Text);
+    RunOptions ro;
+    ro.jobs = jobs;
+    ro.runs_root = runs_dir;
+    if (!out.empty()) ro.out = out;
+    ro.interrupt = &g_interrupt;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    run_pipeline(l->pipeline, l->registry, ro, log);
+    return 0;
+  } catch (const std::exception& e) {
+    return report_error(e);
+  }
+}
+
+int cmd_validate(const Args& args) {
+  Common c;
+  std::string file;
+  po::options_description d("validate options");
+  d.add_options()("pipeline", po::value<std::string>(&file), "pipeline file");
+  add_pipeline_options(d, c);
+  po::variables_map vm;
+  int rc = 0;
+  if (!parse(args, d, vm, "usage: pipectl validate PIPELINE [--set STAGE.KEY=VALUE]...", "pipeline", 1, &rc))
+    return rc;
+  try {
+    auto l = load_pipeline(file, c);
+    std::printf("%s: ok (%zu stages)\n", file.c_str(), l->pipeline.stages.size());
+    return 0;
+  } catch (const std::exception& e) {
+    return report_error(e);
+  }
+}
+
+static std::string dot_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') o += '\\';
+    o += ch;
+  }
+  return o;
+}
+
+int cmd_graph(const Args& args) {
+  Common c;
+  std::string file, format = "text";
+  po::options_description d("graph options");
+  d.add_options()("pipeline", po::value<std::string>(&file), "pipeline file")(
+      "format", po::value<std::string>(&format), "text, dot, mermaid or json");
+  add_pipeline_options(d, c);
+  po::variables_map vm;
+  int rc = 0;
+  if (!parse(args, d, vm, "usage: pipectl graph PIPELINE [--format text|dot|mermaid|json]", "pipeline", 1, &rc))
+    return rc;
+  if (format != "text" && format != "dot" && format != "mermaid" && format != "json") {
+    std::fprintf(stderr, "pipectl: --format must be text, dot, mermaid or json\n");
+    return code(ExitCode::Usage);
+  }
+  try {
+    auto l = load_pipeline(file, c);
+    const auto& p = l->pipeline;
+    std::ostringstream o;
+    if (format == "text") {
+      o << p.name << "\n";
+      for (auto i : p.order) {
+        const auto& s = p.stages[i];
+        o << "  " << s.id << " (" << s.plugin->name << ", " << kind_name(s.plugin->kind) << ")";
+        if (!s.inputs.empty()) {
+          o << " <- ";
+          for (std::size_t k = 0; k < s.inputs.size(); ++k) o << (k ? ", " : "") << p.stages[s.inputs[k]].id;
+        }
+        o << "\n";
+      }
+    } else if (format == "dot") {
+      o << "digraph \"" << dot_escape(p.name) << "\" {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n";
+      for (const auto& s : p.stages)
+        o << "  \"" << dot_escape(s.id) << "\" [label=\"" << dot_escape(s.id) << "\\n" << dot_escape(s.plugin->name)
+          << "\"];\n";
+      for (const auto& s : p.stages)
+        for (auto u : s.inputs) o << "  \"" << dot_escape(p.stages[u].id) << "\" -> \"" << dot_escape(s.id) << "\";\n";
+      o << "}\n";
+    } else if (format == "mermaid") {
+      o << "flowchart LR\n";
+      for (const auto& s : p.stages) o << "  " << s.id << "[\"" << s.id << "<br/>" << s.plugin->name << "\"]\n";
+      for (const auto& s : p.stages)
+        for (auto u : s.inputs) o << "  " << p.stages[u].id << " --> " << s.id << "\n";
+    } else {
+      json j = {{"pipeline", p.name}, {"nodes", json::array()}, {"edges", json::array()}, {"order", json::array()}};
+      for (const auto& s : p.stages)
+        j["nodes"].push_back({{"id", s.id}, {"plugin", s.plugin->name}, {"kind", kind_name(s.plugin->kind)}});
+      for (const auto& s : p.stages)
+        for (auto u : s.inputs) j["edges"].push_back({{"from", p.stages[u].id}, {"to", s.id}});
+      for (auto i : p.order) j["order"].push_back(p.stages[i].id);
+      o << j.dump(2) << "\n";
+    }
+    std::fputs(o.str().c_str(), stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    return report_error(e);
+  }
+}
+
+int cmd_plugins(const Args& args) {
+  if (args.empty() || (args[0] != "list" && args[0] != "describe" && args[0] != "--help" && args[0] != "-h")) {
+    std::fprintf(stderr, "usage: pipectl plugins list [--format text|json]\n       pipectl plugins describe NAME\n");
+    return code(ExitCode::Usage);
+  }
+  if (args[0] == "--help" || args[0] == "-h") {
+    std::printf("usage: pipectl plugins list [--format text|json]\n       pipectl plugins describe NAME\n");
+    return 0;
+  }
+  Common c;
+  Args rest(args.begin() + 1, args.end());
+  po::variables_map vm;
+  int rc = 0;
+  if (args[0] == "list") {
+    std::string format = "text";
+    po::options_description d("plugins list options");
+    d.add_options()("format", po::value<std::string>(&format), "text or json")(
+        "allow-insecure-plugins", po::bool_switch(&c.allow_insecure), "load plugins from insecure folders");
+    if (!parse(rest, d, vm, "usage: pipectl plugins list [--format text|json]", nullptr, 0, &rc)) return rc;
+    PluginRegistry reg;
+    reg.set_allow_insecure(c.allow_insecure);
+    reg.load_default();
+    if (format == "json") {
+      json j = {{"plugins", json::array()}, {"refused", json::array()}};
+      for (const auto& [n, p] : reg.plugins())
+        j["plugins"].push_back({{"name", n},
+                                {"kind", kind_name(p.kind)},
+                                {"version", p.version},
+                                {"description", p.description},
+                                {"file", p.file.string()}});
+      for (const auto& pr : reg.problems()) j["refused"].push_back({{"file", pr.file.string()}, {"message", pr.message}});
+      std::printf("%s\n", j.dump(2).c_str());
+    } else if (format == "text") {
+      std::size_t w = 4;
+      for (const auto& [n, p] : reg.plugins()) w = std::max(w, n.size());
+      for (const auto& [n, p] : reg.plugins())
+        std::printf("%-*s  %-9s  %-7s  %s\n", static_cast<int>(w), n.c_str(), kind_name(p.kind), p.version.c_str(),
+                    p.description.c_str());
+      warn_problems(reg);
+    } else {
+      std::fprintf(stderr, "pipectl: --format must be text or json\n");
+      return code(ExitCode::Usage);
+    }
+    return 0;
+  }
+  std::string name;
+  po::options_description d("plugins describe options");
+  d.add_options()("name", po::value<std::string>(&name), "plugin name")(
+      "allow-insecure-plugins", po::bool_switch(&c.allow_insecure), "load plugins from insecure folders");
+  if (!parse(rest, d, vm, "usage: pipectl plugins describe NAME", "name", 1, &rc)) return rc;
+  PluginRegistry reg;
+  reg.set_allow_insecure(c.allow_insecure);
+  reg.load_default();
+  const auto* p = reg.find(name);
+  if (!p) {
+    if (const auto* prob = reg.problem_for(name)) {
+      std::fprintf(stderr, "error: %s\n", prob->message.c_str());
+      return code(ExitCode::PluginLoad);
+    }
+    auto near = closest(name, reg.names());
+    std::fprintf(stderr, "error: no plugin \"%s\"%s\n", name.c_str(),
+                 near.empty() ? "" : ("; did you mean \"" + near[0] + "\"?").c_str());
+    return code(ExitCode::Usage);
+  }
+  std::fputs(describe_plugin(*p).c_str(), stdout);
+  return 0;
+}
+
+int cmd_schema(const Args& args) {
+  po::options_description d("schema options");
+  po::variables_map vm;
+  int rc = 0;
+  if (!parse(args, d, vm, "usage: pipectl schema   (JSON Schema of pipeline files, from the plugins found)", nullptr,
+             0, &rc))
+    return rc;
+  PluginRegistry reg;
+  reg.load_default();
+  warn_problems(reg);
+  std::printf("%s\n", pipeline_schema(reg).dump(2).c_str());
+  return 0;
+}
+
+int dispatch(const std::string& cmd, const Args& args, const char* usage) {
+  try {
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "graph") return cmd_graph(args);
+    if (cmd == "plugins") return cmd_plugins(args);
+    if (cmd == "schema") return cmd_schema(args);
+  } catch (const std::exception& e) {
+    return report_error(e);
+  }
+  std::fprintf(stderr, "pipectl: unknown command \"%s\"\n\n%s", cmd.c_str(), usage);
+  return code(ExitCode::Usage);
+}
+
+}  // namespace pipectl::cli

@@ -1,0 +1,41 @@
+// pipectl: run, validate and inspect TOML pipelines of plugin stages.
+#include "commands.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace pipectl::cli;
+
+static const char* kUsage =
+    "usage: pipectl <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run PIPELINE        run a pipeline (fit every learning stage on the training rows)\n"
+    "  validate PIPELINE   check a pipeline without running it\n"
+    "  graph PIPELINE      print the stage graph (text, dot, mermaid, json)\n"
+    "  plugins list        list the plugins found\n"
+    "  plugins describe N  a plugin's kind, columns and parameters\n"
+    "  schema              JSON Schema of pipeline files\n"
+    "\n"
+    "options: --help (also after a command), --version\n"
+    "\n"
+    "exit codes: 0 ok, 1 other failure, 2 usage, 3 pipeline invalid, 4 plugin load failure,\n"
+    "            5 stage failed, 6 data error, 130 interrupted\n";
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "version") return cmd_version();
+  return dispatch(cmd, rest, kUsage);
+}

@@ -1,0 +1,63 @@
+#include "xgboost.hpp"
+
+namespace pipectl::xgb {
+
+PluginSpec xgboost_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = true;
+  s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
+  s.param("features", ParamType::StringList,
+          "feature columns; empty = every column except label, exclude and pred_*")
+      .def(json::array());
+  s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
+      .def(json::array({"sessionid"}));
+  s.param("mode", ParamType::String,
+          "\"boosted\": gradient-boosted trees; \"forest\": XGBoost random forest (num_parallel_tree = "
+          "forest_trees, one round, eta 1, subsample 0.8, colsample_bynode 0.8)")
+      .def("boosted")
+      .one_of({"boosted", "forest"});
+  s.param("num_round", ParamType::Int, "boosting rounds (boosted mode)").def(300).at_least(1);
+  s.param("early_stopping_rounds", ParamType::Int,
+          "stop when the Valid-split metric has not improved for this many rounds; 0 = off")
+      .def(20)
+      .at_least(0);
+  s.param("eta", ParamType::Float, "learning rate, in (0, 1]").def(0.1).range(0, 1);
+  s.param("max_depth", ParamType::Int, "maximum tree depth").def(6).range(0, 64);
+  s.param("min_child_weight", ParamType::Float, "minimum hessian sum in a leaf").def(1.0).at_least(0);
+  s.param("subsample", ParamType::Float, "row subsampling per tree, in (0, 1] (boosted mode)").def(1.0).range(0, 1);
+  s.param("colsample_bytree", ParamType::Float, "column subsampling per tree, in (0, 1]").def(1.0).range(0, 1);
+  s.param("lambda", ParamType::Float, "L2 regularisation of leaf weights").def(1.0).at_least(0);
+  s.param("alpha", ParamType::Float, "L1 regularisation of leaf weights").def(0.0).at_least(0);
+  s.param("tree_method", ParamType::String, "tree construction algorithm")
+      .def("hist")
+      .one_of({"hist", "approx", "exact"});
+  s.param("max_bin", ParamType::Int, "histogram bins per feature (hist / approx)").def(256).range(2, 65536);
+  s.param("forest_trees", ParamType::Int, "trees of the forest (forest mode)").def(100).range(1, 100000);
+  s.param("nthread", ParamType::Int,
+          "XGBoost threads; 0 = hardware concurrency (independent of the runner's --jobs)")
+      .def(0)
+      .range(0, 1024);
+  s.param("seed", ParamType::Int, "XGBoost seed; -1 = the stage seed (low 31 bits)")
+      .def(-1)
+      .range(-1, 2147483647);
+  s.param("params", ParamType::Table,
+          "extra XGBoost parameters passed through verbatim, e.g. { scale_pos_weight = 2 }; keys that have "
+          "their own parameter here (eta, seed, objective…) are refused")
+      .def(json::object());
+  s.contract = [](const Params& p) {
+    Contract c;
+    c.needs.push_back(p.str("label"));
+    for (const auto& f : p.strings("features")) c.needs.push_back(f);
+    // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
+    // which one depends on the data, so the output is declared dynamic.
+    c.makes = {"pred_label"};
+    c.dynamic = true;
+    c.needs_split = true;
+    return c;
+  };
+  return s;
+}
+
+}  // namespace pipectl::xgb

@@ -1,0 +1,523 @@
+#include "xgboost.hpp"
+
+#include <pipectl/features.hpp>
+#include <pipectl/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+using namespace pipectl;
+using pipectl::testing::TestContext;
+using pipectl::testing::params_with_defaults;
+
+namespace {
+
+struct SplitMix64 {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
+  double normal() {
+    double u1 = uniform(), u2 = uniform();
+    if (u1 < 1e-300) u1 = 1e-300;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+enum class LabelKind { Separable, Noise, ThreeClass, AllZero };
+
+// n rows: sessionid, x1, x2 (float64), port (int64), proto (categorical),
+// dns (multi-categorical), the label, and a 60/20/20 train/valid/test split.
+Table make_table(std::size_t n, LabelKind kind, std::uint64_t seed = 7) {
+  SplitMix64 g{seed};
+  std::vector<std::int64_t> sid(n), port(n), y(n);
+  std::vector<double> x1(n), x2(n);
+  std::vector<std::int32_t> proto(n), cls(n);
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::int32_t> dns;
+  auto roles = std::make_shared<std::vector<Role>>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    sid[i] = static_cast<std::int64_t>(1000 + i);
+    x1[i] = g.normal();
+    x2[i] = g.normal();
+    port[i] = static_cast<std::int64_t>(g.next() % 3) * 443;
+    proto[i] = static_cast<std::int32_t>(g.next() % 2);
+    if (g.uniform() < 0.5) dns.push_back(static_cast<std::int32_t>(g.next() % 3));
+    if (g.uniform() < 0.3) dns.push_back(static_cast<std::int32_t>(g.next() % 3));
+    offsets.push_back(static_cast<std::int64_t>(dns.size()));
+    switch (kind) {
+      case LabelKind::Separable: y[i] = (x1[i] + 0.5 * x2[i] > 0.2) ? 1 : 0; break;
+      case LabelKind::Noise: y[i] = static_cast<std::int64_t>(g.next() % 2); break;
+      case LabelKind::AllZero: y[i] = 0; break;
+      case LabelKind::ThreeClass: cls[i] = x1[i] < -0.5 ? 0 : (x2[i] < 0.0 ? 1 : 2); break;
+    }
+    const double u = g.uniform();
+    (*roles)[i] = u < 0.6 ? Role::Train : (u < 0.8 ? Role::Valid : Role::Test);
+  }
+  std::vector<ColumnPtr> cols;
+  auto add = [&](Column c) { cols.push_back(std::make_shared<const Column>(std::move(c))); };
+  add(Column::make_i64("sessionid", sid));
+  add(Column::make_f64("x1", x1));
+  add(Column::make_f64("x2", x2));
+  add(Column::make_i64("port", port));
+  add(Column::make_cat("proto", proto, std::make_shared<Dictionary>(Dictionary{"tcp", "udp"})));
+  add(Column::make_multi("dns", offsets, dns,
+                         std::make_shared<Dictionary>(Dictionary{"a.example", "b.example", "c.example"})));
+  if (kind == LabelKind::ThreeClass)
+    add(Column::make_cat("kind", cls, std::make_shared<Dictionary>(Dictionary{"cam", "plug", "tv"})));
+  else
+    add(Column::make_i64("is_iot", y));
+  Table t(cols);
+  t = t.with_roles(roles).with_meta("label_names.is_iot", "no,yes");
+  t.check();
+  return t;
+}
+
+std::vector<TablePtr> in(const Table& t) { return {std::make_shared<const Table>(t)}; }
+
+PluginSpec spec() { return xgb::xgboost_spec(); }
+
+// Exact binary ROC AUC (average ranks for ties) of the rows with role r.
+double auc(const Table& t, const std::string& label, const std::string& score, Role r) {
+  const auto rows = t.rows_with(r);
+  const auto& y = t.at(label).i64;
+  const auto& p = t.at(score).f64;
+  std::vector<std::uint32_t> o(rows);
+  std::sort(o.begin(), o.end(), [&](auto a, auto b) { return p[a] < p[b]; });
+  double rank_sum = 0, npos = 0, nneg = 0;
+  for (std::size_t i = 0; i < o.size();) {
+    std::size_t j = i;
+    while (j < o.size() && p[o[j]] == p[o[i]]) ++j;
+    const double avg = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
+    for (std::size_t k = i; k < j; ++k)
+      if (y[o[k]] == 1) rank_sum += avg;
+    i = j;
+  }
+  for (auto i : rows) (y[i] == 1 ? npos : nneg) += 1;
+  return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string error_of(xgb::XGBoostTrainer& st, TestContext& ctx, const Table& t) {
+  try {
+    st.run(ctx, in(t));
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "(no DataError)";
+}
+
+}  // namespace
+
+TEST_CASE("xgboost: binary model on separable data") {
+  const Table t = make_table(2000, LabelKind::Separable);
+  xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 200}, {"nthread", 2}}));
+  TestContext ctx("xgb");
+  const Table out = st.run(ctx, in(t));
+
+  CHECK(out.rows() == t.rows());
+  CHECK(out.has("pred_proba"));
+  CHECK(out.has("pred_label"));
+  CHECK(out.meta("model") == "xgb");
+  CHECK(out.at("pred_label").dictionary->at(1) == "yes");
+  CHECK(t.num_columns() == 7);  // input untouched
+  CHECK(out.at("x1").f64.data() == t.at("x1").f64.data());  // untouched columns shared
+  const double a = auc(out, "is_iot", "pred_proba", Role::Test);
+  MESSAGE("test AUC " << a);
+  CHECK(a > 0.95);
+  for (double p : out.at("pred_proba").f64) {
+    CHECK(p >= 0.0);
+    CHECK(p <= 1.0);
+  }
+
+  SUBCASE("metrics and measures") {
+    // 6 columns: x1, x2, port, proto=tcp/udp, dns=a/b/c (sessionid excluded)
+    CHECK(ctx.metrics["num_features"] == 8);
+    CHECK(ctx.metrics["best_iteration"].get<int>() == st.best_iteration());
+    CHECK(ctx.metrics["boosted_rounds"].get<int>() == st.boosted_rounds());
+    CHECK(ctx.metrics.contains("valid_logloss"));
+    CHECK(ctx.measures.contains("train_seconds"));
+    CHECK(ctx.measures.contains("predict_rows_per_second"));
+    CHECK(st.feature_names() == std::vector<std::string>{"x1", "x2", "port", "proto=tcp", "proto=udp",
+                                                         "dns=a.example", "dns=b.example", "dns=c.example"});
+  }
+  SUBCASE("feature importance artifact") {
+    const auto fi = json::parse(slurp(ctx.artifact_dir() / "feature_importance.json"));
+    CHECK(fi["importance_type"] == "gain");
+    REQUIRE(fi["features"].size() == 8);
+    // The label depends on x1 most.
+    CHECK(fi["features"][0]["feature"] == "x1");
+    CHECK(fi["features"][0]["gain"].get<double>() > 0.0);
+  }
+  SUBCASE("state layout") {
+    const auto dir = ctx.artifact_dir() / "state";
+    const json s = st.save_state(dir);
+    CHECK(s["model"] == "model.json");
+    CHECK(std::filesystem::exists(dir / "model.json"));
+    CHECK(s["label"] == "is_iot");
+    CHECK(s["classes"] == json::array({"no", "yes"}));
+    CHECK(s["features"] == json::array({"x1", "x2", "port", "proto", "dns"}));
+    CHECK(s["feature_names"].size() == 8);
+    CHECK(s["objective"] == "binary:logistic");
+    CHECK(s["best_iteration"] == st.best_iteration());
+  }
+}
+
+TEST_CASE("xgboost: identical runs give byte-identical models and predictions") {
+  const Table t = make_table(2000, LabelKind::Separable);
+  auto fit = [&](json given, std::string& model, std::vector<double>& proba) {
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), given));
+    TestContext ctx("xgb");
+    const Table out = st.run(ctx, in(t));
+    proba = out.at("pred_proba").f64;
+    const json s = st.save_state(ctx.artifact_dir());
+    model = slurp(ctx.artifact_dir() / "model.json");
+    return s.dump();
+  };
+  std::string m1, m2;
+  std::vector<double> p1, p2;
+  SUBCASE("same seed, boosted, subsampled") {
+    const json g = {{"num_round", 60}, {"subsample", 0.7}, {"colsample_bytree", 0.8}, {"nthread", 2}};
+    const auto s1 = fit(g, m1, p1);
+    const auto s2 = fit(g, m2, p2);
+    CHECK(s1 == s2);
+    CHECK(m1.size() > 1000);
+    CHECK(m1 == m2);
+    CHECK(p1 == p2);
+  }
+  SUBCASE("same seed, forest") {
+    const json g = {{"mode", "forest"}, {"forest_trees", 20}, {"nthread", 2}};
+    fit(g, m1, p1);
+    fit(g, m2, p2);
+    CHECK(m1 == m2);
+    CHECK(p1 == p2);
+  }
+  SUBCASE("nthread 1 and 2 (hist) give identical predictions") {
+    fit({{"num_round", 60}, {"subsample", 0.7}, {"nthread", 1}}, m1, p1);
+    fit({{"num_round", 60}, {"subsample", 0.7}, {"nthread", 2}}, m2, p2);
+    CHECK(p1 == p2);
+  }
+  SUBCASE("a different seed gives a different subsampled model") {
+    fit({{"num_round", 30}, {"subsample", 0.5}, {"seed", 1}}, m1, p1);
+    fit({{"num_round", 30}, {"subsample", 0.5}, {"seed", 2}}, m2, p2);
+    CHECK(p1 != p2);
+  }
+}
+
+TEST_CASE("xgboost: multiclass writes one probability column per class") {
+  const Table t = make_table(1500, LabelKind::ThreeClass);
+  SUBCASE("boosted") {
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"label", "kind"}, {"num_round", 80}, {"nthread", 2}}));
+    TestContext ctx("xgbm");
+    const Table out = st.run(ctx, in(t));
+    REQUIRE(out.has("pred_proba.cam"));
+    REQUIRE(out.has("pred_proba.plug"));
+    REQUIRE(out.has("pred_proba.tv"));
+    CHECK_FALSE(out.has("pred_proba"));
+    const auto& a = out.at("pred_proba.cam").f64;
+    const auto& b = out.at("pred_proba.plug").f64;
+    const auto& c = out.at("pred_proba.tv").f64;
+    std::size_t correct = 0;
+    const auto& y = t.at("kind").codes;
+    const auto& pl = out.at("pred_label");
+    CHECK(*pl.dictionary == Dictionary{"cam", "plug", "tv"});
+    for (std::size_t i = 0; i < out.rows(); ++i) {
+      CHECK(a[i] + b[i] + c[i] == doctest::Approx(1.0).epsilon(1e-6));
+      correct += pl.codes[i] == y[i];
+    }
+    CHECK(static_cast<double>(correct) / static_cast<double>(out.rows()) > 0.9);
+    const json s = st.save_state(ctx.artifact_dir());
+    CHECK(s["objective"] == "multi:softprob");
+    CHECK(s["classes"] == json::array({"cam", "plug", "tv"}));
+    CHECK(ctx.metrics.contains("valid_mlogloss"));
+  }
+  SUBCASE("forest") {
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"label", "kind"}, {"mode", "forest"}, {"forest_trees", 10}}));
+    TestContext ctx("xgbf");
+    const Table out = st.run(ctx, in(t));
+    CHECK(st.boosted_rounds() == 1);
+    CHECK(st.best_iteration() == 0);
+    for (std::size_t i = 0; i < out.rows(); ++i)
+      CHECK(out.at("pred_proba.cam").f64[i] + out.at("pred_proba.plug").f64[i] + out.at("pred_proba.tv").f64[i] ==
+            doctest::Approx(1.0).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("xgboost: forest mode is one round of parallel trees") {
+  const Table t = make_table(2000, LabelKind::Separable);
+  xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"mode", "forest"}, {"forest_trees", 30}}));
+  TestContext ctx("rf");
+  const Table out = st.run(ctx, in(t));
+  CHECK(st.boosted_rounds() == 1);
+  CHECK(st.best_iteration() == 0);
+  CHECK(auc(out, "is_iot", "pred_proba", Role::Test) > 0.95);
+}
+
+TEST_CASE("xgboost: early stopping") {
+  SUBCASE("stops well before num_round on noise, keeping the best iteration") {
+    const Table t = make_table(2000, LabelKind::Noise);
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 300}, {"early_stopping_rounds", 5}}));
+    TestContext ctx("xgb");
+    st.run(ctx, in(t));
+    MESSAGE("rounds " << st.boosted_rounds() << ", best " << st.best_iteration());
+    CHECK(st.boosted_rounds() < 300);
+    CHECK(st.boosted_rounds() == st.best_iteration() + 5 + 1);
+    CHECK(ctx.metrics["best_iteration"] == st.best_iteration());
+  }
+  SUBCASE("off: every round is boosted and the last one is used") {
+    const Table t = make_table(600, LabelKind::Noise);
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 25}, {"early_stopping_rounds", 0}}));
+    TestContext ctx("xgb");
+    st.run(ctx, in(t));
+    CHECK(st.boosted_rounds() == 25);
+    CHECK(st.best_iteration() == 24);
+  }
+  SUBCASE("no valid rows: early stopping off, with a warning") {
+    Table t = make_table(600, LabelKind::Separable);
+    auto roles = std::make_shared<std::vector<Role>>(t.roles());
+    for (auto& r : *roles)
+      if (r == Role::Valid) r = Role::Train;
+    t = t.with_roles(roles);
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 15}}));
+    TestContext ctx("xgb");
+    st.run(ctx, in(t));
+    CHECK(st.boosted_rounds() == 15);
+    REQUIRE(ctx.log.size() >= 1);
+    CHECK(ctx.log[0] == "warn: xgboost: no labelled rows with role valid, early stopping is off");
+  }
+}
+
+TEST_CASE("xgboost: state round trip reproduces the probabilities bit for bit") {
+  const Table t = make_table(1500, LabelKind::Separable);
+  for (const char* mode : {"boosted", "forest"}) {
+    CAPTURE(mode);
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 100}, {"mode", mode}, {"forest_trees", 15},
+                                                          {"early_stopping_rounds", 3}}));
+    TestContext fit_ctx("xgb");
+    const Table fitted = st.run(fit_ctx, in(t));
+    const auto dir = fit_ctx.artifact_dir() / "state";
+    const json state = st.save_state(dir);
+    if (std::string(mode) == "boosted") CHECK(st.boosted_rounds() > st.best_iteration() + 1);  // slicing matters
+
+    // A fresh stage with other parameters: the state decides.
+    xgb::XGBoostTrainer st2(params_with_defaults(spec(), {{"num_round", 1}, {"label", "whatever"}}));
+    st2.load_state(json::parse(state.dump()), dir);
+    TestContext apply_ctx("xgb", Mode::Apply);
+    // No label needed in Apply mode, and no split either.
+    const Table bare = Table(t.without("is_iot").columns()).with_meta("x", "y");
+    const Table applied = st2.run(apply_ctx, in(bare));
+    const auto& p1 = fitted.at("pred_proba").f64;
+    const auto& p2 = applied.at("pred_proba").f64;
+    REQUIRE(p1.size() == p2.size());
+    CHECK(std::memcmp(p1.data(), p2.data(), p1.size() * sizeof(double)) == 0);
+    CHECK(applied.at("pred_label").codes == fitted.at("pred_label").codes);
+    CHECK(applied.meta("model") == "xgb");
+  }
+}
+
+TEST_CASE("xgboost: Apply with features that differ from the fit") {
+  const Table t = make_table(800, LabelKind::Separable);
+  xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 10}}));
+  TestContext fit_ctx("xgb");
+  st.run(fit_ctx, in(t));
+  const auto dir = fit_ctx.artifact_dir();
+  const json state = st.save_state(dir);
+  xgb::XGBoostTrainer st2(params_with_defaults(spec()));
+  st2.load_state(state, dir);
+  TestContext ctx("xgb", Mode::Apply);
+
+  SUBCASE("a categorical column with another dictionary") {
+    const auto& p = t.at("proto");
+    std::vector<std::int32_t> codes(p.codes);
+    const Table t2 = t.with(Column::make_cat("proto", codes, std::make_shared<Dictionary>(Dictionary{"udp", "tcp"})));
+    CHECK(error_of(st2, ctx, t2) ==
+          "xgboost: the features differ from the fitted model's (8 fitted, 8 now): first difference at feature 3: "
+          "expected \"proto=tcp\", got \"proto=udp\"");
+  }
+  SUBCASE("a category more") {
+    const auto& p = t.at("dns");
+    const Table t2 = t.with(Column::make_multi(
+        "dns", p.offsets, p.codes,
+        std::make_shared<Dictionary>(Dictionary{"a.example", "b.example", "c.example", "d.example"})));
+    CHECK(error_of(st2, ctx, t2) ==
+          "xgboost: the features differ from the fitted model's (8 fitted, 9 now): first difference at feature 8: "
+          "expected nothing (end), got \"dns=d.example\"");
+  }
+  SUBCASE("a missing column") {
+    CHECK(error_of(st2, ctx, t.without("x2")) ==
+          "no column \"x2\" (columns: sessionid, x1, port, proto, dns, is_iot)");
+  }
+  SUBCASE("no state loaded") {
+    xgb::XGBoostTrainer st3(params_with_defaults(spec()));
+    CHECK_THROWS_WITH_AS(st3.run(ctx, in(t)), "xgboost: apply mode without a loaded model (load_state was not called)",
+                         Error);
+  }
+}
+
+TEST_CASE("xgboost: data errors") {
+  SUBCASE("single-class int64 label in the training rows") {
+    const Table t = make_table(500, LabelKind::AllZero);
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 5}}));
+    TestContext ctx("xgb");
+    const auto n = t.rows_with(Role::Train).size();
+    CHECK(error_of(st, ctx, t) == "label column \"is_iot\" has a single class (\"no\") in the " + std::to_string(n) +
+                                      " training rows; a classifier needs at least two");
+  }
+  SUBCASE("single-class categorical label") {
+    Table t = make_table(300, LabelKind::Separable);
+    t = t.with(Column::make_cat("one", std::vector<std::int32_t>(t.rows(), 0),
+                                std::make_shared<Dictionary>(Dictionary{"only"})));
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"label", "one"}, {"exclude", {"is_iot", "sessionid"}}}));
+    TestContext ctx("xgb");
+    CHECK(error_of(st, ctx, t) == "label column \"one\" has a single class (\"only\"); a classifier needs at least two");
+  }
+  SUBCASE("no split") {
+    const Table t = make_table(300, LabelKind::Separable).with_roles(nullptr);
+    xgb::XGBoostTrainer st(params_with_defaults(spec()));
+    TestContext ctx("xgb");
+    CHECK(error_of(st, ctx, t) == "xgboost: the table has no train/valid/test split; a splitter is needed upstream");
+  }
+  SUBCASE("float label") {
+    Table t = make_table(300, LabelKind::Separable);
+    t = t.with(Column::make_f64("is_iot", std::vector<double>(t.rows(), 1.0)));
+    xgb::XGBoostTrainer st(params_with_defaults(spec()));
+    TestContext ctx("xgb");
+    CHECK(error_of(st, ctx, t) == "label column \"is_iot\" must be int64 or categorical, it is float64");
+  }
+  SUBCASE("missing label column") {
+    const Table t = make_table(300, LabelKind::Separable).without("is_iot");
+    xgb::XGBoostTrainer st(params_with_defaults(spec()));
+    TestContext ctx("xgb");
+    CHECK(error_of(st, ctx, t) == "no column \"is_iot\" (columns: sessionid, x1, x2, port, proto, dns)");
+  }
+}
+
+TEST_CASE("xgboost: NULL labels are left out of training and counted") {
+  Table t = make_table(1000, LabelKind::Separable);
+  const auto& y = t.at("is_iot").i64;
+  std::vector<std::uint8_t> valid(t.rows(), 1);
+  std::int64_t expect = 0;
+  for (std::size_t i = 0; i < t.rows(); i += 7) {
+    valid[i] = 0;
+    if (t.roles()[i] != Role::Test) ++expect;
+  }
+  t = t.with(Column::make_i64("is_iot", y, valid));
+  xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 20}}));
+  TestContext ctx("xgb");
+  const Table out = st.run(ctx, in(t));
+  CHECK(ctx.counters["skipped.null_label.is_iot"] == expect);
+  CHECK(out.at("pred_proba").f64.size() == t.rows());
+  CHECK(std::none_of(out.at("pred_proba").f64.begin(), out.at("pred_proba").f64.end(),
+                     [](double p) { return std::isnan(p); }));
+}
+
+TEST_CASE("xgboost: feature names XGBoost cannot take are sanitised, originals kept") {
+  CHECK(xgb::sanitize_feature_names({"a[1]", "b<c", "a_1_", "x y", "", "ok=1"}) ==
+        std::vector<std::string>{"a_1_", "b_c", "a_1_~2", "x_y", "_", "ok=1"});
+  Table t = make_table(600, LabelKind::Separable);
+  const auto& d = t.at("dns");
+  t = t.with(Column::make_multi("dns", d.offsets, d.codes,
+                                std::make_shared<Dictionary>(Dictionary{"a[0]", "b<1>", "c d"})));
+  xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 10}}));
+  TestContext ctx("xgb");
+  const Table out = st.run(ctx, in(t));
+  CHECK(out.has("pred_proba"));
+  const json s = st.save_state(ctx.artifact_dir());
+  CHECK(s["feature_names"][5] == "dns=a[0]");
+  CHECK(s["feature_names"][6] == "dns=b<1>");
+  const auto fi = json::parse(slurp(ctx.artifact_dir() / "feature_importance.json"));
+  std::vector<std::string> names;
+  for (const auto& f : fi["features"]) names.push_back(f["feature"]);
+  CHECK(std::count(names.begin(), names.end(), "dns=c d") == 1);
+}
+
+TEST_CASE("xgboost: helpers and parameters") {
+  SUBCASE("parse_eval takes the last metric of the named data set") {
+    std::string m;
+    double v = 0;
+    REQUIRE(xgb::parse_eval("[3]\tvalid-logloss:0.25", "valid", m, v));
+    CHECK(m == "logloss");
+    CHECK(v == 0.25);
+    REQUIRE(xgb::parse_eval("[3]\ttrain-auc:0.9\tvalid-logloss:0.5\tvalid-error@0.7:0.125", "valid", m, v));
+    CHECK(m == "error@0.7");
+    CHECK(v == 0.125);
+    CHECK_FALSE(xgb::parse_eval("[3]\ttrain-auc:0.9", "valid", m, v));
+  }
+  SUBCASE("metric direction") {
+    CHECK(xgb::metric_maximize("auc"));
+    CHECK(xgb::metric_maximize("aucpr"));
+    CHECK(xgb::metric_maximize("ndcg@5"));
+    CHECK_FALSE(xgb::metric_maximize("logloss"));
+    CHECK_FALSE(xgb::metric_maximize("mlogloss"));
+    CHECK_FALSE(xgb::metric_maximize("error"));
+  }
+  SUBCASE("param_text") {
+    CHECK(xgb::param_text(json(2)) == "2");
+    CHECK(xgb::param_text(json(0.1)) == "0.10000000000000001");
+    CHECK(xgb::param_text(json("depthwise")) == "depthwise");
+    CHECK(xgb::param_text(json(true)) == "true");
+  }
+  SUBCASE("reserved keys in params") {
+    CHECK_THROWS_WITH_AS(
+        xgb::XGBoostTrainer(params_with_defaults(spec(), {{"params", {{"eta", 0.3}}}})),
+        "parameter \"params\": key \"eta\" is set by the trainer (use its own parameter, or the label for "
+        "objective/num_class)",
+        Error);
+    CHECK_THROWS_WITH_AS(xgb::XGBoostTrainer(params_with_defaults(spec(), {{"params", {{"x", {{"a", 1}}}}}})),
+                         "parameter \"params\": key \"x\" expects a string, number or boolean, got object", Error);
+  }
+  SUBCASE("open interval (0, 1]") {
+    CHECK_THROWS_WITH_AS(xgb::XGBoostTrainer(params_with_defaults(spec(), {{"eta", 0.0}})),
+                         "parameter \"eta\" must be in (0, 1], got 0", Error);
+  }
+  SUBCASE("unknown XGBoost parameter in params surfaces XGBoost's error with the call name") {
+    const Table t = make_table(300, LabelKind::Separable);
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 3}, {"params", {{"max_leaves", "abc"}}}}));
+    TestContext ctx("xgb");
+    try {
+      st.run(ctx, in(t));
+      FAIL("expected an error");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).rfind("xgboost: XGBoosterUpdateOneIter failed: ", 0) == 0);
+    }
+  }
+  SUBCASE("extra params are passed through: scale_pos_weight changes the model") {
+    const Table t = make_table(600, LabelKind::Noise);
+    auto run = [&](json extra) {
+      xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 5}, {"params", extra}}));
+      TestContext ctx("xgb");
+      return st.run(ctx, in(t)).at("pred_proba").f64;
+    };
+    const auto a = run(json::object());
+    const auto b = run({{"scale_pos_weight", 3}});
+    double ma = 0, mb = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
+    CHECK(mb > ma);
+  }
+  SUBCASE("contract") {
+    const auto s = spec();
+    auto c = s.contract(params_with_defaults(s, {{"features", {"x1", "x2"}}}));
+    CHECK(c.needs == std::vector<std::string>{"is_iot", "x1", "x2"});
+    CHECK(c.makes == std::vector<std::string>{"pred_label"});
+    CHECK(c.needs_split);
+    CHECK(c.dynamic);
+    CHECK(s.learns);
+    for (const auto& p : s.params) CHECK(p.check(p.default_value) == "");
+  }
+}

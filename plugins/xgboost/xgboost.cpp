@@ -1,0 +1,519 @@
+#include "xgboost.hpp"
+
+#include <pipectl/error.hpp>
+
+#include <xgboost/c_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+#include <type_traits>
+
+// Every XGBoost call goes through this: a non-zero return becomes a
+// pipectl::Error naming the call and carrying XGBoost's own message.
+#define XGB_CALL(fn, ...)                                                                          \
+  do {                                                                                             \
+    if (fn(__VA_ARGS__) != 0)                                                                      \
+      throw ::pipectl::Error(std::string("xgboost: " #fn " failed: ") + ::XGBGetLastError());      \
+  } while (0)
+
+namespace pipectl::xgb {
+
+namespace {
+
+static_assert(std::is_same<std::uint64_t, std::size_t>::value ||
+                  (sizeof(std::uint64_t) == sizeof(std::size_t) && alignof(std::uint64_t) == alignof(std::size_t)),
+              "FeatureMatrix::indptr must be passable as size_t*");
+static_assert(sizeof(std::uint32_t) == sizeof(unsigned), "FeatureMatrix::indices must be passable as unsigned*");
+
+struct DMatrixDeleter {
+  void operator()(void* h) const noexcept {
+    if (h) XGDMatrixFree(h);
+  }
+};
+using DMatrixPtr = std::unique_ptr<void, DMatrixDeleter>;
+
+DMatrixPtr make_dmatrix(const FeatureMatrix& m, const std::vector<std::string>& xgb_names,
+                        const std::vector<float>* labels) {
+  DMatrixHandle h = nullptr;
+  XGB_CALL(XGDMatrixCreateFromCSREx, reinterpret_cast<const std::size_t*>(m.indptr.data()),
+           reinterpret_cast<const unsigned*>(m.indices.data()), m.values.data(), m.indptr.size(),
+           m.values.size(), m.cols, &h);
+  DMatrixPtr out(h);
+  if (labels) {
+    XGB_CALL(XGDMatrixSetFloatInfo, h, "label", labels->data(), static_cast<bst_ulong>(labels->size()));
+  }
+  std::vector<const char*> names;
+  names.reserve(xgb_names.size());
+  for (const auto& n : xgb_names) names.push_back(n.c_str());
+  if (!names.empty()) {
+    XGB_CALL(XGDMatrixSetStrFeatureInfo, h, "feature_name", names.data(), static_cast<bst_ulong>(names.size()));
+  }
+  return out;
+}
+
+void set_param(void* booster, const std::string& k, const std::string& v) {
+  XGB_CALL(XGBoosterSetParam, booster, k.c_str(), v.c_str());
+}
+
+std::string fmt17(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string join_quoted(const std::vector<std::string>& v, std::size_t max_items = 20) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
+  if (v.size() > max_items) s += ", …";
+  return s;
+}
+
+bool label_is_null(const Column& c, std::size_t r) {
+  return c.is_null(r) || (c.type == DType::Categorical && c.codes[r] < 0);
+}
+
+// Parameters with a dedicated setting of their own (or derived from the label):
+// refused in the free-form `params` table so that one value has one place.
+const std::set<std::string>& reserved_keys() {
+  static const std::set<std::string> k = {
+      "objective", "num_class", "nthread", "n_jobs", "seed", "random_state", "eta", "learning_rate",
+      "max_depth", "min_child_weight", "subsample", "colsample_bytree", "lambda", "reg_lambda", "alpha",
+      "reg_alpha", "tree_method", "max_bin", "num_parallel_tree", "num_round", "num_boost_round",
+      "early_stopping_rounds"};
+  return k;
+}
+
+}  // namespace
+
+void BoosterDeleter::operator()(void* h) const noexcept {
+  if (h) XGBoosterFree(h);
+}
+
+// ---------------------------------------------------------------- helpers
+
+std::vector<std::string> sanitize_feature_names(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  std::set<std::string> used;
+  for (const auto& n : names) {
+    std::string s = n;
+    for (auto& ch : s) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (ch == '[' || ch == ']' || ch == '<' || ch == ',' || u <= 0x20 || u == 0x7f) ch = '_';
+    }
+    if (s.empty()) s = "_";
+    if (used.count(s)) {
+      for (int k = 2;; ++k) {
+        std::string c = s + "~" + std::to_string(k);
+        if (!used.count(c)) {
+          s = std::move(c);
+          break;
+        }
+      }
+    }
+    used.insert(s);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool parse_eval(const std::string& eval, const std::string& data, std::string& metric, double& value) {
+  bool found = false;
+  const std::string prefix = data + "-";
+  std::size_t p = 0;
+  while (p <= eval.size()) {
+    auto q = eval.find('\t', p);
+    if (q == std::string::npos) q = eval.size();
+    const std::string tok = eval.substr(p, q - p);
+    p = q + 1;
+    if (tok.rfind(prefix, 0) != 0) continue;
+    const auto colon = tok.rfind(':');
+    if (colon == std::string::npos || colon <= prefix.size()) continue;
+    const std::string num = tok.substr(colon + 1);
+    char* end = nullptr;
+    const double v = std::strtod(num.c_str(), &end);
+    if (end == num.c_str()) continue;
+    metric = tok.substr(prefix.size(), colon - prefix.size());
+    value = v;
+    found = true;
+  }
+  return found;
+}
+
+bool metric_maximize(const std::string& metric) {
+  for (const char* m : {"auc", "aucpr", "map", "ndcg", "pre"}) {
+    const std::string s(m);
+    if (metric == s || metric.rfind(s + "@", 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string param_text(const json& v) {
+  switch (v.type()) {
+    case json::value_t::string: return v.get<std::string>();
+    case json::value_t::boolean: return v.get<bool>() ? "true" : "false";
+    case json::value_t::number_integer: return std::to_string(v.get<std::int64_t>());
+    case json::value_t::number_unsigned: return std::to_string(v.get<std::uint64_t>());
+    case json::value_t::number_float: return fmt17(v.get<double>());
+    default: throw Error(std::string("expects a string, number or boolean, got ") + v.type_name());
+  }
+}
+
+// ---------------------------------------------------------------- stage
+
+XGBoostTrainer::XGBoostTrainer(const Params& p)
+    : label_(p.str("label")),
+      features_param_(p.strings("features")),
+      exclude_(p.strings("exclude")),
+      mode_(p.str("mode")),
+      num_round_(p.integer("num_round")),
+      early_stopping_rounds_(p.integer("early_stopping_rounds")),
+      max_depth_(p.integer("max_depth")),
+      max_bin_(p.integer("max_bin")),
+      forest_trees_(p.integer("forest_trees")),
+      nthread_(p.integer("nthread")),
+      seed_(p.integer("seed")),
+      eta_(p.number("eta")),
+      min_child_weight_(p.number("min_child_weight")),
+      subsample_(p.number("subsample")),
+      colsample_bytree_(p.number("colsample_bytree")),
+      lambda_(p.number("lambda")),
+      alpha_(p.number("alpha")),
+      tree_method_(p.str("tree_method")) {
+  auto open_unit = [](const char* name, double v) {
+    if (!(v > 0.0 && v <= 1.0))
+      throw Error(std::string("parameter \"") + name + "\" must be in (0, 1], got " + fmt17(v));
+  };
+  open_unit("eta", eta_);
+  open_unit("subsample", subsample_);
+  open_unit("colsample_bytree", colsample_bytree_);
+  if (mode_ != "boosted" && mode_ != "forest")
+    throw Error("parameter \"mode\" must be one of \"boosted\", \"forest\", got \"" + mode_ + "\"");
+  const json& extra = p.raw("params");
+  if (!extra.is_object()) throw Error("parameter \"params\" expects a table");
+  for (auto it = extra.begin(); it != extra.end(); ++it) {  // nlohmann objects iterate in key order
+    if (reserved_keys().count(it.key()))
+      throw Error("parameter \"params\": key \"" + it.key() +
+                  "\" is set by the trainer (use its own parameter, or the label for objective/num_class)");
+    try {
+      if (it.value().is_array()) {
+        for (const auto& e : it.value()) extra_.emplace_back(it.key(), param_text(e));
+      } else {
+        extra_.emplace_back(it.key(), param_text(it.value()));
+      }
+    } catch (const Error& e) {
+      throw Error("parameter \"params\": key \"" + it.key() + "\" " + e.what());
+    }
+  }
+}
+
+int XGBoostTrainer::threads() const {
+  if (nthread_ > 0) return static_cast<int>(nthread_);
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : static_cast<int>(hc);
+}
+
+Table XGBoostTrainer::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (inputs.size() != 1 || !inputs[0]) throw Error("xgboost: expects exactly one input table");
+  if (ctx.mode() == Mode::Apply) return apply(ctx, *inputs[0]);
+  return fit(ctx, *inputs[0]);
+}
+
+Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
+  using clock = std::chrono::steady_clock;
+  if (!t.has_roles())
+    throw DataError("xgboost: the table has no train/valid/test split; a splitter is needed upstream");
+  const Column& lab = t.at(label_);
+  classes_ = label_classes(t, label_);
+  if (classes_.size() < 2)
+    throw DataError("label column \"" + label_ + "\" has a single class (" + join_quoted(classes_) +
+                    "); a classifier needs at least two");
+  columns_ = feature_columns(t, label_, features_param_, exclude_);
+  if (std::find(columns_.begin(), columns_.end(), label_) != columns_.end())
+    throw DataError("label column \"" + label_ + "\" is listed among the features");
+  if (columns_.empty()) throw DataError("xgboost: no feature columns left (columns: " + join_quoted(t.column_names()) + ")");
+
+  // Labelled rows of a role; rows with a NULL label are left out and counted.
+  std::int64_t skipped = 0;
+  auto labelled = [&](Role r) {
+    auto rows = t.rows_with(r);
+    std::vector<std::uint32_t> keep;
+    keep.reserve(rows.size());
+    for (auto i : rows) {
+      if (label_is_null(lab, i))
+        ++skipped;
+      else
+        keep.push_back(i);
+    }
+    return keep;
+  };
+  const auto train_rows = labelled(Role::Train);
+  const auto valid_rows = labelled(Role::Valid);
+  if (skipped > 0) {
+    ctx.count("skipped.null_label." + label_, skipped);
+    ctx.warn("xgboost: " + std::to_string(skipped) + " train/valid rows with a NULL \"" + label_ +
+             "\" are left out of training (they are still predicted)");
+  }
+  if (train_rows.empty()) throw DataError("xgboost: no labelled rows with role train (label \"" + label_ + "\")");
+
+  const LabelVector ytr = label_vector(t, label_, train_rows);
+  {
+    std::vector<std::size_t> per(classes_.size(), 0);
+    for (float y : ytr.y) {
+      const auto k = static_cast<std::size_t>(y);
+      if (k >= per.size())
+        throw DataError("label column \"" + label_ + "\" has class index " + std::to_string(k) + " outside " +
+                        std::to_string(per.size()) + " classes");
+      ++per[k];
+    }
+    std::size_t distinct = 0, only = 0;
+    for (std::size_t k = 0; k < per.size(); ++k)
+      if (per[k]) ++distinct, only = k;
+    if (distinct < 2)
+      throw DataError("label column \"" + label_ + "\" has a single class (\"" + classes_[only] + "\") in the " +
+                      std::to_string(train_rows.size()) + " training rows; a classifier needs at least two");
+  }
+  const bool binary = classes_.size() == 2;
+  objective_ = binary ? "binary:logistic" : "multi:softprob";
+  const bool forest = mode_ == "forest";
+
+  const auto t0 = clock::now();
+  FeatureMatrix mtr = build_features(t, columns_, train_rows);
+  feature_names_ = mtr.names;
+  const auto xgb_names = sanitize_feature_names(feature_names_);
+  ctx.metric("num_features", static_cast<std::int64_t>(mtr.cols));
+  DMatrixPtr dtrain = make_dmatrix(mtr, xgb_names, &ytr.y);
+  mtr = FeatureMatrix();  // XGBoost holds its own copy now
+  DMatrixPtr dvalid;
+  if (!valid_rows.empty()) {
+    const LabelVector yva = label_vector(t, label_, valid_rows);
+    FeatureMatrix mva = build_features(t, columns_, valid_rows);
+    dvalid = make_dmatrix(mva, xgb_names, &yva.y);
+  }
+
+  std::vector<DMatrixHandle> cache = {dtrain.get()};
+  if (dvalid) cache.push_back(dvalid.get());
+  BoosterHandle bh = nullptr;
+  XGB_CALL(XGBoosterCreate, cache.data(), static_cast<bst_ulong>(cache.size()), &bh);
+  booster_.reset(bh);
+  void* b = booster_.get();
+  const int seed = seed_ >= 0 ? static_cast<int>(seed_) : static_cast<int>(ctx.seed() & 0x7fffffffULL);
+  set_param(b, "booster", "gbtree");
+  set_param(b, "objective", objective_);
+  if (!binary) set_param(b, "num_class", std::to_string(classes_.size()));
+  set_param(b, "eval_metric", binary ? "logloss" : "mlogloss");
+  set_param(b, "max_depth", std::to_string(max_depth_));
+  set_param(b, "min_child_weight", fmt17(min_child_weight_));
+  set_param(b, "colsample_bytree", fmt17(colsample_bytree_));
+  set_param(b, "lambda", fmt17(lambda_));
+  set_param(b, "alpha", fmt17(alpha_));
+  set_param(b, "tree_method", tree_method_);
+  set_param(b, "max_bin", std::to_string(max_bin_));
+  set_param(b, "nthread", std::to_string(threads()));
+  set_param(b, "seed", std::to_string(seed));
+  if (forest) {
+    set_param(b, "num_parallel_tree", std::to_string(forest_trees_));
+    set_param(b, "eta", "1");
+    set_param(b, "subsample", "0.8");
+    set_param(b, "colsample_bynode", "0.8");
+  } else {
+    set_param(b, "eta", fmt17(eta_));
+    set_param(b, "subsample", fmt17(subsample_));
+  }
+  for (const auto& [k, v] : extra_) set_param(b, k, v);
+
+  const int rounds = forest ? 1 : static_cast<int>(num_round_);
+  const bool early = !forest && early_stopping_rounds_ > 0 && dvalid;
+  if (!forest && early_stopping_rounds_ > 0 && !dvalid)
+    ctx.warn("xgboost: no labelled rows with role valid, early stopping is off");
+  DMatrixHandle evals[1] = {dvalid.get()};
+  const char* eval_names[1] = {"valid"};
+  std::string metric;
+  double best_score = 0.0, last_score = 0.0;
+  int best = -1, done = 0;
+  for (int i = 0; i < rounds; ++i) {
+    if (ctx.cancelled()) throw Interrupted("xgboost: cancelled at round " + std::to_string(i));
+    XGB_CALL(XGBoosterUpdateOneIter, b, i, dtrain.get());
+    done = i + 1;
+    if (dvalid) {
+      const char* out = nullptr;
+      XGB_CALL(XGBoosterEvalOneIter, b, i, evals, eval_names, 1, &out);
+      double score = 0.0;
+      if (!parse_eval(out ? out : "", "valid", metric, score))
+        throw Error(std::string("xgboost: cannot read the evaluation result \"") + (out ? out : "") + "\"");
+      last_score = score;
+      if (early) {
+        const bool better = best < 0 || (metric_maximize(metric) ? score > best_score : score < best_score);
+        if (better) {
+          best = i;
+          best_score = score;
+        } else if (i - best >= early_stopping_rounds_) {
+          break;
+        }
+      }
+    }
+    ctx.progress(static_cast<double>(i + 1) / rounds);
+  }
+  if (!early) {
+    best = done - 1;
+    best_score = last_score;
+  }
+  best_iteration_ = best;
+  XGB_CALL(XGBoosterBoostedRounds, b, &boosted_rounds_);
+  const double train_s = std::chrono::duration<double>(clock::now() - t0).count();
+  dtrain.reset();
+  dvalid.reset();
+  ctx.measure("train_seconds", train_s);
+  ctx.metric("best_iteration", best_iteration_);
+  ctx.metric("boosted_rounds", boosted_rounds_);
+  ctx.metric("train_rows", static_cast<std::int64_t>(train_rows.size()));
+  if (!metric.empty()) ctx.metric("valid_" + metric, best_score);
+  if (early && done < rounds)
+    ctx.info("xgboost: early stop after " + std::to_string(done) + " rounds, best iteration " +
+             std::to_string(best_iteration_) + " (valid " + metric + " " + fmt17(best_score) + ")");
+
+  // The booster keeps the (sanitised) feature names: they go into model.json
+  // and XGBoost checks them against every DMatrix it predicts.
+  {
+    std::vector<const char*> names;
+    for (const auto& n : xgb_names) names.push_back(n.c_str());
+    XGB_CALL(XGBoosterSetStrFeatureInfo, b, "feature_name", names.data(), static_cast<bst_ulong>(names.size()));
+  }
+
+  // Gain per feature of the trees actually used, as an artifact.
+  {
+    BoosterHandle used = nullptr;
+    bool sliced = false;
+    if (best_iteration_ + 1 < boosted_rounds_) {
+      XGB_CALL(XGBoosterSlice, b, 0, best_iteration_ + 1, 1, &used);
+      sliced = true;
+    } else {
+      used = b;
+    }
+    BoosterPtr owned(sliced ? used : nullptr);
+    bst_ulong nf = 0, dim = 0;
+    const char** fnames = nullptr;
+    const bst_ulong* shape = nullptr;
+    const float* scores = nullptr;
+    const std::string cfg = json{{"importance_type", "gain"}, {"feature_names", xgb_names}}.dump();
+    XGB_CALL(XGBoosterFeatureScore, used, cfg.c_str(), &nf, &fnames, &dim, &shape, &scores);
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < xgb_names.size(); ++i) index.emplace(xgb_names[i], i);
+    std::vector<double> gain(xgb_names.size(), 0.0);
+    for (bst_ulong i = 0; i < nf; ++i) {
+      auto it = index.find(fnames[i]);
+      if (it != index.end()) gain[it->second] = scores[i];
+    }
+    std::vector<std::size_t> order(gain.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t c) { return gain[a] > gain[c]; });
+    json fi = json::array();
+    for (auto i : order) fi.push_back({{"feature", feature_names_[i]}, {"gain", gain[i]}});
+    std::ofstream f(ctx.artifact_dir() / "feature_importance.json", std::ios::binary);
+    f << json{{"importance_type", "gain"}, {"model", ctx.stage_id()}, {"features", fi}}.dump(2) << "\n";
+    if (!f) throw Error("xgboost: cannot write feature_importance.json");
+  }
+
+  const FeatureMatrix mall = build_features(t, columns_);
+  return predict_all(ctx, t, mall);
+}
+
+Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {
+  using clock = std::chrono::steady_clock;
+  const std::size_t n = t.rows();
+  const std::size_t k = classes_.size() == 2 ? 1 : classes_.size();
+  std::vector<float> proba;
+  if (n > 0) {
+    const auto t0 = clock::now();
+    DMatrixPtr d = make_dmatrix(m, sanitize_feature_names(feature_names_), nullptr);
+    const json cfg = {{"type", 0},
+                      {"training", false},
+                      {"iteration_begin", 0},
+                      {"iteration_end", best_iteration_ + 1},
+                      {"strict_shape", false}};
+    const std::string cfg_s = cfg.dump();
+    const bst_ulong* shape = nullptr;
+    bst_ulong dim = 0;
+    const float* out = nullptr;
+    XGB_CALL(XGBoosterPredictFromDMatrix, booster_.get(), d.get(), cfg_s.c_str(), &shape, &dim, &out);
+    std::size_t total = 1;
+    for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<std::size_t>(shape[i]);
+    if (total != n * k)
+      throw Error("xgboost: prediction has " + std::to_string(total) + " values, expected " + std::to_string(n * k));
+    proba.assign(out, out + total);
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    ctx.measure("predict_rows_per_second", s > 0 ? static_cast<double>(n) / s : 0.0);
+  }
+  return with_predictions(t, classes_, proba, ctx.stage_id());
+}
+
+Table XGBoostTrainer::apply(StageContext& ctx, const Table& t) {
+  if (!booster_) throw Error("xgboost: apply mode without a loaded model (load_state was not called)");
+  const FeatureMatrix m = build_features(t, columns_);
+  if (m.names != feature_names_) {
+    std::size_t i = 0;
+    while (i < m.names.size() && i < feature_names_.size() && m.names[i] == feature_names_[i]) ++i;
+    const std::string want = i < feature_names_.size() ? "\"" + feature_names_[i] + "\"" : "nothing (end)";
+    const std::string got = i < m.names.size() ? "\"" + m.names[i] + "\"" : "nothing (end)";
+    throw DataError("xgboost: the features differ from the fitted model's (" + std::to_string(feature_names_.size()) +
+                    " fitted, " + std::to_string(m.names.size()) + " now): first difference at feature " +
+                    std::to_string(i) + ": expected " + want + ", got " + got);
+  }
+  return predict_all(ctx, t, m);
+}
+
+json XGBoostTrainer::save_state(const std::filesystem::path& dir) const {
+  if (!booster_) throw Error("xgboost: nothing fitted to save");
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "model.json").string();
+  XGB_CALL(XGBoosterSaveModel, booster_.get(), path.c_str());
+  return json{{"model", "model.json"},         {"label", label_},
+              {"classes", classes_},           {"features", columns_},
+              {"feature_names", feature_names_}, {"best_iteration", best_iteration_},
+              {"boosted_rounds", boosted_rounds_}, {"objective", objective_},
+              {"mode", mode_}};
+}
+
+void XGBoostTrainer::load_state(const json& state, const std::filesystem::path& dir) {
+  auto need = [&](const char* key, bool ok) {
+    if (!state.is_object() || !state.contains(key) || !ok)
+      throw Error(std::string("xgboost state: missing or malformed \"") + key + "\"");
+  };
+  need("model", state.is_object() && state.contains("model") && state["model"].is_string());
+  need("label", state.contains("label") && state["label"].is_string());
+  need("classes", state.contains("classes") && state["classes"].is_array());
+  need("features", state.contains("features") && state["features"].is_array());
+  need("feature_names", state.contains("feature_names") && state["feature_names"].is_array());
+  need("best_iteration", state.contains("best_iteration") && state["best_iteration"].is_number_integer());
+  need("objective", state.contains("objective") && state["objective"].is_string());
+  label_ = state["label"].get<std::string>();
+  classes_ = state["classes"].get<std::vector<std::string>>();
+  columns_ = state["features"].get<std::vector<std::string>>();
+  feature_names_ = state["feature_names"].get<std::vector<std::string>>();
+  best_iteration_ = state["best_iteration"].get<int>();
+  objective_ = state["objective"].get<std::string>();
+  if (classes_.size() < 2) throw Error("xgboost state: fewer than two classes");
+  const std::string expect = classes_.size() == 2 ? "binary:logistic" : "multi:softprob";
+  if (objective_ != expect)
+    throw Error("xgboost state: objective \"" + objective_ + "\" does not fit " + std::to_string(classes_.size()) +
+                " classes");
+  const auto path = (dir / state["model"].get<std::string>()).string();
+  BoosterHandle bh = nullptr;
+  XGB_CALL(XGBoosterCreate, nullptr, 0, &bh);
+  booster_.reset(bh);
+  XGB_CALL(XGBoosterLoadModel, bh, path.c_str());
+  XGB_CALL(XGBoosterBoostedRounds, bh, &boosted_rounds_);
+  if (best_iteration_ < 0 || best_iteration_ >= boosted_rounds_)
+    throw Error("xgboost state: best_iteration " + std::to_string(best_iteration_) + " outside the model's " +
+                std::to_string(boosted_rounds_) + " rounds");
+  set_param(bh, "nthread", std::to_string(threads()));
+}
+
+}  // namespace pipectl::xgb

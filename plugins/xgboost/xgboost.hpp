@@ -1,0 +1,90 @@
+// The XGBoost trainer stage (XGBoost 1.7 C API).
+//
+// Fit: builds the CSR design matrix of the Train rows (and Valid rows, for
+// early stopping), boosts round by round, keeps the best iteration, and
+// predicts every row with the trees up to it. Apply: loads the saved model
+// and predicts every row after checking the feature names match the fit.
+#pragma once
+
+#include <pipectl/features.hpp>
+#include <pipectl/plugin.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pipectl::xgb {
+
+/// The plugin's parameter declarations and contract.
+PluginSpec xgboost_spec();
+
+/// Feature names XGBoost accepts and prints unambiguously: '[', ']', '<',
+/// ',' and whitespace/control characters become '_'; a name that then
+/// collides with an earlier one gets the suffix "~2", "~3"… (first come,
+/// first kept). Pure and deterministic, so the saved state only keeps the
+/// original names.
+std::vector<std::string> sanitize_feature_names(const std::vector<std::string>& names);
+
+/// One score out of an XGBoosterEvalOneIter string such as
+/// "[12]\tvalid-logloss:0.2345\tvalid-error:0.01": the LAST metric of the
+/// data set named `data` (as XGBoost's own early stopping does).
+/// Returns false when the string holds no such metric.
+bool parse_eval(const std::string& eval, const std::string& data, std::string& metric, double& value);
+
+/// Whether a larger value of this XGBoost eval metric is better
+/// (auc, aucpr, map, ndcg, pre…); otherwise smaller is better.
+bool metric_maximize(const std::string& metric);
+
+/// XGBoost parameter text for a json scalar (strings verbatim, integers in
+/// decimal, floats with %.17g, booleans "true"/"false"). Throws on other types.
+std::string param_text(const json& v);
+
+/// Owned XGBoost booster handle (freed on destruction).
+struct BoosterDeleter {
+  void operator()(void* h) const noexcept;
+};
+using BoosterPtr = std::unique_ptr<void, BoosterDeleter>;
+
+class XGBoostTrainer : public Stage {
+ public:
+  explicit XGBoostTrainer(const Params& p);
+
+  Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
+  json save_state(const std::filesystem::path& dir) const override;
+  void load_state(const json& state, const std::filesystem::path& dir) override;
+
+  // Fitted / loaded state, for tests.
+  int best_iteration() const { return best_iteration_; }
+  int boosted_rounds() const { return boosted_rounds_; }
+  const std::vector<std::string>& classes() const { return classes_; }
+  const std::vector<std::string>& feature_names() const { return feature_names_; }
+
+ private:
+  Table fit(StageContext& ctx, const Table& t);
+  Table apply(StageContext& ctx, const Table& t);
+  /// Predict every row of `t` with the current booster and add the columns.
+  Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m);
+  int threads() const;
+
+  // Parameters.
+  std::string label_;
+  std::vector<std::string> features_param_, exclude_;
+  std::string mode_;
+  std::int64_t num_round_, early_stopping_rounds_, max_depth_, max_bin_, forest_trees_, nthread_, seed_;
+  double eta_, min_child_weight_, subsample_, colsample_bytree_, lambda_, alpha_;
+  std::string tree_method_;
+  std::vector<std::pair<std::string, std::string>> extra_;  ///< `params`, sorted by key
+
+  // State.
+  BoosterPtr booster_;
+  std::vector<std::string> classes_;
+  std::vector<std::string> columns_;        ///< feature columns
+  std::vector<std::string> feature_names_;  ///< original FeatureMatrix names
+  std::string objective_;
+  int best_iteration_ = -1;
+  int boosted_rounds_ = 0;
+};
+
+}  // namespace pipectl::xgb

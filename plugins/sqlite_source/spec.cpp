@@ -1,0 +1,59 @@
+#include "sqlite_source.hpp"
+
+namespace pipectl::plugins {
+
+const char* const kSqliteDefaultQuery =
+    "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
+    "s.endtime, d.manufacturer, d.device_type\n"
+    "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid\n"
+    "where d.device_type is not null order by s.sessionid";
+
+const char* const kSqliteDefaultListQuery =
+    "select q.sessionid, q.qname from dns_queries q order by q.sessionid";
+
+std::vector<std::string> sqlite_default_columns() {
+  return {"sessionid", "srcport", "dstport",      "bytes",      "packets",
+          "starttime", "endtime", "manufacturer", "device_type"};
+}
+
+PluginSpec sqlite_spec() {
+  PluginSpec s;
+  s.min_inputs = 0;
+  s.max_inputs = 0;
+  s.learns = false;
+  s.param("path", ParamType::Path, "the SQLite database file (opened read-only)").required();
+  s.param("query", ParamType::String,
+          "one SELECT statement; its result columns become the table's columns "
+          "(the default reads NetCollector sessions with their device labels)")
+      .def(kSqliteDefaultQuery);
+  s.param("list_query", ParamType::String,
+          "a SELECT returning (key, value) rows ordered by key, merged into the multi-valued column "
+          "`list_column` of the row with that key (\"\" = no list column)")
+      .def(kSqliteDefaultListQuery);
+  s.param("list_key", ParamType::String,
+          "the int64 column of `query` that list_query's first column refers to; `query` must be "
+          "ordered by it")
+      .def("sessionid");
+  s.param("list_column", ParamType::String, "name of the multi_categorical column made from list_query")
+      .def("dns");
+  s.param("list_distinct", ParamType::Bool, "keep each value once per row in the list column").def(true);
+  s.param("types", ParamType::Table,
+          "column -> \"int64\" | \"float64\" | \"categorical\": overrides the type taken from the "
+          "declared column type or the first non-NULL value")
+      .def(json::object());
+  s.param("busy_timeout_ms", ParamType::Int,
+          "how long to wait for another connection's lock before failing with \"database is locked\"")
+      .def(2000)
+      .range(0, 3600000);
+  s.param("mmap_mb", ParamType::Int, "memory-map up to this many MiB of the database for reading (0 = off)")
+      .def(256)
+      .range(0, 1 << 20);
+  s.param("count_rows", ParamType::Bool,
+          "run `select count(*)` over the query first, to reserve memory and report exact progress "
+          "(an extra pass over the data; without it the default query's row count is estimated)")
+      .def(false);
+  s.contract = [](const Params& p) { return SqliteConfig::from(p).contract(); };
+  return s;
+}
+
+}  // namespace pipectl::plugins

@@ -1,0 +1,625 @@
+#include "sqlite_source.hpp"
+
+#include "interner.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace pipectl::plugins {
+
+using sqlite_detail::Interner;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string collapse_ws(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char ch : s) {
+    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+  }
+  return out;
+}
+
+bool parse_type_name(const std::string& s, DType& out) {
+  if (s == "int64") out = DType::Int64;
+  else if (s == "float64") out = DType::Float64;
+  else if (s == "categorical") out = DType::Categorical;
+  else return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view drop_plus(std::string_view s) {
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+  return s;
+}
+
+bool parse_int(std::string_view s, std::int64_t& out) {
+  s = drop_plus(trim(s));
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_double(std::string_view s, double& out) {
+  s = drop_plus(trim(s));
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::general);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::string shown(std::string_view s) {
+  std::string out = "\"";
+  std::size_t n = std::min<std::size_t>(s.size(), 80);
+  out.append(s.data(), n);
+  if (n < s.size()) out += "...";
+  return out + "\"";
+}
+
+std::string fmt_double(double d) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  return std::string(buf, r.ptr);
+}
+
+std::uint32_t be(const unsigned char* p, int n) {
+  std::uint32_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+enum class Kind : std::uint8_t { Unknown, Int, Float, Text };
+
+Kind kind_of_decltype(const char* decl) {
+  if (!decl) return Kind::Unknown;
+  std::string u(decl);
+  for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  auto has = [&](const char* w) { return u.find(w) != std::string::npos; };
+  // SQLite's affinity rules (https://www.sqlite.org/datatype3.html, 3.1), in order.
+  if (has("INT")) return Kind::Int;
+  if (has("CHAR") || has("CLOB") || has("TEXT")) return Kind::Text;
+  if (has("BLOB") || u.empty()) return Kind::Unknown;
+  if (has("REAL") || has("FLOA") || has("DOUB")) return Kind::Float;
+  return Kind::Unknown;  // NUMERIC affinity: decided by the values
+}
+
+Kind kind_of_dtype(DType t) {
+  switch (t) {
+    case DType::Int64: return Kind::Int;
+    case DType::Float64: return Kind::Float;
+    default: return Kind::Text;
+  }
+}
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+/// The open database and the mapping of SQLite failures to messages.
+class Db {
+ public:
+  Db(const SqliteConfig& cfg, StageContext& ctx) : cfg_(cfg), ctx_(ctx) {
+    where_ = "database \"" + cfg.path + "\"";
+    std::error_code ec;
+    auto st = fs::status(cfg.path, ec);
+    if (!fs::exists(st)) throw DataError(where_ + " not found");
+    if (!fs::is_regular_file(st)) throw DataError(where_ + " is not a regular file");
+    check_magic();
+    try {
+      db_ = std::make_unique<SQLite::Database>(cfg.path, SQLite::OPEN_READONLY,
+                                               static_cast<int>(cfg.busy_timeout_ms));
+    } catch (const SQLite::Exception& e) {
+      fail_code(e.getErrorCode(), e.what(), "opening", "");
+    }
+    exec("PRAGMA query_only=1");
+    exec("PRAGMA mmap_size=" + std::to_string(cfg.mmap_mb * 1024 * 1024));
+    sqlite3_progress_handler(h(), 20000, &Db::on_progress, this);
+    // One read transaction: both queries see the same snapshot.
+    exec("BEGIN");
+  }
+  ~Db() {
+    if (db_) {
+      sqlite3_progress_handler(h(), 0, nullptr, nullptr);
+      sqlite3_exec(h(), "COMMIT", nullptr, nullptr, nullptr);
+    }
+  }
+
+  sqlite3* h() const { return db_->getHandle(); }
+  const std::string& where() const { return where_; }
+
+  void exec(const std::string& sql) {
+    int rc = sqlite3_exec(h(), sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) fail(rc, sql, sql);
+  }
+
+  /// Prepare one read-only statement (`what` = the parameter holding it).
+  Stmt prepare(const std::string& sql, const std::string& what) {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(h(), sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+    Stmt st(raw);
+    if (rc != SQLITE_OK) fail(rc, what, sql);
+    if (!st) throw DataError(what + " is empty");
+    if (tail && !trim(tail).empty() && trim(tail) != ";")
+      throw DataError(what + " must be a single statement; it continues with " + shown(trim(tail)));
+    if (!sqlite3_stmt_readonly(st.get()))
+      throw DataError(what + " would write to " + where_ + ", which is opened read-only; query: " + sql);
+    return st;
+  }
+
+  [[noreturn]] void fail(int rc, const std::string& what, const std::string& sql) const {
+    fail_code(rc, sqlite3_errmsg(h()), what, sql);
+  }
+
+  [[noreturn]] void fail_code(int rc, const std::string& msg, const std::string& what,
+                              const std::string& sql) const {
+    switch (rc & 0xff) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        throw DataError(where_ + " is locked by another connection (gave up after " +
+                        std::to_string(cfg_.busy_timeout_ms) + " ms): " + msg);
+      case SQLITE_NOTADB: throw DataError(where_ + " is not a SQLite database (" + msg + ")");
+      case SQLITE_CORRUPT:
+        check_size();  // a more precise message when the file is shorter than its header says
+        throw DataError(where_ + " is corrupt or truncated (" + msg + ")");
+      case SQLITE_INTERRUPT: throw Interrupted("cancelled while reading " + where_);
+      case SQLITE_CANTOPEN: throw DataError(where_ + " cannot be opened (" + msg + ")");
+      case SQLITE_IOERR: throw DataError(where_ + ": I/O error (" + msg + ")");
+      case SQLITE_READONLY:
+        throw DataError(what + " would write to " + where_ + ", which is opened read-only (" + msg +
+                        "); query: " + sql);
+      default:
+        if (sql.empty()) throw DataError(where_ + ": " + what + " failed (" + msg + ")");
+        throw DataError(what + " failed on " + where_ + ": " + msg + "; query: " + sql);
+    }
+  }
+
+  /// The file size against the page count in the header (under a read lock,
+  /// so no writer is half-way through extending the file).
+  void check_size() const {
+    std::ifstream f(cfg_.path, std::ios::binary);
+    unsigned char b[100];
+    if (!f.read(reinterpret_cast<char*>(b), sizeof b)) return;
+    std::uint32_t page = be(b + 16, 2);
+    if (page == 1) page = 65536;
+    const std::uint32_t counter = be(b + 24, 4), pages = be(b + 28, 4), valid_for = be(b + 92, 4);
+    std::error_code ec;
+    if (pages == 0 || counter != valid_for || fs::exists(cfg_.path + "-wal", ec)) return;
+    const auto size = fs::file_size(cfg_.path, ec);
+    if (ec) return;
+    if (size < static_cast<std::uintmax_t>(page) * pages)
+      throw DataError(where_ + " is truncated: the file has " + std::to_string(size) +
+                      " bytes, its header says " + std::to_string(pages) + " pages of " +
+                      std::to_string(page) + " bytes");
+  }
+
+ private:
+  void check_magic() const {
+    std::ifstream f(cfg_.path, std::ios::binary);
+    if (!f) throw DataError(where_ + " cannot be read");
+    char b[100];
+    f.read(b, sizeof b);
+    const auto n = f.gcount();
+    if (n == 0) throw DataError(where_ + " is not a SQLite database (the file is empty)");
+    if (n < 16 || std::memcmp(b, "SQLite format 3", 16) != 0)
+      throw DataError(where_ + " is not a SQLite database (it does not start with the SQLite header)");
+    if (n < 100)
+      throw DataError(where_ + " is truncated: the file has " + std::to_string(n) +
+                      " bytes, less than the 100-byte header");
+  }
+
+  static int on_progress(void* self) { return static_cast<Db*>(self)->ctx_.cancelled() ? 1 : 0; }
+
+  const SqliteConfig& cfg_;
+  StageContext& ctx_;
+  std::string where_;
+  std::unique_ptr<SQLite::Database> db_;
+};
+
+/// One result column being filled.
+struct Builder {
+  std::string name;
+  Kind kind = Kind::Unknown;
+  std::vector<std::int64_t> i64;
+  std::vector<double> f64;
+  std::vector<std::int32_t> codes;
+  std::vector<std::uint8_t> valid;  ///< empty until the first NULL
+  std::size_t nulls = 0;
+  Interner dict;
+
+  void reserve(std::size_t n) {
+    switch (kind) {
+      case Kind::Int: i64.reserve(n); break;
+      case Kind::Float: f64.reserve(n); break;
+      case Kind::Text: codes.reserve(n); break;
+      case Kind::Unknown: break;
+    }
+  }
+
+  void push_null(std::size_t row) {
+    ++nulls;
+    if (kind == Kind::Unknown) return;  // backfilled when the type is known
+    if (valid.empty()) valid.assign(row, 1);
+    valid.push_back(0);
+    switch (kind) {
+      case Kind::Int: i64.push_back(0); break;
+      case Kind::Float: f64.push_back(std::nan("")); break;
+      case Kind::Text: codes.push_back(-1); break;
+      case Kind::Unknown: break;
+    }
+  }
+
+  /// Fix the type of a column whose rows so far (`row` of them) were all NULL.
+  void settle(Kind k, std::size_t row) {
+    kind = k;
+    if (row == 0) return;
+    valid.assign(row, 0);
+    switch (kind) {
+      case Kind::Int: i64.assign(row, 0); break;
+      case Kind::Float: f64.assign(row, std::nan("")); break;
+      case Kind::Text: codes.assign(row, -1); break;
+      case Kind::Unknown: break;
+    }
+  }
+
+  Column finish(std::size_t rows) {
+    if (kind == Kind::Unknown) settle(Kind::Float, rows);
+    Column c;
+    c.name = name;
+    switch (kind) {
+      case Kind::Int: c = Column::make_i64(name, std::move(i64)); break;
+      case Kind::Float: c = Column::make_f64(name, std::move(f64)); break;
+      default: c = Column::make_cat(name, std::move(codes), dict.finish()); break;
+    }
+    if (nulls > 0) c.valid = std::move(valid);
+    return c;
+  }
+};
+
+}  // namespace
+
+bool SqliteConfig::default_query() const { return collapse_ws(query) == collapse_ws(kSqliteDefaultQuery); }
+
+SqliteConfig SqliteConfig::from(const Params& p) {
+  SqliteConfig c;
+  c.path = p.has("path") ? p.str("path") : "";
+  c.query = p.has("query") ? p.str("query") : kSqliteDefaultQuery;
+  c.list_query = p.has("list_query") ? p.str("list_query") : kSqliteDefaultListQuery;
+  c.list_key = p.has("list_key") ? p.str("list_key") : "sessionid";
+  c.list_column = p.has("list_column") ? p.str("list_column") : "dns";
+  c.list_distinct = p.has("list_distinct") ? p.boolean("list_distinct") : true;
+  c.busy_timeout_ms = p.has("busy_timeout_ms") ? p.integer("busy_timeout_ms") : 2000;
+  c.mmap_mb = p.has("mmap_mb") ? p.integer("mmap_mb") : 256;
+  c.count_rows = p.has("count_rows") && p.boolean("count_rows");
+  if (trim(c.query).empty()) throw Error("parameter \"query\" is empty");
+  if (!trim(c.list_query).empty()) {
+    if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty (list_query needs it)");
+    if (c.list_column.empty()) throw Error("parameter \"list_column\" is empty (list_query needs it)");
+  } else {
+    c.list_query.clear();
+  }
+  if (p.has("types")) {
+    const auto& t = p.raw("types");
+    if (!t.is_object()) throw Error("parameter \"types\" must be a table of column = \"type\"");
+    for (auto it = t.begin(); it != t.end(); ++it) {
+      DType d;
+      if (!it.value().is_string() || !parse_type_name(it.value().get<std::string>(), d))
+        throw Error("parameter \"types\": column \"" + it.key() + "\" has type " + it.value().dump() +
+                    "; expected \"int64\", \"float64\" or \"categorical\"");
+      c.types[it.key()] = d;
+    }
+  }
+  return c;
+}
+
+Contract SqliteConfig::contract() const {
+  Contract k;
+  if (default_query()) {
+    k.makes = sqlite_default_columns();
+  } else {
+    k.dynamic = true;
+  }
+  if (!list_query.empty()) k.makes.push_back(list_column);
+  return k;
+}
+
+SqliteSource::SqliteSource(const Params& p) : cfg_(SqliteConfig::from(p)) {}
+
+Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (!inputs.empty()) throw Error("the sqlite source takes no inputs");
+  const auto t0 = std::chrono::steady_clock::now();
+  Db db(cfg_, ctx);
+
+  Stmt st = db.prepare(cfg_.query, "query");
+  sqlite3_stmt* s = st.get();
+  const int ncol = sqlite3_column_count(s);
+  if (ncol == 0) throw DataError("query returns no columns; query: " + cfg_.query);
+
+  std::vector<Builder> cols(static_cast<std::size_t>(ncol));
+  int key_idx = -1;
+  for (int c = 0; c < ncol; ++c) {
+    auto& b = cols[static_cast<std::size_t>(c)];
+    b.name = sqlite3_column_name(s, c);
+    for (int d = 0; d < c; ++d)
+      if (cols[static_cast<std::size_t>(d)].name == b.name)
+        throw DataError("query returns two columns named \"" + b.name +
+                        "\" (give one another name with \"as\"); query: " + cfg_.query);
+    b.kind = kind_of_decltype(sqlite3_column_decltype(s, c));
+    auto t = cfg_.types.find(b.name);
+    if (t != cfg_.types.end()) b.kind = kind_of_dtype(t->second);
+    if (b.name == cfg_.list_key) key_idx = c;
+  }
+  for (const auto& [name, type] : cfg_.types) {
+    bool found = false;
+    for (const auto& b : cols) found = found || b.name == name;
+    if (!found) {
+      std::string have;
+      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
+      throw DataError("parameter \"types\" names column \"" + name + "\", which the query does not return (columns: " +
+                      have + ")");
+    }
+  }
+  if (!cfg_.list_query.empty()) {
+    if (key_idx < 0) {
+      std::string have;
+      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
+      throw DataError("list_key \"" + cfg_.list_key + "\" is not a column of the query (columns: " + have + ")");
+    }
+    for (const auto& b : cols)
+      if (b.name == cfg_.list_column)
+        throw DataError("list_column \"" + cfg_.list_column + "\" is already a column of the query");
+  }
+
+  // Where a bad value is: "at row 17 (sessionid 42)".
+  auto at_row = [&](std::size_t row) {
+    std::string w = "at row " + std::to_string(row);
+    if (key_idx >= 0 && sqlite3_column_type(s, key_idx) == SQLITE_INTEGER)
+      w += " (" + cfg_.list_key + " " + std::to_string(sqlite3_column_int64(s, key_idx)) + ")";
+    return w;
+  };
+  auto text_of = [&](int c) {
+    return std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(s, c)),
+                            static_cast<std::size_t>(sqlite3_column_bytes(s, c)));
+  };
+  auto bad = [&](const Builder& b, int c, std::size_t row, int type) -> DataError {
+    const std::string pre = "column \"" + b.name + "\": ";
+    if (type == SQLITE_BLOB) return DataError(pre + "blob value " + at_row(row));
+    if (type == SQLITE_FLOAT)
+      return DataError(pre + "real value " + fmt_double(sqlite3_column_double(s, c)) + " " + at_row(row) +
+                       " is not an integer");
+    return DataError(pre + "text value " + shown(text_of(c)) + " " + at_row(row));
+  };
+
+  const bool list = !cfg_.list_query.empty();
+  std::size_t expected = 0;
+  std::size_t row = 0;
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) db.fail(rc, "query", cfg_.query);
+  db.check_size();
+  {
+    // An estimate for memory reservation and progress, from what is cheap to ask.
+    std::string est_sql;
+    if (cfg_.count_rows) est_sql = "select count(*) from (" + cfg_.query + ")";
+    else if (cfg_.default_query()) est_sql = "select max(rowid) from sessions";
+    if (!est_sql.empty() && rc == SQLITE_ROW) {
+      sqlite3_stmt* e = nullptr;
+      if (sqlite3_prepare_v2(db.h(), est_sql.c_str(), -1, &e, nullptr) == SQLITE_OK &&
+          sqlite3_step(e) == SQLITE_ROW)
+        expected = static_cast<std::size_t>(std::max<sqlite3_int64>(0, sqlite3_column_int64(e, 0)));
+      sqlite3_finalize(e);
+      if (expected > 0)
+        for (auto& b : cols) b.reserve(std::min<std::size_t>(expected, std::size_t{1} << 28));
+    }
+  }
+  const double main_share = list ? 0.8 : 1.0;
+
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(s), ++row) {
+    if ((row & 4095) == 0 && row > 0) {
+      if (ctx.cancelled()) throw Interrupted("cancelled while reading " + db.where());
+      if ((row & 65535) == 0 && expected > 0)
+        ctx.progress(main_share * std::min(0.99, static_cast<double>(row) / static_cast<double>(expected)));
+    }
+    for (int c = 0; c < ncol; ++c) {
+      Builder& b = cols[static_cast<std::size_t>(c)];
+      const int type = sqlite3_column_type(s, c);
+      if (type == SQLITE_NULL) {
+        b.push_null(row);
+        continue;
+      }
+      if (b.kind == Kind::Unknown) {
+        switch (type) {
+          case SQLITE_INTEGER: b.settle(Kind::Int, row); break;
+          case SQLITE_FLOAT: b.settle(Kind::Float, row); break;
+          case SQLITE_TEXT: b.settle(Kind::Text, row); break;
+          default: throw bad(b, c, row, type);
+        }
+      }
+      switch (b.kind) {
+        case Kind::Int: {
+          if (type == SQLITE_INTEGER) {
+            b.i64.push_back(sqlite3_column_int64(s, c));
+          } else if (type == SQLITE_FLOAT) {
+            const double d = sqlite3_column_double(s, c);
+            if (!(std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18)) throw bad(b, c, row, type);
+            b.i64.push_back(static_cast<std::int64_t>(d));
+          } else {
+            std::int64_t v;
+            if (type != SQLITE_TEXT || !parse_int(text_of(c), v)) throw bad(b, c, row, type);
+            b.i64.push_back(v);
+          }
+          break;
+        }
+        case Kind::Float: {
+          if (type == SQLITE_FLOAT || type == SQLITE_INTEGER) {
+            b.f64.push_back(type == SQLITE_FLOAT ? sqlite3_column_double(s, c)
+                                                 : static_cast<double>(sqlite3_column_int64(s, c)));
+          } else {
+            double v;
+            if (type != SQLITE_TEXT || !parse_double(text_of(c), v)) throw bad(b, c, row, type);
+            b.f64.push_back(v);
+          }
+          break;
+        }
+        case Kind::Text:
+          if (type == SQLITE_BLOB) throw bad(b, c, row, type);
+          b.codes.push_back(b.dict.intern(text_of(c)));
+          break;
+        case Kind::Unknown: break;
+      }
+      if (!b.valid.empty()) b.valid.push_back(1);
+    }
+  }
+  if (rc != SQLITE_DONE) db.fail(rc, "query", cfg_.query);
+  st.reset();
+  const std::size_t n = row;
+  if (n == 0) throw DataError("query returned no rows (" + db.where() + "); query: " + cfg_.query);
+
+  std::vector<ColumnPtr> out;
+  out.reserve(cols.size() + 1);
+  for (auto& b : cols) {
+    if (b.nulls > 0) ctx.count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
+    out.push_back(std::make_shared<const Column>(b.finish(n)));
+  }
+  cols.clear();
+  ctx.progress(main_share);
+
+  if (list) {
+    const Column& keycol = *out[static_cast<std::size_t>(key_idx)];
+    const std::string kname = "list_key \"" + cfg_.list_key + "\"";
+    if (keycol.type != DType::Int64)
+      throw DataError(kname + " must be an int64 column, it is " + dtype_name(keycol.type) +
+                      " (set types." + cfg_.list_key + " = \"int64\"?)");
+    const auto& keys = keycol.i64;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (keycol.is_null(i)) throw DataError("column \"" + cfg_.list_key + "\" (list_key): NULL at row " + std::to_string(i));
+      if (i > 0 && keys[i] < keys[i - 1])
+        throw DataError("query result is not ordered by \"" + cfg_.list_key + "\": row " + std::to_string(i) +
+                        " has " + cfg_.list_key + " " + std::to_string(keys[i]) + " after " +
+                        std::to_string(keys[i - 1]) + " (the query needs \"order by " + cfg_.list_key + "\")");
+    }
+
+    Stmt lst = db.prepare(cfg_.list_query, "list_query");
+    sqlite3_stmt* l = lst.get();
+    if (sqlite3_column_count(l) != 2)
+      throw DataError("list_query must return 2 columns (key, value), it returns " +
+                      std::to_string(sqlite3_column_count(l)) + "; query: " + cfg_.list_query);
+
+    Interner dict;
+    std::vector<std::int64_t> offsets(n + 1, 0);
+    std::vector<std::int32_t> codes;
+    codes.reserve(n * 2);
+    std::vector<std::int32_t> group;
+    std::vector<std::uint32_t> stamp;
+    std::uint32_t gid = 0;
+    std::size_t p = 0, group_rows = 0, unmatched = 0, null_values = 0, null_keys = 0, lrow = 0;
+    bool have = false;
+    std::int64_t cur = 0;
+
+    auto flush = [&]() {
+      while (p < n && keys[p] < cur) {
+        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
+        ++p;
+      }
+      bool matched = false;
+      while (p < n && keys[p] == cur) {
+        codes.insert(codes.end(), group.begin(), group.end());
+        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
+        ++p;
+        matched = true;
+      }
+      if (!matched) unmatched += group_rows;
+    };
+
+    for (rc = sqlite3_step(l); rc == SQLITE_ROW; rc = sqlite3_step(l), ++lrow) {
+      if ((lrow & 4095) == 0 && lrow > 0 && ctx.cancelled())
+        throw Interrupted("cancelled while reading " + db.where());
+      const int kt = sqlite3_column_type(l, 0);
+      if (kt == SQLITE_NULL) {
+        ++null_keys;
+        continue;
+      }
+      if (kt != SQLITE_INTEGER)
+        throw DataError("list_query: key " +
+                        (kt == SQLITE_BLOB ? std::string("blob")
+                                           : shown(std::string_view(
+                                                 reinterpret_cast<const char*>(sqlite3_column_text(l, 0)),
+                                                 static_cast<std::size_t>(sqlite3_column_bytes(l, 0))))) +
+                        " at row " + std::to_string(lrow) + " is not an integer");
+      const std::int64_t k = sqlite3_column_int64(l, 0);
+      if (!have || k != cur) {
+        if (have) {
+          if (k < cur)
+            throw DataError("list_query result is not ordered by its key: row " + std::to_string(lrow) +
+                            " has key " + std::to_string(k) + " after " + std::to_string(cur) +
+                            " (the list query needs \"order by\" its first column); query: " + cfg_.list_query);
+          flush();
+        }
+        have = true;
+        cur = k;
+        group.clear();
+        group_rows = 0;
+        ++gid;
+      }
+      const int vt = sqlite3_column_type(l, 1);
+      if (vt == SQLITE_NULL) {
+        ++null_values;
+        continue;
+      }
+      if (vt == SQLITE_BLOB)
+        throw DataError("list_query: blob value at row " + std::to_string(lrow) + " (key " + std::to_string(k) + ")");
+      ++group_rows;
+      const std::int32_t code = dict.intern(std::string_view(
+          reinterpret_cast<const char*>(sqlite3_column_text(l, 1)), static_cast<std::size_t>(sqlite3_column_bytes(l, 1))));
+      if (cfg_.list_distinct) {
+        if (static_cast<std::size_t>(code) >= stamp.size()) stamp.resize(static_cast<std::size_t>(code) + 1, 0);
+        if (stamp[static_cast<std::size_t>(code)] == gid) continue;
+        stamp[static_cast<std::size_t>(code)] = gid;
+      }
+      group.push_back(code);
+    }
+    if (rc != SQLITE_DONE) db.fail(rc, "list_query", cfg_.list_query);
+    if (have) flush();
+    for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
+    codes.shrink_to_fit();
+
+    if (null_values) ctx.count("nulls." + cfg_.list_column, static_cast<std::int64_t>(null_values));
+    if (null_keys) ctx.count("dropped.null_key." + cfg_.list_column, static_cast<std::int64_t>(null_keys));
+    if (unmatched) ctx.count("dropped.unmatched_key." + cfg_.list_column, static_cast<std::int64_t>(unmatched));
+    out.push_back(std::make_shared<const Column>(
+        Column::make_multi(cfg_.list_column, std::move(offsets), std::move(codes), dict.finish())));
+  }
+  ctx.progress(1.0);
+
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ctx.measure("seconds", secs);
+  ctx.measure("rows_per_second", secs > 0 ? static_cast<double>(n) / secs : 0.0);
+  ctx.info("read " + std::to_string(n) + " rows x " + std::to_string(out.size()) + " columns from " + db.where());
+  return Table(std::move(out));
+}
+
+}  // namespace pipectl::plugins

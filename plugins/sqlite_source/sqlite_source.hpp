@@ -1,0 +1,74 @@
+// sqlite: the source stage reading a NetCollector session log (or any SQLite
+// database) through one SQL query, plus an optional "list query" merged by
+// key into one multi_categorical column (the DNS names of each session).
+//
+// The database is opened read-only (SQLITE_OPEN_READONLY and
+// `PRAGMA query_only=1`; a statement that would write is refused), so SQL in
+// a pipeline cannot change it.
+//
+// Column types: the declared type of the result column (INTEGER -> int64,
+// REAL -> float64, TEXT -> categorical, following SQLite's affinity rules),
+// else the storage class of the first non-NULL value; `types` overrides.
+// Conversions: an integer stored in a float64 column is widened; a real with
+// an integral value in an int64 column is accepted, any other real is an
+// error; a text value in a numeric column is converted when the whole text
+// (surrounding blanks aside) is a number of the column's type ('443',
+// ' 443 ', '2.5' in a float64 column), otherwise it is an error; numbers in
+// a categorical column are taken as their SQLite text form; BLOBs are errors.
+// NULLs go to the validity bitmap (categorical: code -1 and the bitmap) and
+// are counted as `nulls.<column>`.
+//
+// List query: its first result column is the key, its second the value; both
+// it and the main query must be ordered by the key (checked; an unordered
+// result is an error) and they are merged in one pass. A row of the main
+// query with no list rows gets an empty list; list rows whose key is not in
+// the main result are counted as `dropped.unmatched_key.<list_column>`, NULL
+// values as `nulls.<list_column>`.
+#pragma once
+
+#include <pipectl/plugin.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pipectl::plugins {
+
+PluginSpec sqlite_spec();
+
+/// The NetCollector query (the seed pipeline's columns).
+extern const char* const kSqliteDefaultQuery;
+/// The DNS names of each session, ordered by session id.
+extern const char* const kSqliteDefaultListQuery;
+/// Columns the default query returns, in order.
+std::vector<std::string> sqlite_default_columns();
+
+struct SqliteConfig {
+  std::string path;
+  std::string query;
+  std::string list_query;  ///< "" = none
+  std::string list_key;
+  std::string list_column;
+  bool list_distinct = true;
+  std::map<std::string, DType> types;  ///< overrides
+  std::int64_t busy_timeout_ms = 2000;
+  std::int64_t mmap_mb = 256;
+  bool count_rows = false;
+
+  /// Throws pipectl::Error on an invalid configuration (e.g. an unknown type name).
+  static SqliteConfig from(const Params& p);
+  bool default_query() const;
+  Contract contract() const;
+};
+
+class SqliteSource : public Stage {
+ public:
+  explicit SqliteSource(const Params& p);
+  Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
+
+ private:
+  SqliteConfig cfg_;
+};
+
+}  // namespace pipectl::plugins

@@ -1,0 +1,527 @@
+#include "sqlite_source.hpp"
+
+#include <pipectl/testing.hpp>
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+
+using namespace pipectl;
+using pipectl::plugins::SqliteSource;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("pipectl-sqlite-test-" + std::to_string(rd()) + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+void exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "?";
+    sqlite3_free(err);
+    FAIL("sql failed: " << m << " in " << sql);
+  }
+}
+
+void run_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  exec(db, "pragma synchronous = off;" + sql);
+  sqlite3_close(db);
+}
+
+// A small NetCollector-shaped database.
+const char* kSchema = R"sql(
+create table devices(mac text primary key, manufacturer text, device_type text);
+create table sessions(sessionid integer primary key, mac text, srcport integer, dstport integer,
+                      lensum integer, pktcount integer, starttime real, endtime real);
+create table dns_queries(id integer primary key, sessionid integer not null, qname text);
+create index dns_queries_session on dns_queries(sessionid);
+create view v_session_mnf_devicetype as
+  select s.sessionid, d.manufacturer, d.device_type from sessions s left join devices d on d.mac = s.mac;
+)sql";
+
+const char* kData = R"sql(
+insert into devices values ('aa', 'Philips', 'Hue Bridge'), ('bb', 'Apple', 'Other'),
+                           ('cc', NULL, 'Camera'), ('dd', 'Unknown', NULL);
+insert into sessions values
+  (1, 'aa', 51000, 443, 1200, 10, 100.0, 101.5),
+  (2, 'bb', 51001, 80, 300, 3, 102.0, 102.25),
+  (3, 'dd', 51002, 53, 90, 1, 103.0, 103.0),
+  (4, 'cc', 51003, 554, 99999, 120, 104.0, NULL),
+  (5, 'aa', NULL, 443, 40, 1, 105.0, 105.5),
+  (7, 'bb', 51005, 443, 5000, 12, 106.0, 109.0);
+insert into dns_queries(sessionid, qname) values
+  (1, 'time.hue.com'), (1, 'api.hue.com'), (1, 'time.hue.com'),
+  (2, 'apple.com'),
+  (3, 'unlabelled.example'),
+  (6, 'orphan.example'),
+  (7, 'icloud.com'), (7, NULL), (7, 'apple.com');
+)sql";
+
+std::string make_db(const TempDir& d, const std::string& name = "nc.sqlite", const std::string& extra = "") {
+  auto p = d / name;
+  run_sql(p, std::string(kSchema) + kData + extra);
+  return p;
+}
+
+Params params(const std::string& path, json more = json::object()) {
+  more["path"] = path;
+  return testing::params_with_defaults(plugins::sqlite_spec(), std::move(more));
+}
+
+Table read(const Params& p, testing::TestContext& ctx) {
+  SqliteSource s(p);
+  Table t = s.run(ctx, {});
+  t.check();
+  return t;
+}
+
+std::vector<std::string> labels(const Column& c) {
+  std::vector<std::string> v;
+  for (std::size_t i = 0; i < c.rows(); ++i) v.push_back(c.is_null(i) ? "<null>" : c.label(i));
+  return v;
+}
+
+std::vector<std::string> list(const Column& c, std::size_t row) {
+  std::vector<std::string> v;
+  for (auto k = c.offsets[row]; k < c.offsets[row + 1]; ++k) v.push_back((*c.dictionary)[c.codes[k]]);
+  return v;
+}
+
+std::string error_of(const Params& p, testing::TestContext& ctx) {
+  try {
+    read(p, ctx);
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "<no DataError>";
+}
+
+}  // namespace
+
+TEST_CASE("sqlite_source: the default query reads the NetCollector columns with dns lists") {
+  TempDir d;
+  auto db = make_db(d);
+  testing::TestContext ctx;
+  Table t = read(params(db), ctx);
+
+  CHECK(t.column_names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets",
+                                                     "starttime", "endtime", "manufacturer", "device_type", "dns"});
+  REQUIRE(t.rows() == 5);  // session 3 has no device_type and is left out
+
+  SUBCASE("types come from the declared column types, through the view") {
+    CHECK(t.at("sessionid").type == DType::Int64);
+    CHECK(t.at("srcport").type == DType::Int64);
+    CHECK(t.at("bytes").type == DType::Int64);
+    CHECK(t.at("starttime").type == DType::Float64);
+    CHECK(t.at("manufacturer").type == DType::Categorical);
+    CHECK(t.at("device_type").type == DType::Categorical);
+    CHECK(t.at("dns").type == DType::MultiCategorical);
+  }
+  SUBCASE("values") {
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{1, 2, 4, 5, 7});
+    CHECK(t.at("bytes").i64 == std::vector<std::int64_t>{1200, 300, 99999, 40, 5000});
+    CHECK(t.at("packets").i64 == std::vector<std::int64_t>{10, 3, 120, 1, 12});
+    CHECK(t.at("starttime").f64 == std::vector<double>{100.0, 102.0, 104.0, 105.0, 106.0});
+    CHECK(labels(t.at("device_type")) ==
+          std::vector<std::string>{"Hue Bridge", "Other", "Camera", "Hue Bridge", "Other"});
+    // dictionary in first-seen order
+    CHECK(*t.at("device_type").dictionary == Dictionary{"Hue Bridge", "Other", "Camera"});
+  }
+  SUBCASE("NULLs are in the validity bitmap and counted") {
+    const auto& src = t.at("srcport");
+    CHECK(src.valid == std::vector<std::uint8_t>{1, 1, 1, 0, 1});
+    CHECK(src.null_count() == 1);
+    CHECK(t.at("endtime").is_null(2));
+    CHECK(std::isnan(t.at("endtime").number(2)));
+    const auto& m = t.at("manufacturer");
+    CHECK(m.codes[2] == -1);
+    CHECK(m.is_null(2));
+    CHECK(m.null_count() == 1);
+    CHECK(t.at("bytes").valid.empty());
+    CHECK(ctx.counters["nulls.srcport"] == 1);
+    CHECK(ctx.counters["nulls.endtime"] == 1);
+    CHECK(ctx.counters["nulls.manufacturer"] == 1);
+    CHECK(ctx.counters.count("nulls.bytes") == 0);
+  }
+  SUBCASE("dns: merged by sessionid, distinct, empty when nothing was asked") {
+    const auto& dns = t.at("dns");
+    CHECK(list(dns, 0) == std::vector<std::string>{"time.hue.com", "api.hue.com"});
+    CHECK(list(dns, 1) == std::vector<std::string>{"apple.com"});
+    CHECK(list(dns, 2).empty());
+    CHECK(list(dns, 3).empty());
+    CHECK(list(dns, 4) == std::vector<std::string>{"icloud.com", "apple.com"});
+    CHECK(dns.valid.empty());
+    CHECK(ctx.counters["nulls.dns"] == 1);
+    // sessions 3 (unlabelled) and 6 (no session) are not in the result
+    CHECK(ctx.counters["dropped.unmatched_key.dns"] == 2);
+  }
+  SUBCASE("list_distinct = false keeps repeats") {
+    testing::TestContext c2;
+    Table t2 = read(params(db, {{"list_distinct", false}}), c2);
+    CHECK(list(t2.at("dns"), 0) == std::vector<std::string>{"time.hue.com", "api.hue.com", "time.hue.com"});
+  }
+  SUBCASE("identical input gives an identical table") {
+    testing::TestContext c2;
+    Table t2 = read(params(db), c2);
+    for (const auto& c : t.columns()) {
+      const auto& o = t2.at(c->name);
+      CHECK(o.i64 == c->i64);
+      CHECK(o.codes == c->codes);
+      CHECK(o.offsets == c->offsets);
+      CHECK(o.valid == c->valid);
+      if (c->dictionary) CHECK(*o.dictionary == *c->dictionary);
+      CHECK(o.f64.size() == c->f64.size());
+    }
+  }
+  SUBCASE("an empty list_query makes no list column") {
+    testing::TestContext c2;
+    Table t2 = read(params(db, {{"list_query", ""}}), c2);
+    CHECK_FALSE(t2.has("dns"));
+    CHECK(t2.num_columns() == 9);
+  }
+}
+
+TEST_CASE("sqlite_source: contract") {
+  auto spec = plugins::sqlite_spec();
+  CHECK(spec.min_inputs == 0);
+  CHECK(spec.max_inputs == 0);
+  CHECK(spec.find("path")->is_required);
+  SUBCASE("default queries: the seed columns and dns") {
+    auto k = spec.contract(params("x.sqlite"));
+    CHECK_FALSE(k.dynamic);
+    CHECK(k.makes == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets", "starttime",
+                                              "endtime", "manufacturer", "device_type", "dns"});
+  }
+  SUBCASE("the default query with other whitespace is still the default") {
+    std::string q = plugins::kSqliteDefaultQuery;
+    for (auto& ch : q)
+      if (ch == '\n') ch = ' ';
+    auto k = spec.contract(params("x.sqlite", {{"query", "  " + q + "\n"}}));
+    CHECK_FALSE(k.dynamic);
+  }
+  SUBCASE("a custom query is dynamic") {
+    auto k = spec.contract(params("x.sqlite", {{"query", "select 1 as sessionid"}}));
+    CHECK(k.dynamic);
+    CHECK(k.makes == std::vector<std::string>{"dns"});
+  }
+  SUBCASE("no list query, no list column") {
+    auto k = spec.contract(params("x.sqlite", {{"list_query", ""}}));
+    CHECK(k.makes.size() == 9);
+    CHECK(k.makes.back() == "device_type");
+  }
+  SUBCASE("list_column renames the list column") {
+    auto k = spec.contract(params("x.sqlite", {{"list_column", "names"}}));
+    CHECK(k.makes.back() == "names");
+  }
+  SUBCASE("a bad type name is refused when the stage is made") {
+    auto p = params("x.sqlite", {{"types", {{"bytes", "int"}}}});
+    CHECK_THROWS_WITH_AS(SqliteSource{p}, "parameter \"types\": column \"bytes\" has type \"int\"; expected "
+                                          "\"int64\", \"float64\" or \"categorical\"",
+                         Error);
+    CHECK_THROWS_AS(spec.contract(p), Error);
+  }
+}
+
+TEST_CASE("sqlite_source: types from values, overrides and conversions") {
+  TempDir d;
+  auto db = make_db(d);
+  testing::TestContext ctx;
+
+  SUBCASE("expressions have no declared type: the first non-NULL value decides, earlier NULLs backfilled") {
+    auto t = read(params(db, {{"list_query", ""},
+                              {"query",
+                               "select sessionid, case when sessionid < 3 then null else lensum * 1.5 end as r, "
+                               "case when sessionid = 1 then null else 'm' || mac end as t, "
+                               "case when sessionid < 4 then null else pktcount + 1 end as i, "
+                               "null as n from sessions order by sessionid"}}),
+                  ctx);
+    REQUIRE(t.rows() == 6);
+    const auto& r = t.at("r");
+    CHECK(r.type == DType::Float64);
+    CHECK(r.valid == std::vector<std::uint8_t>{0, 0, 1, 1, 1, 1});
+    CHECK(r.f64[2] == 135.0);
+    CHECK(t.at("t").type == DType::Categorical);
+    CHECK(labels(t.at("t")) == std::vector<std::string>{"<null>", "mbb", "mdd", "mcc", "maa", "mbb"});
+    const auto& i = t.at("i");
+    CHECK(i.type == DType::Int64);
+    CHECK(i.i64 == std::vector<std::int64_t>{0, 0, 0, 121, 2, 13});
+    CHECK(i.valid == std::vector<std::uint8_t>{0, 0, 0, 1, 1, 1});
+    SUBCASE("an all-NULL column is float64, all NULL") {
+      const auto& n = t.at("n");
+      CHECK(n.type == DType::Float64);
+      CHECK(n.null_count() == 6);
+      CHECK(ctx.counters["nulls.n"] == 6);
+    }
+  }
+  SUBCASE("types overrides the declared type") {
+    auto t = read(params(db, {{"types", {{"dstport", "categorical"}, {"bytes", "float64"}, {"starttime", "int64"}}}}),
+                  ctx);
+    CHECK(t.at("dstport").type == DType::Categorical);
+    CHECK(labels(t.at("dstport")) == std::vector<std::string>{"443", "80", "554", "443", "443"});
+    CHECK(t.at("bytes").type == DType::Float64);
+    CHECK(t.at("bytes").f64[2] == 99999.0);
+    CHECK(t.at("starttime").type == DType::Int64);  // 100.0 etc. are integral reals
+    CHECK(t.at("starttime").i64[0] == 100);
+  }
+  SUBCASE("a types entry for a column the query does not return") {
+    CHECK(error_of(params(db, {{"types", {{"nope", "int64"}}}}), ctx) ==
+          "parameter \"types\" names column \"nope\", which the query does not return (columns: sessionid, "
+          "srcport, dstport, bytes, packets, starttime, endtime, manufacturer, device_type)");
+  }
+  SUBCASE("a numeric string in a numeric column is converted") {
+    auto t = read(params(db, {{"query", "select sessionid, ' 443 ' as p, '+2.5e1' as f from sessions order by sessionid"},
+                              {"types", {{"p", "int64"}, {"f", "float64"}}}}),
+                  ctx);
+    CHECK(t.at("p").i64 == std::vector<std::int64_t>(6, 443));
+    CHECK(t.at("f").f64 == std::vector<double>(6, 25.0));
+  }
+  SUBCASE("a text value in a numeric column is an error naming the column, row and sessionid") {
+    run_sql(db, "update sessions set srcport = 'abc' where sessionid = 5;");
+    CHECK(error_of(params(db), ctx) == "column \"srcport\": text value \"abc\" at row 3 (sessionid 5)");
+    SUBCASE("also in a float64 column") {
+      run_sql(db, "update sessions set endtime = '12:30' where sessionid = 7;");
+      CHECK(error_of(params(db, {{"types", {{"srcport", "categorical"}}}}), ctx) ==
+            "column \"endtime\": text value \"12:30\" at row 4 (sessionid 7)");
+    }
+  }
+  SUBCASE("a non-integral real in an int64 column is an error") {
+    run_sql(db, "update sessions set lensum = 2.5 where sessionid = 2;");
+    CHECK(error_of(params(db), ctx) == "column \"bytes\": real value 2.5 at row 1 (sessionid 2) is not an integer");
+  }
+  SUBCASE("a blob is an error") {
+    run_sql(db, "update devices set manufacturer = x'00ff' where mac = 'bb';");
+    CHECK(error_of(params(db), ctx) == "column \"manufacturer\": blob value at row 1 (sessionid 2)");
+  }
+  SUBCASE("without a key column the row alone is named") {
+    run_sql(db, "update sessions set srcport = 'x' where sessionid = 1;");
+    CHECK(error_of(params(db, {{"list_query", ""}, {"query", "select srcport from sessions order by sessionid"}}),
+                   ctx) == "column \"srcport\": text value \"x\" at row 0");
+  }
+}
+
+TEST_CASE("sqlite_source: file errors") {
+  TempDir d;
+  testing::TestContext ctx;
+  SUBCASE("missing file") {
+    CHECK(error_of(params(d / "none.sqlite"), ctx) == "database \"" + d / "none.sqlite" + "\" not found");
+  }
+  SUBCASE("a text file") {
+    std::ofstream(d / "t.sqlite") << "sessionid,bytes\n1,2\n";
+    CHECK(error_of(params(d / "t.sqlite"), ctx) ==
+          "database \"" + d / "t.sqlite" + "\" is not a SQLite database (it does not start with the SQLite header)");
+  }
+  SUBCASE("an empty file") {
+    std::ofstream(d / "e.sqlite").flush();
+    CHECK(error_of(params(d / "e.sqlite"), ctx) ==
+          "database \"" + d / "e.sqlite" + "\" is not a SQLite database (the file is empty)");
+  }
+  SUBCASE("a directory") {
+    CHECK(error_of(params(d.path.string()), ctx) == "database \"" + d.path.string() + "\" is not a regular file");
+  }
+  SUBCASE("a truncated database") {
+    // enough rows for several pages
+    std::string sql = std::string(kSchema) + kData;
+    sql += "with recursive n(v) as (select 1 union all select v + 1 from n where v < 5000) "
+           "insert into sessions(sessionid, mac, srcport, dstport, lensum, pktcount, starttime, endtime) "
+           "select v + 100, 'aa', v, 443, v * 10, 1, v, v + 1 from n;";
+    auto p = d / "big.sqlite";
+    run_sql(p, sql);
+    const auto full = fs::file_size(p);
+    REQUIRE(full > 8 * 4096);
+    SUBCASE("cut in half") {
+      const auto half = full / 2;
+      fs::resize_file(p, half);
+      CHECK(error_of(params(p), ctx) == "database \"" + p + "\" is truncated: the file has " + std::to_string(half) +
+                                            " bytes, its header says " + std::to_string(full / 4096) +
+                                            " pages of 4096 bytes");
+    }
+    SUBCASE("cut inside the header") {
+      fs::resize_file(p, 50);
+      CHECK(error_of(params(p), ctx) ==
+            "database \"" + p + "\" is truncated: the file has 50 bytes, less than the 100-byte header");
+    }
+    SUBCASE("a page overwritten with garbage") {
+      {
+        std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(full / 2));
+        std::string junk(4096, '\x5a');
+        f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+      }
+      CHECK(error_of(params(p), ctx) == "database \"" + p + "\" is corrupt or truncated (database disk image is malformed)");
+    }
+  }
+  SUBCASE("a database locked by another connection's write transaction") {
+    auto p = make_db(d);
+    sqlite3* other = nullptr;
+    REQUIRE(sqlite3_open(p.c_str(), &other) == SQLITE_OK);
+    exec(other, "BEGIN EXCLUSIVE");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string e = error_of(params(p, {{"busy_timeout_ms", 300}}), ctx);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(e == "database \"" + p + "\" is locked by another connection (gave up after 300 ms): database is locked");
+    CHECK(waited >= std::chrono::milliseconds(250));
+    exec(other, "COMMIT");
+    sqlite3_close(other);
+    SUBCASE("and reads once the lock is gone") { CHECK(read(params(p), ctx).rows() == 5); }
+  }
+}
+
+TEST_CASE("sqlite_source: SQL errors name SQLite's message and the query") {
+  TempDir d;
+  auto db = make_db(d);
+  testing::TestContext ctx;
+  SUBCASE("missing table") {
+    run_sql(db, "drop table dns_queries;");
+    CHECK(error_of(params(db), ctx) == "list_query failed on database \"" + db +
+                                           "\": no such table: dns_queries; query: " +
+                                           plugins::kSqliteDefaultListQuery);
+  }
+  SUBCASE("missing column") {
+    std::string q = "select sessionid, nosuch from sessions order by sessionid";
+    CHECK(error_of(params(db, {{"query", q}}), ctx) ==
+          "query failed on database \"" + db + "\": no such column: nosuch; query: " + q);
+  }
+  SUBCASE("missing view (a database of another shape)") {
+    run_sql(db, "drop view v_session_mnf_devicetype;");
+    CHECK(error_of(params(db), ctx) == "query failed on database \"" + db +
+                                           "\": no such table: v_session_mnf_devicetype; query: " +
+                                           plugins::kSqliteDefaultQuery);
+  }
+  SUBCASE("an empty result") {
+    run_sql(db, "delete from sessions;");
+    CHECK(error_of(params(db), ctx) ==
+          "query returned no rows (database \"" + db + "\"); query: " + plugins::kSqliteDefaultQuery);
+  }
+  SUBCASE("two result columns with one name") {
+    std::string q = "select s.sessionid, d.sessionid from sessions s join v_session_mnf_devicetype d using (sessionid)";
+    CHECK(error_of(params(db, {{"query", q}}), ctx) ==
+          "query returns two columns named \"sessionid\" (give one another name with \"as\"); query: " + q);
+  }
+}
+
+TEST_CASE("sqlite_source: the database cannot be written") {
+  TempDir d;
+  auto db = make_db(d);
+  testing::TestContext ctx;
+  SUBCASE("a writing statement is refused") {
+    std::string q = "delete from sessions returning sessionid";
+    CHECK(error_of(params(db, {{"query", q}}), ctx) ==
+          "query would write to database \"" + db + "\", which is opened read-only; query: " + q);
+  }
+  SUBCASE("a second statement is refused") {
+    std::string q = "select sessionid from sessions order by sessionid; drop table sessions";
+    CHECK(error_of(params(db, {{"query", q}, {"list_query", ""}}), ctx) ==
+          "query must be a single statement; it continues with \"drop table sessions\"");
+  }
+  SUBCASE("a trailing semicolon is fine") {
+    auto t = read(params(db, {{"query", "select sessionid from sessions order by sessionid;"}}), ctx);
+    CHECK(t.rows() == 6);
+  }
+  SUBCASE("query_only is on") {
+    auto t = read(params(db, {{"query", "pragma query_only"}, {"list_query", ""}}), ctx);
+    CHECK(t.at("query_only").i64 == std::vector<std::int64_t>{1});
+  }
+  // whatever happened above, the data is still there
+  sqlite3* h = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(h, "select count(*) from sessions", -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(s, 0) == 6);
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+}
+
+TEST_CASE("sqlite_source: the merge join checks key order") {
+  TempDir d;
+  auto db = make_db(d);
+  testing::TestContext ctx;
+  SUBCASE("the main query not ordered by the key") {
+    std::string q = "select sessionid, lensum from sessions order by lensum";
+    CHECK(error_of(params(db, {{"query", q}}), ctx) ==
+          "query result is not ordered by \"sessionid\": row 1 has sessionid 3 after 5 (the query needs \"order by "
+          "sessionid\")");
+  }
+  SUBCASE("the list query not ordered by its key") {
+    std::string q = "select sessionid, qname from dns_queries order by qname";
+    CHECK(error_of(params(db, {{"list_query", q}}), ctx) ==
+          "list_query result is not ordered by its key: row 1 has key 1 after 7 (the list query needs \"order by\" "
+          "its first column); query: " + q);
+  }
+  SUBCASE("the key is missing from the query") {
+    CHECK(error_of(params(db, {{"query", "select lensum from sessions"}}), ctx) ==
+          "list_key \"sessionid\" is not a column of the query (columns: lensum)");
+  }
+  SUBCASE("the key is not int64") {
+    CHECK(error_of(params(db, {{"types", {{"sessionid", "float64"}}}}), ctx) ==
+          "list_key \"sessionid\" must be an int64 column, it is float64 (set types.sessionid = \"int64\"?)");
+  }
+  SUBCASE("a NULL key") {
+    std::string q = "select case when sessionid = 2 then null else sessionid end as sessionid from sessions order by 1";
+    CHECK(error_of(params(db, {{"query", q}}), ctx) == "column \"sessionid\" (list_key): NULL at row 0");
+  }
+  SUBCASE("the list query must return two columns") {
+    std::string q = "select sessionid from dns_queries order by sessionid";
+    CHECK(error_of(params(db, {{"list_query", q}}), ctx) ==
+          "list_query must return 2 columns (key, value), it returns 1; query: " + q);
+  }
+  SUBCASE("the list column must be new") {
+    CHECK(error_of(params(db, {{"list_column", "bytes"}}), ctx) ==
+          "list_column \"bytes\" is already a column of the query");
+  }
+  SUBCASE("rows sharing a key share its list") {
+    auto t = read(params(db, {{"query", "select s.sessionid, k.n from sessions s, (select 1 as n union all select 2) k "
+                                        "order by s.sessionid, k.n"}}),
+                  ctx);
+    REQUIRE(t.rows() == 12);
+    CHECK(list(t.at("dns"), 0) == std::vector<std::string>{"time.hue.com", "api.hue.com"});
+    CHECK(list(t.at("dns"), 1) == std::vector<std::string>{"time.hue.com", "api.hue.com"});
+    CHECK(list(t.at("dns"), 4) == std::vector<std::string>{"unlabelled.example"});
+    CHECK(list(t.at("dns"), 5) == std::vector<std::string>{"unlabelled.example"});
+    CHECK(list(t.at("dns"), 10) == std::vector<std::string>{"icloud.com", "apple.com"});
+    CHECK(ctx.counters["dropped.unmatched_key.dns"] == 1);
+  }
+}
+
+TEST_CASE("sqlite_source: cancellation") {
+  TempDir d;
+  auto p = d / "many.sqlite";
+  run_sql(p, std::string(kSchema) + kData +
+                 "with recursive n(v) as (select 1 union all select v + 1 from n where v < 20000) "
+                 "insert into sessions(sessionid, mac, srcport, dstport, lensum, pktcount, starttime, endtime) "
+                 "select v + 100, 'aa', v, 443, v * 10, 1, v, v + 1 from n;");
+  testing::TestContext ctx;
+  ctx.cancel = true;
+  SqliteSource s(params(p));
+  CHECK_THROWS_AS(s.run(ctx, {}), Interrupted);
+  SUBCASE("inside a long statement, before the first row") {
+    SqliteSource s2(params(p, {{"query", "select a.sessionid from sessions a, sessions b where a.lensum = -b.lensum "
+                                         "order by a.sessionid"}}));
+    CHECK_THROWS_AS(s2.run(ctx, {}), Interrupted);
+  }
+  SUBCASE("without cancel it reads all") {
+    ctx.cancel = false;
+    CHECK(read(params(p), ctx).rows() == 20005);
+  }
+}

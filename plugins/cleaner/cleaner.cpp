@@ -16,10 +16,6 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
   if (std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 std::string qt(const std::string& s) { return "\"" + s + "\""; }
 
 bool cell_null(const Column& c, std::size_t i) {

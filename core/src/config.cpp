@@ -107,7 +107,9 @@ std::vector<std::string> closest(const std::string& word, const std::vector<std:
   }
   std::sort(scored.begin(), scored.end());
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < scored.size() && i < max; ++i) out.push_back(scored[i].second);
+  // Only the nearest: "did you mean" with the best distance.
+  for (std::size_t i = 0; i < scored.size() && i < max && scored[i].first == scored[0].first; ++i)
+    out.push_back(scored[i].second);
   return out;
 }
 
@@ -189,8 +191,9 @@ struct Reader {
           error(vp, "pipeline \"name\" must be a string");
         }
       } else if (key == "description") {
-        if (auto s = v.as_string()) out.description = s->get();
-        else error(vp, "pipeline \"description\" must be a string");
+        json j;
+        if (!v.as_string()) error(vp, "pipeline \"description\" must be a string");
+        else if (to_json(v, j, "pipeline.description")) out.description = j.get<std::string>();
       } else if (key == "seed") {
         if (auto i = v.as_integer()) out.seed = i->get();
         else error(vp, "pipeline \"seed\" must be an integer");
@@ -246,6 +249,7 @@ struct Reader {
         auto arr = v.as_array();
         if (!arr) {
           error(vp, "\"inputs\" of stage " + label + " must be a list of stage ids");
+          s.inputs_invalid = true;
           continue;
         }
         for (const auto& e : *arr) {

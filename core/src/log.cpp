@@ -63,6 +63,11 @@ void Logger::log(LogLevel l, const std::string& stage, const std::string& msg, c
   else std::fprintf(stderr, "%s\n", text.c_str());
 }
 
+void Logger::to_file(LogLevel l, const std::string& msg) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (file_.is_open()) file_ << utc_now() << " " << level_name(l) << " " << msg << "\n" << std::flush;
+}
+
 void Logger::progress(const std::string& stage, double fraction) {
   if (!tty_ || format_ != LogFormat::Text || level_ > LogLevel::Info) return;
   std::lock_guard<std::mutex> lk(mu_);

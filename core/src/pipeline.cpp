@@ -210,6 +210,7 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
   std::vector<const LoadedPlugin*> plugins(decl.stages.size(), nullptr);
   std::vector<Params> params(decl.stages.size());
   const auto known = registry.names();
+  bool params_ok = true;
   for (std::size_t i = 0; i < decl.stages.size(); ++i) {
     const auto& s = decl.stages[i];
     if (!s.has_plugin || s.plugin.empty()) continue;
@@ -234,6 +235,7 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
       continue;
     }
     plugins[i] = p;
+    const std::size_t diags_before = diags.size();
     json values = json::object();
     std::vector<std::string> allowed;
     for (const auto& ps : p->spec.params) allowed.push_back(ps.name);
@@ -280,6 +282,8 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
       values[ps.name] = d;
     }
     params[i] = Params(values);
+    if (diags.size() != diags_before) params_ok = false;
+    if (s.inputs_invalid) continue;
     // Arity.
     const int n = static_cast<int>(s.inputs.size());
     const auto& sp = p->spec;
@@ -334,7 +338,7 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
   }
 
   // Contracts along the graph (only when the graph itself is sound).
-  if (!cycle && all_plugins_known) {
+  if (!cycle && all_plugins_known && params_ok) {
     std::vector<Contract> contracts(decl.stages.size());
     for (std::size_t i = 0; i < decl.stages.size(); ++i) {
       if (plugins[i]->spec.contract) {

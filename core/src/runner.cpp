@@ -295,7 +295,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     } catch (const std::exception& e) {
       what = e.what();
     }
-    log.log(LogLevel::Error, "", what);
+    log.to_file(LogLevel::Error, what);  // the CLI prints it to the terminal
     log.close_file();
     auto where = folder.fail();
     log.log(LogLevel::Info, "", "incomplete run kept in " + where.string());

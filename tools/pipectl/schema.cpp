@@ -90,8 +90,10 @@ std::string describe_plugin(const LoadedPlugin& p) {
     try {
       // Columns with the default parameter values.
       json d = json::object();
-      for (const auto& ps : p.spec.params)
+      for (const auto& ps : p.spec.params) {
         if (!ps.default_value.is_null()) d[ps.name] = ps.default_value;
+        else if (ps.type == ParamType::String || ps.type == ParamType::Path) d[ps.name] = "<" + ps.name + ">";
+      }
       auto c = p.spec.contract(Params(d));
       auto list = [](const std::vector<std::string>& v) {
         std::string s;

@@ -48,6 +48,7 @@ struct PIPECTL_API StageDecl {
   std::vector<std::string> inputs;
   std::vector<SourcePos> input_pos;
   SourcePos inputs_pos;
+  bool inputs_invalid = false;  ///< `inputs` was not a list (already reported)
   std::vector<ParamDecl> params;  ///< in file order; --set overrides replace or append
   const ParamDecl* find_param(const std::string& key) const;
 };

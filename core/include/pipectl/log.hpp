@@ -27,6 +27,8 @@ class PIPECTL_API Logger {
   void close_file();
 
   void log(LogLevel l, const std::string& stage, const std::string& msg, const json& fields = json::object());
+  /// Only into the log file.
+  void to_file(LogLevel l, const std::string& msg);
   void info(const std::string& msg) { log(LogLevel::Info, "", msg); }
   void warn(const std::string& msg) { log(LogLevel::Warn, "", msg); }
   void error(const std::string& msg) { log(LogLevel::Error, "", msg); }

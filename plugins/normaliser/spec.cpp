@@ -1,0 +1,29 @@
+#include "normaliser.hpp"
+
+namespace pipectl::plugins {
+
+PluginSpec normaliser_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = true;
+  s.param("columns", ParamType::StringList, "numeric columns to scale (int64 columns become float64)")
+      .def(json::array({"bytes", "packets", "duration"}));
+  s.param("method", ParamType::String,
+          "minmax: (x - min) / (max - min); zscore: (x - mean) / std; fitted on training rows, "
+          "a column constant on them maps to 0")
+      .def("minmax")
+      .one_of({"minmax", "zscore"});
+  s.param("log1p", ParamType::Bool, "apply log1p before scaling (negative values are an error)").def(false);
+  s.param("clip", ParamType::Bool, "minmax: clip scaled values to [0, 1]").def(true);
+  s.contract = [](const Params& p) {
+    Contract k;
+    k.needs = p.strings("columns");
+    k.makes = k.needs;
+    k.needs_split = true;
+    return k;
+  };
+  return s;
+}
+
+}  // namespace pipectl::plugins

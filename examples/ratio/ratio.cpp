@@ -1,0 +1,53 @@
+#include "ratio.hpp"
+
+#include <cmath>
+
+namespace ratio_example {
+
+using namespace pipectl;
+
+PluginSpec ratio_spec() {
+  PluginSpec s;
+  s.param("numerator", ParamType::String, "numeric column on top").def("bytes");
+  s.param("denominator", ParamType::String, "numeric column below").def("packets");
+  s.param("output", ParamType::String, "name of the new float64 column").def("bytes_per_packet");
+  s.param("log1p", ParamType::Bool, "store log(1 + ratio) instead of the ratio").def(false);
+  s.contract = [](const Params& p) {
+    Contract c;
+    c.needs = {p.str("numerator"), p.str("denominator")};
+    c.makes = {p.str("output")};
+    return c;
+  };
+  return s;
+}
+
+Ratio::Ratio(const Params& p)
+    : num_(p.str("numerator")), den_(p.str("denominator")), out_(p.str("output")), log1p_(p.boolean("log1p")) {}
+
+Table Ratio::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  const Table& t = *inputs.at(0);
+  const Column& a = t.at(num_);
+  const Column& b = t.at(den_);
+  if (!a.is_numeric() || !b.is_numeric())
+    throw DataError("ratio needs numeric columns, \"" + num_ + "\" is " + dtype_name(a.type) + " and \"" + den_ +
+                    "\" is " + dtype_name(b.type));
+  const std::size_t n = t.rows();
+  std::vector<double> v(n);
+  std::vector<std::uint8_t> valid(n, 1);
+  std::int64_t nulls = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double x = a.number(i), y = b.number(i);
+    if (std::isnan(x) || std::isnan(y) || y == 0) {
+      valid[i] = 0;
+      ++nulls;
+      continue;
+    }
+    const double r = x / y;
+    v[i] = log1p_ ? std::log1p(std::fabs(r)) * (r < 0 ? -1 : 1) : r;
+  }
+  ctx.count("null.undefined_ratio", nulls);
+  if (nulls == 0) valid.clear();
+  return t.with(Column::make_f64(out_, std::move(v), std::move(valid)));
+}
+
+}  // namespace ratio_example

@@ -1,0 +1,411 @@
+#include "csv_source.hpp"
+
+#include "csv_reader.hpp"
+#include "interner.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pipectl::plugins {
+
+using csv_detail::Interner;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool parse_type_name(const std::string& s, DType& out) {
+  if (s == "int64") out = DType::Int64;
+  else if (s == "float64") out = DType::Float64;
+  else if (s == "categorical") out = DType::Categorical;
+  else if (s == "multi_categorical") out = DType::MultiCategorical;
+  else return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view drop_plus(std::string_view s) {
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+  return s;
+}
+
+// Bare digits are by far the common case: parse them without from_chars' generality.
+bool parse_int(std::string_view s, std::int64_t& out) {
+  if (s.empty()) return false;
+  if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') s = trim(s);
+  s = drop_plus(s);
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_double(std::string_view s, double& out) {
+  s = drop_plus(trim(s));
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::general);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::string shown(std::string_view s) {
+  std::string out = "\"";
+  std::size_t n = std::min<std::size_t>(s.size(), 80);
+  out.append(s.data(), n);
+  if (n < s.size()) out += "...";
+  return out + "\"";
+}
+
+enum class Kind : std::uint8_t { Infer, Int, Float, Text, Multi };
+
+Kind kind_of(DType t) {
+  switch (t) {
+    case DType::Int64: return Kind::Int;
+    case DType::Float64: return Kind::Float;
+    case DType::Categorical: return Kind::Text;
+    case DType::MultiCategorical: return Kind::Multi;
+  }
+  return Kind::Text;
+}
+
+std::string fields_msg(std::size_t line, std::size_t got, std::size_t want) {
+  return "line " + std::to_string(line) + ": " + std::to_string(got) + (got == 1 ? " field" : " fields") +
+         ", header has " + std::to_string(want);
+}
+
+struct Inference {
+  bool is_int = true;
+  bool is_num = true;
+  bool text = false;          ///< a value that is no number (or quoted, with quoted_is_text)
+  bool empty_quoted = false;  ///< a `""`
+  std::size_t numbers = 0;
+  bool settled() const { return text; }
+};
+
+struct Builder {
+  std::string name;
+  Kind kind = Kind::Text;
+  std::vector<std::int64_t> i64;
+  std::vector<double> f64;
+  std::vector<std::int32_t> codes;
+  std::vector<std::int64_t> offsets;
+  std::vector<std::uint8_t> valid;  ///< empty until the first NULL
+  std::size_t nulls = 0;
+  std::size_t rows = 0;
+  Interner dict;
+
+  void reserve(std::size_t n) {
+    switch (kind) {
+      case Kind::Int: i64.reserve(n); break;
+      case Kind::Float: f64.reserve(n); break;
+      case Kind::Text: codes.reserve(n); break;
+      case Kind::Multi: offsets.reserve(n + 1); break;
+      case Kind::Infer: break;
+    }
+  }
+  void null() {
+    ++nulls;
+    if (valid.empty()) valid.assign(rows, 1);
+    valid.push_back(0);
+    switch (kind) {
+      case Kind::Int: i64.push_back(0); break;
+      case Kind::Float: f64.push_back(std::nan("")); break;
+      case Kind::Text: codes.push_back(-1); break;
+      case Kind::Multi: offsets.push_back(static_cast<std::int64_t>(codes.size())); break;
+      case Kind::Infer: break;
+    }
+    ++rows;
+  }
+  void done_value() {
+    if (!valid.empty()) valid.push_back(1);
+    ++rows;
+  }
+  Column finish() {
+    Column c;
+    switch (kind) {
+      case Kind::Int: c = Column::make_i64(name, std::move(i64)); break;
+      case Kind::Float: c = Column::make_f64(name, std::move(f64)); break;
+      case Kind::Multi: c = Column::make_multi(name, std::move(offsets), std::move(codes), dict.finish()); break;
+      default: c = Column::make_cat(name, std::move(codes), dict.finish()); break;
+    }
+    if (nulls > 0) c.valid = std::move(valid);
+    return c;
+  }
+};
+
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    const std::string where = "file \"" + path + "\"";
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw DataError(where + " not found");
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw DataError(where + " cannot be read: " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) throw DataError(where + " is not a regular file");
+    n_ = static_cast<std::size_t>(st.st_size);
+    if (n_ == 0) throw DataError(where + " is empty (no header row)");
+    void* p = ::mmap(nullptr, n_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (p == MAP_FAILED) throw DataError(where + " cannot be mapped: " + std::strerror(errno));
+    p_ = static_cast<const char*>(p);
+    ::madvise(p, n_, MADV_SEQUENTIAL);
+  }
+  ~MappedFile() {
+    if (p_) ::munmap(const_cast<char*>(p_), n_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view view() const { return {p_, n_}; }
+
+ private:
+  int fd_ = -1;
+  const char* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+}  // namespace
+
+CsvConfig CsvConfig::from(const Params& p) {
+  CsvConfig c;
+  c.path = p.has("path") ? p.str("path") : "";
+  const std::string delim = p.has("delimiter") ? p.str("delimiter") : ",";
+  if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
+    throw Error("parameter \"delimiter\" must be one character other than a quote or a line break, got \"" + delim +
+                "\"");
+  c.delimiter = delim[0];
+  c.list_separator = p.has("list_separator") ? p.str("list_separator") : "|";
+  if (c.list_separator.empty()) throw Error("parameter \"list_separator\" is empty");
+  if (c.list_separator.find(c.delimiter) != std::string::npos)
+    throw Error("parameter \"list_separator\" contains the delimiter");
+  c.quoted_is_text = p.has("quoted_is_text") ? p.boolean("quoted_is_text") : true;
+  c.list_columns = p.has("list_columns") ? p.strings("list_columns") : std::vector<std::string>{"dns"};
+  if (p.has("types")) {
+    const auto& t = p.raw("types");
+    if (!t.is_object()) throw Error("parameter \"types\" must be a table of column = \"type\"");
+    for (auto it = t.begin(); it != t.end(); ++it) {
+      DType d;
+      if (!it.value().is_string() || !parse_type_name(it.value().get<std::string>(), d))
+        throw Error("parameter \"types\": column \"" + it.key() + "\" has type " + it.value().dump() +
+                    "; expected \"int64\", \"float64\", \"categorical\" or \"multi_categorical\"");
+      c.types[it.key()] = d;
+    }
+  }
+  for (const auto& l : c.list_columns) {
+    auto it = c.types.find(l);
+    if (it != c.types.end() && it->second != DType::MultiCategorical)
+      throw Error("column \"" + l + "\" is in list_columns, but types gives it \"" + dtype_name(it->second) + "\"");
+  }
+  for (const auto& [name, t] : c.types)
+    if (t == DType::MultiCategorical &&
+        std::find(c.list_columns.begin(), c.list_columns.end(), name) == c.list_columns.end())
+      c.list_columns.push_back(name);
+  return c;
+}
+
+Contract CsvConfig::contract() const {
+  Contract k;
+  if (types.empty()) {
+    k.dynamic = true;
+  } else {
+    for (const auto& [name, t] : types) k.makes.push_back(name);
+  }
+  return k;
+}
+
+Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext* ctx) {
+  std::vector<csv::Field> f;
+  std::vector<std::string> names;
+  {
+    csv::Reader r(data, cfg.delimiter);
+    if (!r.next(f)) throw DataError("no header row (the file is empty)");
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      std::string name(f[i].text);
+      if (name.empty())
+        throw DataError("line " + std::to_string(r.line()) + ": column " + std::to_string(i + 1) + " has no name");
+      for (const auto& o : names)
+        if (o == name)
+          throw DataError("line " + std::to_string(r.line()) + ": column \"" + name + "\" appears twice in the header");
+      names.push_back(std::move(name));
+    }
+  }
+  const std::size_t ncol = names.size();
+  auto header_list = [&] {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  };
+
+  std::vector<Kind> kinds(ncol, Kind::Infer);
+  for (std::size_t c = 0; c < ncol; ++c) {
+    auto t = cfg.types.find(names[c]);
+    if (t != cfg.types.end()) kinds[c] = kind_of(t->second);
+    for (const auto& l : cfg.list_columns)
+      if (l == names[c]) kinds[c] = Kind::Multi;
+  }
+  for (const auto& [name, t] : cfg.types)
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw DataError("parameter \"types\" names column \"" + name + "\", which is not in the header (columns: " +
+                      header_list() + ")");
+
+  auto check_cancel = [&](std::size_t rec, const csv::Reader& r, double lo, double hi) {
+    if (!ctx || (rec & 4095) != 0 || rec == 0) return;
+    if (ctx->cancelled()) throw Interrupted("cancelled while reading a CSV file");
+    if ((rec & 65535) == 0)
+      ctx->progress(lo + (hi - lo) * static_cast<double>(r.offset()) / static_cast<double>(r.size()));
+  };
+
+  // Pass 1: infer the types of the undeclared columns from all their values.
+  std::vector<std::size_t> infer;
+  for (std::size_t c = 0; c < ncol; ++c)
+    if (kinds[c] == Kind::Infer) infer.push_back(c);
+  std::size_t expected_rows = 0;
+  const double pass2_from = infer.empty() ? 0.0 : 0.4;
+  if (!infer.empty()) {
+    std::vector<Inference> inf(ncol);
+    csv::Reader r(data, cfg.delimiter);
+    r.next(f);
+    if (ncol == 1) r.set_skip_blank_lines(false);
+    std::size_t rec = 0, open = infer.size();
+    while (open > 0 && r.next(f)) {
+      check_cancel(++rec, r, 0.0, pass2_from);
+      if (f.size() != ncol) throw DataError(fields_msg(r.line(), f.size(), ncol));
+      for (auto c : infer) {
+        Inference& x = inf[c];
+        if (x.text) continue;
+        const csv::Field& v = f[c];
+        if (v.text.empty()) {
+          x.empty_quoted = x.empty_quoted || v.quoted;
+          continue;
+        }
+        if (v.quoted && cfg.quoted_is_text) {
+          x.text = true;
+          --open;
+          continue;
+        }
+        std::int64_t i;
+        double d;
+        if (x.is_int && parse_int(v.text, i)) {
+          ++x.numbers;
+          continue;
+        }
+        x.is_int = false;
+        if (parse_double(v.text, d)) {
+          ++x.numbers;
+          continue;
+        }
+        x.text = true;
+        --open;
+      }
+    }
+    if (open > 0) expected_rows = rec;  // read to the end: the exact row count
+    for (auto c : infer) {
+      const Inference& x = inf[c];
+      if (x.text) kinds[c] = Kind::Text;
+      else if (x.numbers == 0) kinds[c] = x.empty_quoted ? Kind::Text : Kind::Float;  // no value at all
+      else kinds[c] = x.is_int ? Kind::Int : Kind::Float;
+    }
+  }
+
+  // Pass 2: parse into the columns.
+  std::vector<Builder> cols(ncol);
+  for (std::size_t c = 0; c < ncol; ++c) {
+    cols[c].name = names[c];
+    cols[c].kind = kinds[c];
+    if (expected_rows) cols[c].reserve(expected_rows);
+    if (kinds[c] == Kind::Multi) cols[c].offsets.push_back(0);
+  }
+  csv::Reader r(data, cfg.delimiter);
+  r.next(f);
+  if (ncol == 1) r.set_skip_blank_lines(false);
+  std::size_t rec = 0;
+  const std::string_view sep = cfg.list_separator;
+  while (r.next(f)) {
+    check_cancel(++rec, r, pass2_from, 1.0);
+    if (f.size() != ncol) throw DataError(fields_msg(r.line(), f.size(), ncol));
+    for (std::size_t c = 0; c < ncol; ++c) {
+      Builder& b = cols[c];
+      const csv::Field& v = f[c];
+      if (v.text.empty() && (!v.quoted || b.kind == Kind::Int || b.kind == Kind::Float)) {
+        b.null();
+        continue;
+      }
+      switch (b.kind) {
+        case Kind::Int: {
+          std::int64_t i;
+          if (!parse_int(v.text, i)) {
+            double d;
+            const std::string pre = "column \"" + b.name + "\": ";
+            if (!parse_double(v.text, d))
+              throw DataError(pre + "text value " + shown(v.text) + " at line " + std::to_string(r.line()));
+            if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+              i = static_cast<std::int64_t>(d);
+            } else if (std::isfinite(d) && d == std::trunc(d)) {
+              throw DataError(pre + "value " + shown(v.text) + " at line " + std::to_string(r.line()) +
+                              " is out of the int64 range");
+            } else {
+              throw DataError(pre + "value " + shown(v.text) + " at line " + std::to_string(r.line()) +
+                              " is not an integer");
+            }
+          }
+          b.i64.push_back(i);
+          break;
+        }
+        case Kind::Float: {
+          double d;
+          if (!parse_double(v.text, d))
+            throw DataError("column \"" + b.name + "\": text value " + shown(v.text) + " at line " +
+                            std::to_string(r.line()));
+          b.f64.push_back(d);
+          break;
+        }
+        case Kind::Text: b.codes.push_back(b.dict.intern(v.text)); break;
+        case Kind::Multi:
+          csv::for_each_item(v.text, sep, [&](std::string_view item) { b.codes.push_back(b.dict.intern(item)); });
+          b.offsets.push_back(static_cast<std::int64_t>(b.codes.size()));
+          break;
+        case Kind::Infer: break;
+      }
+      b.done_value();
+    }
+  }
+  if (rec == 0) throw DataError("no data rows (only a header)");
+
+  std::vector<ColumnPtr> out;
+  out.reserve(ncol);
+  for (auto& b : cols) {
+    if (ctx && b.nulls > 0) ctx->count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
+    out.push_back(std::make_shared<const Column>(b.finish()));
+  }
+  return Table(std::move(out));
+}
+
+CsvSource::CsvSource(const Params& p) : cfg_(CsvConfig::from(p)) {}
+
+Table CsvSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (!inputs.empty()) throw Error("the csv source takes no inputs");
+  const auto t0 = std::chrono::steady_clock::now();
+  MappedFile file(cfg_.path);
+  Table t = read_csv_buffer(file.view(), cfg_, &ctx);
+  ctx.progress(1.0);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ctx.measure("seconds", secs);
+  ctx.measure("rows_per_second", secs > 0 ? static_cast<double>(t.rows()) / secs : 0.0);
+  ctx.info("read " + std::to_string(t.rows()) + " rows x " + std::to_string(t.num_columns()) + " columns from \"" +
+           cfg_.path + "\"");
+  return t;
+}
+
+}  // namespace pipectl::plugins

@@ -1,0 +1,61 @@
+// csv: the source stage reading a table from a CSV file (RFC 4180, see
+// csv_reader.hpp), with the same columns the sqlite source gives, so the two
+// are swappable.
+//
+// Types: `types` (column -> int64 | float64 | categorical | multi_categorical)
+// first; columns in `list_columns` are multi_categorical (items split at
+// `list_separator`, empty items ignored); every other column is inferred from
+// the whole column: all values integers -> int64, all numbers -> float64
+// (nan / inf count as numbers), else categorical.
+//
+// Empty fields and quotes (the convention csv_sink writes):
+//   - an empty bare field is NULL in every column type;
+//   - a quoted empty field `""` is the empty string in a categorical column,
+//     the empty list in a list column, and NULL in a numeric column (it does
+//     not stop a column from being inferred numeric);
+//   - with `quoted_is_text` (default) any other quoted field counts as text
+//     when inferring, so a categorical column of digits written quoted by
+//     csv_sink stays categorical; declared numeric columns parse quoted fields.
+// Numbers may have blanks around them and a leading '+'; a declared int64
+// column also takes an integral real such as "3.0" (a declared column's value
+// that is no number is a DataError naming the column and the line).
+#pragma once
+
+#include <pipectl/plugin.hpp>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace pipectl::plugins {
+
+PluginSpec csv_spec();
+
+struct CsvConfig {
+  std::string path;
+  char delimiter = ',';
+  std::map<std::string, DType> types;
+  std::vector<std::string> list_columns;
+  std::string list_separator = "|";
+  bool quoted_is_text = true;
+
+  /// Throws pipectl::Error on an invalid configuration.
+  static CsvConfig from(const Params& p);
+  Contract contract() const;
+};
+
+class CsvSource : public Stage {
+ public:
+  explicit CsvSource(const Params& p);
+  Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
+
+ private:
+  CsvConfig cfg_;
+};
+
+/// Parse a CSV held in memory (what the stage does after mapping the file).
+/// `ctx` may be null (no counters, progress or cancellation).
+Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext* ctx = nullptr);
+
+}  // namespace pipectl::plugins

@@ -1,0 +1,30 @@
+#include "csv_source.hpp"
+
+namespace pipectl::plugins {
+
+PluginSpec csv_spec() {
+  PluginSpec s;
+  s.min_inputs = 0;
+  s.max_inputs = 0;
+  s.learns = false;
+  s.param("path", ParamType::Path, "the CSV file (RFC 4180: a header row, quoted fields with \"\" escapes)")
+      .required();
+  s.param("delimiter", ParamType::String, "the field delimiter, one character").def(",");
+  s.param("types", ParamType::Table,
+          "column -> \"int64\" | \"float64\" | \"categorical\" | \"multi_categorical\"; other columns are "
+          "inferred from all their values (all integers: int64, all numbers: float64, else categorical)")
+      .def(json::object());
+  s.param("list_columns", ParamType::StringList,
+          "multi-valued (multi_categorical) columns, items separated by list_separator; names not in the "
+          "header are ignored")
+      .def(json::array({"dns"}));
+  s.param("list_separator", ParamType::String, "separates the items of a list column's field").def("|");
+  s.param("quoted_is_text", ParamType::Bool,
+          "a quoted field counts as text when inferring a column's type (so quoted digits stay categorical, "
+          "as csv_sink writes them); declared numeric columns parse quoted fields regardless")
+      .def(true);
+  s.contract = [](const Params& p) { return CsvConfig::from(p).contract(); };
+  return s;
+}
+
+}  // namespace pipectl::plugins

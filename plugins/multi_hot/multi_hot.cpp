@@ -1,0 +1,164 @@
+#include "multi_hot.hpp"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+namespace pipectl::plugins {
+
+namespace {
+
+std::string state_error(const std::string& what) { return "multi_hot state: " + what; }
+
+void require_multi(const Column& c) {
+  if (c.type != DType::MultiCategorical)
+    throw DataError("column \"" + c.name + "\" is " + dtype_name(c.type) + "; multi_hot needs a multi_categorical column");
+}
+
+}  // namespace
+
+std::vector<std::string> top_names(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
+                                   const std::vector<std::string>& reserved) {
+  require_multi(c);
+  const Dictionary& dict = *c.dictionary;
+  // One id per distinct name (a dictionary may repeat a name).
+  std::unordered_map<std::string, std::uint32_t> id_of;
+  std::vector<std::uint32_t> canon(dict.size());
+  std::vector<const std::string*> name_of;
+  for (std::size_t k = 0; k < dict.size(); ++k) {
+    auto [it, fresh] = id_of.emplace(dict[k], static_cast<std::uint32_t>(name_of.size()));
+    if (fresh) name_of.push_back(&dict[k]);
+    canon[k] = it->second;
+  }
+  std::vector<std::int64_t> df(name_of.size(), 0);
+  std::vector<std::uint32_t> seen_in(name_of.size(), 0);  // row + 1 that last counted the name
+  for (auto r : rows) {
+    if (c.is_null(r)) continue;
+    for (auto k = c.offsets[r]; k < c.offsets[r + 1]; ++k) {
+      const auto id = canon[static_cast<std::size_t>(c.codes[static_cast<std::size_t>(k)])];
+      if (seen_in[id] != r + 1) {
+        seen_in[id] = r + 1;
+        ++df[id];
+      }
+    }
+  }
+  std::vector<std::uint32_t> cand;
+  for (std::uint32_t id = 0; id < df.size(); ++id)
+    if (df[id] > 0 && std::find(reserved.begin(), reserved.end(), *name_of[id]) == reserved.end()) cand.push_back(id);
+  std::sort(cand.begin(), cand.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return df[a] != df[b] ? df[a] > df[b] : *name_of[a] < *name_of[b];
+  });
+  std::vector<std::string> kept;
+  for (std::size_t k = 0; k < cand.size() && k < top_k; ++k) kept.push_back(*name_of[cand[k]]);
+  return kept;
+}
+
+MultiHot::MultiHot(const Params& p)
+    : column_(p.str("column")), other_(p.str("other")), none_(p.str("none")) {
+  const auto k = p.integer("top_k");
+  if (k < 1) throw Error("multi_hot: top_k must be at least 1, got " + std::to_string(k));
+  top_k_ = static_cast<std::size_t>(k);
+  if (column_.empty()) throw Error("multi_hot: column must not be empty");
+  if (other_.empty()) throw Error("multi_hot: other must not be empty");
+  if (other_ == none_) throw Error("multi_hot: other and none are both \"" + other_ + "\"");
+}
+
+Table MultiHot::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (inputs.size() != 1 || !inputs[0]) throw Error("multi_hot takes exactly one input table");
+  const Table& in = *inputs[0];
+  const Column& c = in.at(column_);
+  require_multi(c);
+  const std::size_t n = in.rows();
+  if (ctx.mode() == Mode::Fit) {
+    if (!in.has_roles())
+      throw DataError("the input has no train/valid/test roles; multi_hot fits on training rows, "
+                      "so a splitter is needed upstream");
+    const auto train = in.rows_with(Role::Train);
+    if (train.empty()) throw DataError("no row has the train role; multi_hot has nothing to fit on");
+    std::vector<std::string> reserved{other_};
+    if (!none_.empty()) reserved.push_back(none_);
+    auto vocab = top_names(c, train, top_k_, reserved);
+    kept_ = vocab.size();
+    vocab.push_back(other_);
+    if (!none_.empty()) vocab.push_back(none_);
+    vocab_ = std::make_shared<const Dictionary>(std::move(vocab));
+    fitted_ = true;
+  } else if (!fitted_) {
+    throw Error("multi_hot: applying needs a fitted state, but none was loaded");
+  }
+
+  const auto other_code = static_cast<std::int32_t>(kept_);
+  const std::int32_t none_code = none_.empty() ? -1 : static_cast<std::int32_t>(kept_ + 1);
+  std::unordered_map<std::string, std::int32_t> index;
+  for (std::size_t k = 0; k < kept_; ++k) index.emplace((*vocab_)[k], static_cast<std::int32_t>(k));
+  std::vector<std::int32_t> remap(c.dictionary->size(), other_code);
+  for (std::size_t k = 0; k < remap.size(); ++k) {
+    auto it = index.find((*c.dictionary)[k]);
+    if (it != index.end()) remap[k] = it->second;
+  }
+
+  const std::vector<Role>* roles = in.has_roles() ? &in.roles() : nullptr;
+  std::vector<std::int64_t> offsets(n + 1, 0);
+  std::vector<std::int32_t> codes;
+  codes.reserve(c.codes.size() + n);
+  std::int64_t no_names = 0, with_other = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto b = codes.size();
+    if (!c.is_null(i))
+      for (auto k = c.offsets[i]; k < c.offsets[i + 1]; ++k)
+        codes.push_back(remap[static_cast<std::size_t>(c.codes[static_cast<std::size_t>(k)])]);
+    if (codes.size() == b) {
+      ++no_names;
+      if (none_code >= 0) codes.push_back(none_code);
+    } else if (codes.size() - b > 1) {
+      const auto first = codes.begin() + static_cast<std::ptrdiff_t>(b);
+      std::sort(first, codes.end());
+      codes.erase(std::unique(first, codes.end()), codes.end());
+    }
+    if (codes.size() > b && codes.back() == other_code && !(roles && (*roles)[i] == Role::Train)) ++with_other;
+    offsets[i + 1] = static_cast<std::int64_t>(codes.size());
+  }
+  ctx.count("rows.no_names", no_names);
+  ctx.count("mapped_to_other." + column_, with_other);
+  return in.with(Column::make_multi(column_, std::move(offsets), std::move(codes), vocab_));
+}
+
+json MultiHot::save_state(const std::filesystem::path&) const {
+  if (!fitted_) return nullptr;
+  return {{"column", column_}, {"vocabulary", *vocab_}, {"other", other_}, {"none", none_}};
+}
+
+void MultiHot::load_state(const json& state, const std::filesystem::path&) {
+  if (!state.is_object()) throw Error(state_error("expected an object"));
+  for (const char* key : {"column", "other", "none"}) {
+    auto it = state.find(key);
+    if (it == state.end() || !it->is_string()) throw Error(state_error(std::string("\"") + key + "\" must be a string"));
+  }
+  const auto column = state["column"].get<std::string>();
+  const auto other = state["other"].get<std::string>();
+  const auto none = state["none"].get<std::string>();
+  if (column != column_)
+    throw Error(state_error("fitted on column \"" + column + "\" but the stage is configured for \"" + column_ + "\""));
+  if (other.empty() || other == none) throw Error(state_error("\"other\" must be non-empty and differ from \"none\""));
+  auto v = state.find("vocabulary");
+  if (v == state.end() || !v->is_array()) throw Error(state_error("\"vocabulary\" must be a list of names"));
+  Dictionary vocab;
+  std::set<std::string> seen;
+  for (const auto& x : *v) {
+    if (!x.is_string()) throw Error(state_error("\"vocabulary\" has an entry that is not a string"));
+    if (!seen.insert(x.get<std::string>()).second)
+      throw Error(state_error("\"vocabulary\" lists \"" + x.get<std::string>() + "\" twice"));
+    vocab.push_back(x.get<std::string>());
+  }
+  const std::size_t tail = none.empty() ? 1 : 2;
+  if (vocab.size() < tail || vocab[vocab.size() - tail] != other || (!none.empty() && vocab.back() != none))
+    throw Error(state_error("\"vocabulary\" must end with \"" + other + "\"" +
+                            (none.empty() ? std::string() : " and \"" + none + "\"")));
+  other_ = other;
+  none_ = none;
+  kept_ = vocab.size() - tail;
+  vocab_ = std::make_shared<const Dictionary>(std::move(vocab));
+  fitted_ = true;
+}
+
+}  // namespace pipectl::plugins

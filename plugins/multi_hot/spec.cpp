@@ -1,0 +1,27 @@
+#include "multi_hot.hpp"
+
+namespace pipectl::plugins {
+
+PluginSpec multi_hot_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = true;
+  s.param("column", ParamType::String, "multi_categorical column to encode (replaced in place)").def("dns");
+  s.param("top_k", ParamType::Int, "keep the names found in the most training rows, at most this many")
+      .def(100)
+      .at_least(1);
+  s.param("other", ParamType::String, "category for names outside the vocabulary (once per row)").def("other");
+  s.param("none", ParamType::String, "category for rows without any name (\"\" = leave such rows empty)")
+      .def("none");
+  s.contract = [](const Params& p) {
+    Contract k;
+    k.needs = {p.str("column")};
+    k.makes = k.needs;
+    k.needs_split = true;
+    return k;
+  };
+  return s;
+}
+
+}  // namespace pipectl::plugins

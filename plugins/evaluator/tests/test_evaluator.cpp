@@ -1,0 +1,481 @@
+// Expected figures come from scikit-learn 1.2 (accuracy_score, precision_score,
+// recall_score, f1_score with zero_division=0, roc_auc_score,
+// average_precision_score, log_loss with eps=1e-15, confusion_matrix,
+// roc_curve(drop_intermediate=False), precision_recall_curve) or by hand.
+#include "evaluator.hpp"
+
+#include <pipectl/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+using namespace pipectl;
+using pipectl::testing::params_with_defaults;
+using pipectl::testing::TestContext;
+using doctest::Approx;
+
+namespace {
+
+const PluginSpec& spec() {
+  static const PluginSpec s = eval::evaluator_spec();
+  return s;
+}
+
+std::vector<TablePtr> in(std::initializer_list<Table> ts) {
+  std::vector<TablePtr> v;
+  for (const auto& t : ts) v.push_back(std::make_shared<const Table>(t));
+  return v;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A binary trainer's output: sessionid, is_iot (int64, "no,yes"), pred_proba,
+// pred_label (at 0.5), every row Test unless roles are given.
+Table binary_table(const std::vector<std::int64_t>& y, const std::vector<double>& p, const std::string& model = "m1",
+                   std::vector<Role> roles = {}, std::vector<std::uint8_t> y_valid = {}) {
+  const std::size_t n = y.size();
+  std::vector<std::int64_t> sid(n);
+  std::vector<std::int32_t> pl(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    sid[i] = static_cast<std::int64_t>(100 + i);
+    pl[i] = p[i] >= 0.5 ? 1 : 0;
+  }
+  if (roles.empty()) roles.assign(n, Role::Test);
+  Table t({std::make_shared<const Column>(Column::make_i64("sessionid", sid)),
+           std::make_shared<const Column>(Column::make_i64("is_iot", y, y_valid)),
+           std::make_shared<const Column>(Column::make_f64("pred_proba", p)),
+           std::make_shared<const Column>(
+               Column::make_cat("pred_label", pl, std::make_shared<Dictionary>(Dictionary{"no", "yes"})))});
+  t = t.with_roles(std::make_shared<std::vector<Role>>(roles)).with_meta("model", model);
+  t.check();
+  return t;
+}
+
+// A 3-class trainer's output with a categorical label "kind" (cam, plug, tv).
+const std::vector<std::vector<double>> P = {{0.7, 0.2, 0.1},  {0.2, 0.5, 0.3},   {0.1, 0.3, 0.6}, {0.3, 0.4, 0.3},
+                                            {0.25, 0.25, 0.5}, {0.5, 0.3, 0.2}, {0.2, 0.2, 0.6}, {0.6, 0.3, 0.1}};
+Table multi_table(const std::vector<std::int32_t>& y, const std::vector<std::vector<double>>& proba,
+                  Dictionary label_dict = {"cam", "plug", "tv"}) {
+  const Dictionary classes = {"cam", "plug", "tv"};
+  const std::size_t n = y.size();
+  std::vector<std::vector<double>> cols(3, std::vector<double>(n));
+  std::vector<std::int32_t> pl(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::int32_t best = 0;
+    for (std::int32_t c = 0; c < 3; ++c) {
+      cols[c][i] = proba[i][c];
+      if (proba[i][c] > proba[i][best]) best = c;
+    }
+    pl[i] = best;
+  }
+  Table t({std::make_shared<const Column>(
+      Column::make_cat("kind", y, std::make_shared<Dictionary>(std::move(label_dict))))});
+  for (int c = 0; c < 3; ++c) t = t.with(Column::make_f64("pred_proba." + classes[c], cols[c]));
+  t = t.with(Column::make_cat("pred_label", pl, std::make_shared<Dictionary>(classes)));
+  t = t.with_roles(std::make_shared<std::vector<Role>>(n, Role::Test)).with_meta("model", "mc");
+  t.check();
+  return t;
+}
+
+json run_one(const Table& t, json params = json::object(), TestContext* out_ctx = nullptr) {
+  eval::Evaluator ev(params_with_defaults(spec(), std::move(params)));
+  TestContext local("eval");
+  TestContext& ctx = out_ctx ? *out_ctx : local;
+  ev.run(ctx, in({t}));
+  return ctx.metrics;
+}
+
+bool has_log(const TestContext& ctx, const std::string& line) {
+  return std::find(ctx.log.begin(), ctx.log.end(), line) != ctx.log.end();
+}
+
+}  // namespace
+
+TEST_CASE("evaluator: binary metrics equal scikit-learn's") {
+  SUBCASE("y=[0,0,1,1], p=[0.1,0.4,0.35,0.8]") {
+    const json m = run_one(binary_table({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8}));
+    CHECK(m["rows"] == 4);
+    CHECK(m["classes"] == json::array({"no", "yes"}));
+    CHECK(m["accuracy"].get<double>() == 0.75);
+    CHECK(m["precision"].get<double>() == 1.0);
+    CHECK(m["recall"].get<double>() == 0.5);
+    CHECK(m["f1"].get<double>() == Approx(0.6666666666666666).epsilon(1e-15));
+    CHECK(m["roc_auc"].get<double>() == 0.75);
+    CHECK(m["pr_auc"].get<double>() == Approx(0.8333333333333333).epsilon(1e-15));
+    CHECK(m["log_loss"].get<double>() == Approx(0.47228795380917615).epsilon(1e-14));
+    CHECK(m["confusion_matrix"] == json::parse("[[2,0],[1,1]]"));
+    CHECK_FALSE(m.contains("per_class"));
+  }
+  SUBCASE("ties in the scores (average ranks / trapezoid)") {
+    const json m = run_one(binary_table({0, 1, 0, 1, 1, 0, 1, 0}, {0.5, 0.5, 0.2, 0.8, 0.5, 0.9, 0.2, 0.1}));
+    CHECK(m["accuracy"].get<double>() == 0.625);
+    CHECK(m["precision"].get<double>() == Approx(0.6).epsilon(1e-15));
+    CHECK(m["recall"].get<double>() == 0.75);
+    CHECK(m["f1"].get<double>() == Approx(0.6666666666666665).epsilon(1e-15));
+    CHECK(m["roc_auc"].get<double>() == 0.59375);
+    CHECK(m["pr_auc"].get<double>() == Approx(0.5678571428571428).epsilon(1e-15));
+    CHECK(m["log_loss"].get<double>() == Approx(0.8178890206742785).epsilon(1e-14));
+    CHECK(m["confusion_matrix"] == json::parse("[[2,2],[1,3]]"));
+  }
+  SUBCASE("the threshold moves the predictions, not the ranking metrics") {
+    const Table t = binary_table({0, 1, 0, 1, 1, 0, 1, 0}, {0.5, 0.5, 0.2, 0.8, 0.5, 0.9, 0.2, 0.1});
+    const json m = run_one(t, {{"threshold", 0.15}});
+    // >= 0.15: everything but 0.1 is positive.
+    CHECK(m["confusion_matrix"] == json::parse("[[1,3],[0,4]]"));
+    CHECK(m["accuracy"].get<double>() == 0.625);
+    CHECK(m["precision"].get<double>() == Approx(4.0 / 7.0).epsilon(1e-15));
+    CHECK(m["recall"].get<double>() == 1.0);
+    CHECK(m["f1"].get<double>() == Approx(8.0 / 11.0).epsilon(1e-15));
+    CHECK(m["roc_auc"].get<double>() == 0.59375);
+  }
+  SUBCASE("probabilities 0 and 1 are clipped in log_loss") {
+    const json m = run_one(binary_table({0, 1, 1, 0}, {0.0, 1.0, 0.0, 0.3}));
+    CHECK(m["roc_auc"].get<double>() == 0.625);
+    CHECK(m["pr_auc"].get<double>() == 0.75);
+    CHECK(m["log_loss"].get<double>() == Approx(8.723862834712355).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("evaluator: multiclass macro figures equal scikit-learn's") {
+  SUBCASE("every class present") {
+    TestContext ctx("eval");
+    const json m = run_one(multi_table({0, 1, 2, 2, 1, 0, 2, 1}, P), {{"label", "kind"}}, &ctx);
+    CHECK(m["rows"] == 8);
+    CHECK(m["classes"] == json::array({"cam", "plug", "tv"}));
+    CHECK(m["accuracy"].get<double>() == 0.625);
+    CHECK(m["precision"].get<double>() == Approx(0.611111111111111).epsilon(1e-15));
+    CHECK(m["recall"].get<double>() == Approx(0.6666666666666666).epsilon(1e-15));
+    CHECK(m["f1"].get<double>() == Approx(0.6222222222222222).epsilon(1e-15));
+    CHECK(m["roc_auc"].get<double>() == Approx(0.8277777777777778).epsilon(1e-15));
+    CHECK(m["pr_auc"].get<double>() == Approx(0.7777777777777777).epsilon(1e-15));
+    CHECK(m["log_loss"].get<double>() == Approx(0.8198575652952959).epsilon(1e-14));
+    CHECK(m["confusion_matrix"] == json::parse("[[2,0,0],[1,1,1],[0,1,2]]"));
+    const json& pc = m["per_class"];
+    CHECK(pc["cam"]["precision"].get<double>() == Approx(2.0 / 3));
+    CHECK(pc["cam"]["recall"].get<double>() == 1.0);
+    CHECK(pc["cam"]["f1"].get<double>() == Approx(0.8));
+    CHECK(pc["cam"]["support"] == 2);
+    CHECK(pc["plug"]["precision"].get<double>() == 0.5);
+    CHECK(pc["plug"]["recall"].get<double>() == Approx(1.0 / 3));
+    CHECK(pc["plug"]["f1"].get<double>() == Approx(0.4));
+    CHECK(pc["plug"]["support"] == 3);
+    CHECK(pc["tv"]["support"] == 3);
+    CHECK(ctx.log.empty());
+  }
+  SUBCASE("a class predicted but never true") {
+    TestContext ctx("eval");
+    const json m = run_one(multi_table({0, 1, 0, 1, 1, 0, 0, 1}, P), {{"label", "kind"}}, &ctx);
+    // The class counts in the macro precision/recall/f1 (sklearn: labels = truth ∪ predictions)…
+    CHECK(m["precision"].get<double>() == Approx(0.5555555555555555).epsilon(1e-15));
+    CHECK(m["recall"].get<double>() == Approx(0.3333333333333333).epsilon(1e-15));
+    CHECK(m["f1"].get<double>() == Approx(0.41269841269841273).epsilon(1e-15));
+    CHECK(m["confusion_matrix"] == json::parse("[[2,0,2],[1,2,1],[0,0,0]]"));
+    CHECK(m["log_loss"].get<double>() == Approx(1.1451937759758437).epsilon(1e-14));
+    // …but its ROC AUC / AP are undefined: averaged over cam and plug only, with a warning
+    // (sklearn refuses roc_auc here and counts AP as 0).
+    CHECK(m["roc_auc"].get<double>() == Approx(0.640625).epsilon(1e-15));
+    CHECK(m["pr_auc"].get<double>() == Approx(0.7327380952380953).epsilon(1e-15));
+    CHECK(has_log(ctx, "warn: evaluator: model \"mc\": roc_auc is undefined for the class(es) \"tv\" (all or none of "
+                       "the evaluated rows): the macro average leaves them out"));
+    CHECK(has_log(ctx, "warn: evaluator: model \"mc\": pr_auc is undefined for the class(es) \"tv\" (no evaluated "
+                       "row): the macro average leaves them out"));
+  }
+  SUBCASE("a class neither true nor predicted stays out of the macro average") {
+    eval::Outcomes o;
+    o.classes = {"a", "b", "c"};
+    o.truth = {0, 1, 0, 1};
+    o.pred = {0, 1, 1, 1};
+    std::vector<std::string> w;
+    const json m = eval::compute_metrics(o, w);
+    CHECK(m["precision"].get<double>() == Approx(0.8333333333333333).epsilon(1e-15));
+    CHECK(m["recall"].get<double>() == 0.75);
+    CHECK(m["f1"].get<double>() == Approx(0.7333333333333334).epsilon(1e-15));
+    CHECK(m["per_class"]["c"] == json::parse(R"({"f1":0.0,"precision":0.0,"recall":0.0,"support":0})"));
+    CHECK(m["roc_auc"].is_null());
+    CHECK(w == std::vector<std::string>{"no probability columns: roc_auc, pr_auc and log_loss are null"});
+  }
+  SUBCASE("the categorical label maps onto the model's classes by name") {
+    // The label's dictionary lists the classes in another order: codes differ, names match.
+    std::vector<std::int32_t> y = {0, 1, 2, 2, 1, 0, 2, 1};
+    for (auto& c : y) c = c == 0 ? 2 : (c == 2 ? 0 : 1);  // cam<->tv codes swapped
+    const json m = run_one(multi_table(y, P, {"tv", "plug", "cam"}), {{"label", "kind"}});
+    CHECK(m["accuracy"].get<double>() == 0.625);
+    CHECK(m["confusion_matrix"] == json::parse("[[2,0,0],[1,1,1],[0,1,2]]"));
+  }
+  SUBCASE("a class the model does not know is skipped and counted") {
+    std::vector<std::int32_t> y = {0, 1, 2, 2, 1, 0, 2, 3};
+    TestContext ctx("eval");
+    const json m = run_one(multi_table(y, P, {"cam", "plug", "tv", "fridge"}), {{"label", "kind"}}, &ctx);
+    CHECK(m["rows"] == 7);
+    CHECK(ctx.counters["skipped.unknown_class.kind"] == 1);
+    CHECK(has_log(ctx, "warn: evaluator: model \"mc\": 1 row(s) skipped: \"kind\" is not one of the model's classes "
+                       "(\"cam\", \"plug\", \"tv\")"));
+  }
+}
+
+TEST_CASE("evaluator: undefined figures are null with a warning, never a crash") {
+  SUBCASE("one-class test split (all negative)") {
+    TestContext ctx("eval");
+    const json m = run_one(binary_table({0, 0, 0}, {0.2, 0.7, 0.1}), json::object(), &ctx);
+    CHECK(m["rows"] == 3);
+    CHECK(m["roc_auc"].is_null());
+    CHECK(m["pr_auc"].is_null());
+    CHECK(m["accuracy"].get<double>() == Approx(2.0 / 3));
+    CHECK(m["precision"].get<double>() == 0.0);
+    CHECK(m["recall"].get<double>() == 0.0);
+    CHECK(m["f1"].get<double>() == 0.0);
+    CHECK(m["log_loss"].get<double>() == Approx(-(std::log(0.8) + std::log(0.3) + std::log(0.9)) / 3));
+    CHECK(has_log(ctx, "warn: evaluator: model \"m1\": roc_auc is undefined: every evaluated row has the class \"no\""));
+    CHECK(has_log(ctx, "warn: evaluator: model \"m1\": pr_auc is undefined: no evaluated row has the class \"yes\""));
+    CHECK(ctx.reports.size() == 1);
+  }
+  SUBCASE("one-class test split (all positive): AP is defined") {
+    TestContext ctx("eval");
+    const json m = run_one(binary_table({1, 1, 1}, {0.2, 0.5, 0.9}), json::object(), &ctx);
+    CHECK(m["roc_auc"].is_null());
+    CHECK(m["pr_auc"].get<double>() == 1.0);
+    CHECK(has_log(ctx, "warn: evaluator: model \"m1\": roc_auc is undefined: every evaluated row has the class \"yes\""));
+  }
+  SUBCASE("no test rows") {
+    TestContext ctx("eval");
+    const json m = run_one(binary_table({0, 1}, {0.2, 0.7}, "m1", {Role::Train, Role::Valid}), json::object(), &ctx);
+    CHECK(m["rows"] == 0);
+    for (const char* k : {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss"}) CHECK(m[k].is_null());
+    CHECK(m["confusion_matrix"] == json::parse("[[0,0],[0,0]]"));
+    CHECK(has_log(ctx, "warn: evaluator: model \"m1\": no rows to evaluate: every metric is null"));
+  }
+  SUBCASE("no probability column") {
+    TestContext ctx("eval");
+    const json m = run_one(binary_table({0, 1, 1}, {0.2, 0.7, 0.4}).without("pred_proba"), json::object(), &ctx);
+    CHECK(m["accuracy"].get<double>() == Approx(2.0 / 3));  // from pred_label
+    CHECK(m["roc_auc"].is_null());
+    CHECK(m["log_loss"].is_null());
+    CHECK(has_log(ctx, "warn: evaluator: model \"m1\": no probability columns: roc_auc, pr_auc and log_loss are null"));
+  }
+}
+
+TEST_CASE("evaluator: which rows are evaluated") {
+  const std::vector<Role> roles = {Role::Train, Role::Test, Role::Valid, Role::Test, Role::Test, Role::Test};
+  const Table t = binary_table({1, 0, 1, 1, 0, 1}, {0.1, 0.2, 0.3, 0.9, 0.6, 0.4}, "m1", roles, {1, 1, 1, 1, 1, 0});
+  SUBCASE("Fit: the Test rows; NULL labels skipped and counted") {
+    TestContext ctx("eval");
+    const json m = run_one(t, json::object(), &ctx);
+    CHECK(m["rows"] == 3);  // rows 1, 3, 4 (row 5 has a NULL label)
+    CHECK(ctx.counters["skipped.null_label.is_iot"] == 1);
+    CHECK(has_log(ctx, "warn: evaluator: model \"m1\": 1 row(s) skipped: NULL \"is_iot\""));
+    CHECK(m["confusion_matrix"] == json::parse("[[1,1],[0,1]]"));
+    CHECK(m["roc_auc"].get<double>() == 1.0);
+  }
+  SUBCASE("Apply: every row") {
+    TestContext ctx("eval", Mode::Apply);
+    const json m = run_one(t, json::object(), &ctx);
+    CHECK(m["rows"] == 5);
+    CHECK(ctx.counters["skipped.null_label.is_iot"] == 1);
+  }
+  SUBCASE("Fit without a split is a data error") {
+    eval::Evaluator ev(params_with_defaults(spec()));
+    TestContext ctx("eval");
+    CHECK_THROWS_WITH_AS(ev.run(ctx, in({t.with_roles(nullptr)})),
+                         "evaluator: model \"m1\": the table has no train/valid/test split; a splitter is needed "
+                         "upstream (or run in apply mode)",
+                         DataError);
+  }
+  SUBCASE("a float label is a data error") {
+    eval::Evaluator ev(params_with_defaults(spec()));
+    TestContext ctx("eval");
+    const Table bad = t.with(Column::make_f64("is_iot", std::vector<double>(t.rows(), 1.0)));
+    CHECK_THROWS_WITH_AS(ev.run(ctx, in({bad})), "label column \"is_iot\" must be int64 or categorical, it is float64",
+                         DataError);
+  }
+  SUBCASE("missing pred_label") {
+    eval::Evaluator ev(params_with_defaults(spec()));
+    TestContext ctx("eval");
+    CHECK_THROWS_WITH_AS(ev.run(ctx, in({t.without("pred_label")})),
+                         "no column \"pred_label\" (columns: sessionid, is_iot, pred_proba)", DataError);
+  }
+}
+
+TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
+  const Table a = binary_table({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8}, "xgb");
+  const Table b = binary_table({0, 0, 1, 1}, {0.6, 0.4, 0.35, 0.8}, "logreg");
+
+  SUBCASE("one input: metrics directly under the stage, the output is the input") {
+    eval::Evaluator ev(params_with_defaults(spec()));
+    TestContext ctx("eval");
+    const Table out = ev.run(ctx, in({a}));
+    CHECK(out.column_names() == a.column_names());
+    CHECK(out.at("pred_proba").f64.data() == a.at("pred_proba").f64.data());
+    CHECK(out.meta("model") == "xgb");
+    CHECK(ctx.metrics.contains("accuracy"));
+    CHECK_FALSE(ctx.metrics.contains("xgb"));
+    REQUIRE(ctx.reports.size() == 1);
+    CHECK(ctx.reports[0] ==
+          "metric         xgb\n"
+          "rows             4\n"
+          "accuracy    0.7500\n"
+          "precision   1.0000\n"
+          "recall      0.5000\n"
+          "f1          0.6667\n"
+          "roc_auc     0.7500\n"
+          "pr_auc      0.8333\n"
+          "log_loss    0.4723\n"
+          "\n"
+          "confusion matrix of xgb (rows = true, columns = predicted)\n"
+          "        no   yes\n"
+          "no       2     0\n"
+          "yes      1     1\n");
+  }
+  SUBCASE("several inputs: one metrics object per model, one report column per model") {
+    eval::Evaluator ev(params_with_defaults(spec()));
+    TestContext ctx("eval");
+    const Table out = ev.run(ctx, in({a, b, b}));
+    CHECK(out.meta("model") == "xgb");
+    REQUIRE(ctx.metrics.contains("xgb"));
+    REQUIRE(ctx.metrics.contains("logreg"));
+    REQUIRE(ctx.metrics.contains("logreg#2"));
+    CHECK(ctx.metrics["xgb"]["roc_auc"].get<double>() == 0.75);
+    CHECK(ctx.metrics["logreg"]["roc_auc"].get<double>() == 0.5);
+    CHECK(ctx.metrics["logreg"] == ctx.metrics["logreg#2"]);
+    REQUIRE(ctx.reports.size() == 1);
+    const std::string& r = ctx.reports[0];
+    CHECK(r.rfind("metric         xgb  logreg  logreg#2\n"
+                  "rows             4       4         4\n"
+                  "accuracy    0.7500  0.5000    0.5000\n",
+                  0) == 0);
+    CHECK(r.find("confusion matrix of logreg#2") != std::string::npos);
+    CHECK(std::filesystem::exists(ctx.artifact_dir() / "logreg_2" / "curves.json"));
+  }
+  SUBCASE("test_predictions.csv holds full-precision probabilities") {
+    TestContext ctx("eval");
+    run_one(binary_table({0, 1, 1}, {0.1, 0.7, 0.35}, "xgb", {}, {0, 1, 1}), json::object(), &ctx);
+    CHECK(slurp(ctx.artifact_dir() / "xgb" / "test_predictions.csv") ==
+          "sessionid,is_iot,pred_label,pred_proba\n"
+          "100,,no,0.10000000000000001\n"
+          "101,yes,yes,0.69999999999999996\n"
+          "102,yes,no,0.34999999999999998\n");
+  }
+  SUBCASE("multiclass test_predictions.csv") {
+    TestContext ctx("eval");
+    run_one(multi_table({0, 2}, {P[0], P[2]}), {{"label", "kind"}}, &ctx);
+    CHECK(slurp(ctx.artifact_dir() / "mc" / "test_predictions.csv") ==
+          "kind,pred_label,pred_proba.cam,pred_proba.plug,pred_proba.tv\n"
+          "cam,cam,0.69999999999999996,0.20000000000000001,0.10000000000000001\n"
+          "tv,tv,0.10000000000000001,0.29999999999999999,0.59999999999999998\n");
+  }
+  SUBCASE("curves.json") {
+    TestContext ctx("eval");
+    run_one(a, json::object(), &ctx);
+    const json c = json::parse(slurp(ctx.artifact_dir() / "xgb" / "curves.json"));
+    CHECK(c["model"] == "xgb");
+    CHECK(c["positive_class"] == "yes");
+    CHECK(c["curves"]["roc"]["fpr"] == json::parse("[0.0, 0.0, 0.5, 0.5, 1.0]"));
+    CHECK(c["curves"]["roc"]["tpr"] == json::parse("[0.0, 0.5, 0.5, 1.0, 1.0]"));
+    CHECK(c["curves"]["roc"]["threshold"] == json::parse("[null, 0.8, 0.4, 0.35, 0.1]"));
+    CHECK(c["curves"]["roc"]["auc"] == 0.75);
+    CHECK(c["curves"]["pr"]["recall"] == json::parse("[0.0, 0.5, 0.5, 1.0, 1.0]"));
+    CHECK(c["curves"]["pr"]["precision"][3].get<double>() == Approx(2.0 / 3));
+    CHECK(c["curves"]["pr"]["threshold"] == json::parse("[null, 0.8, 0.4, 0.35, 0.1]"));
+  }
+  SUBCASE("curves and predictions can be turned off") {
+    TestContext ctx("eval");
+    run_one(a, {{"curves", false}, {"predictions", false}}, &ctx);
+    CHECK_FALSE(std::filesystem::exists(ctx.artifact_dir() / "xgb"));
+  }
+  SUBCASE("a model without a model id gets input<k>") {
+    TestContext ctx("eval");
+    eval::Evaluator ev(params_with_defaults(spec()));
+    ev.run(ctx, in({a.with_meta("model", ""), b}));
+    CHECK(ctx.metrics.contains("input1"));
+    CHECK(ctx.metrics.contains("logreg"));
+  }
+}
+
+TEST_CASE("evaluator: curves are downsampled to at most 200 points, deterministically") {
+  const std::size_t n = 5000;
+  std::vector<std::int64_t> y(n);
+  std::vector<double> p(n);
+  std::uint64_t s = 12345;
+  for (std::size_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    p[i] = static_cast<double>(s >> 11) / 9007199254740992.0;
+    y[i] = ((s >> 7) % 100) < static_cast<std::uint64_t>(p[i] * 100) ? 1 : 0;
+  }
+  const Table t = binary_table(y, p, "big");
+  TestContext c1("eval"), c2("eval");
+  const json m1 = run_one(t, json::object(), &c1);
+  const json m2 = run_one(t, json::object(), &c2);
+  CHECK(m1.dump() == m2.dump());
+  const std::string j1 = slurp(c1.artifact_dir() / "big" / "curves.json");
+  CHECK(j1 == slurp(c2.artifact_dir() / "big" / "curves.json"));
+  const json c = json::parse(j1);
+  CHECK(c["curves"]["roc"]["fpr"].size() == 200);
+  CHECK(c["curves"]["pr"]["recall"].size() == 200);
+  CHECK(c["curves"]["roc"]["fpr"][0] == 0.0);
+  CHECK(c["curves"]["roc"]["fpr"][199] == 1.0);
+  CHECK(c["curves"]["roc"]["tpr"][199] == 1.0);
+
+  // The AUC equals the Mann-Whitney statistic computed the slow way.
+  double wins = 0, pos = 0, neg = 0;
+  for (std::size_t i = 0; i < n; ++i) (y[i] ? pos : neg) += 1;
+  std::vector<double> ps, ns;
+  for (std::size_t i = 0; i < n; ++i) (y[i] ? ps : ns).push_back(p[i]);
+  std::sort(ns.begin(), ns.end());
+  for (double v : ps) {
+    const auto lo = std::lower_bound(ns.begin(), ns.end(), v);
+    const auto hi = std::upper_bound(ns.begin(), ns.end(), v);
+    wins += static_cast<double>(lo - ns.begin()) + 0.5 * static_cast<double>(hi - lo);
+  }
+  CHECK(m1["roc_auc"].get<double>() == Approx(wins / (pos * neg)).epsilon(1e-14));
+}
+
+TEST_CASE("evaluator: pure helpers") {
+  SUBCASE("roc_curve and pr_curve match sklearn's points") {
+    const std::vector<std::uint8_t> y = {0, 0, 1, 1};
+    const std::vector<double> p = {0.1, 0.4, 0.35, 0.8};
+    const auto r = eval::roc_curve(y, p);
+    CHECK(r.fpr == std::vector<double>{0, 0, 0.5, 0.5, 1});
+    CHECK(r.tpr == std::vector<double>{0, 0.5, 0.5, 1, 1});
+    CHECK(std::isinf(r.threshold[0]));
+    const auto c = eval::pr_curve(y, p);
+    CHECK(c.recall == std::vector<double>{0, 0.5, 0.5, 1, 1});
+    CHECK(c.precision[2] == 0.5);
+    CHECK(c.precision[4] == 0.5);
+    CHECK(eval::roc_auc({1, 1}, {0.1, 0.2}) != eval::roc_auc({1, 1}, {0.1, 0.2}));  // NaN
+    CHECK(eval::roc_auc({0, 1}, {0.3, 0.3}) == 0.5);
+    CHECK(eval::roc_auc({0, 1}, {0.9, 0.3}) == 0.0);
+  }
+  SUBCASE("downsample") {
+    CHECK(eval::downsample(3, 200) == std::vector<std::size_t>{0, 1, 2});
+    CHECK(eval::downsample(11, 3) == std::vector<std::size_t>{0, 5, 10});
+    CHECK(eval::downsample(0, 3).empty());
+    const auto d = eval::downsample(1000, 200);
+    CHECK(d.size() == 200);
+    CHECK(d.front() == 0);
+    CHECK(d.back() == 999);
+    CHECK(std::is_sorted(d.begin(), d.end()));
+  }
+  SUBCASE("csv_field") {
+    CHECK(eval::csv_field("plain") == "plain");
+    CHECK(eval::csv_field("a,b") == "\"a,b\"");
+    CHECK(eval::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  }
+  SUBCASE("contract and parameters") {
+    const auto c = spec().contract(params_with_defaults(spec(), {{"label", "device_type"}}));
+    CHECK(c.needs == std::vector<std::string>{"device_type", "pred_label"});
+    CHECK(c.makes.empty());
+    CHECK_FALSE(c.needs_split);
+    CHECK(spec().min_inputs == 1);
+    CHECK(spec().max_inputs == -1);
+    CHECK_FALSE(spec().learns);
+    for (const auto& p : spec().params) CHECK(p.check(p.default_value) == "");
+    CHECK(spec().find("threshold")->check(json(1.5)) == "must be in [0, 1], got 1.5");
+  }
+}

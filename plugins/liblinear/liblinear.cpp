@@ -1,0 +1,484 @@
+#include "liblinear.hpp"
+
+#include <pipectl/error.hpp>
+
+#include <linear.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace pipectl::lin {
+
+namespace {
+
+// liblinear keeps two pieces of process-wide state: the print function and,
+// for the dual SVM solver, the C library's rand(). Every train() runs under
+// this lock, right after srand(seed), so two liblinear stages running at once
+// cannot interleave their random streams.
+std::mutex& train_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+void quiet(const char*) {}
+
+std::string fmt17(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string join_quoted(const std::vector<std::string>& v, std::size_t max_items = 20) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
+  if (v.size() > max_items) s += ", …";
+  return s;
+}
+
+bool label_is_null(const Column& c, std::size_t r) {
+  return c.is_null(r) || (c.type == DType::Categorical && c.codes[r] < 0);
+}
+
+const char* solver_name(int solver) { return solver == L2R_LR ? "L2R_LR" : "L2R_L2LOSS_SVC_DUAL"; }
+
+// liblinear's sparse rows: every feature_node in one contiguous buffer (the
+// row's CSR entries, then the bias node when bias >= 0, then the -1
+// terminator), one pointer per row.
+struct SparseRows {
+  std::vector<feature_node> nodes;
+  std::vector<feature_node*> rows;
+};
+
+SparseRows sparse_rows(const FeatureMatrix& m, const std::vector<double>& divisors, double bias) {
+  SparseRows s;
+  const bool with_bias = bias >= 0;
+  s.nodes.resize(m.values.size() + m.rows * (with_bias ? 2 : 1));
+  s.rows.resize(m.rows);
+  const int bias_index = static_cast<int>(m.cols) + 1;
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < m.rows; ++i) {
+    s.rows[i] = &s.nodes[k];
+    for (auto e = m.indptr[i]; e < m.indptr[i + 1]; ++e) {
+      const auto j = m.indices[e];
+      double v = m.values[e];
+      if (!divisors.empty()) v /= divisors[j];
+      s.nodes[k++] = feature_node{static_cast<int>(j) + 1, v};
+    }
+    if (with_bias) s.nodes[k++] = feature_node{bias_index, bias};
+    s.nodes[k++] = feature_node{-1, 0.0};
+  }
+  return s;
+}
+
+// A non-finite numeric value (±inf; NaN is already "missing") would poison
+// the solver: refuse it, naming the column and the table row.
+void check_finite(const FeatureMatrix& m, const std::vector<std::uint32_t>* rows) {
+  for (std::size_t i = 0; i < m.rows; ++i)
+    for (auto e = m.indptr[i]; e < m.indptr[i + 1]; ++e)
+      if (!std::isfinite(m.values[e])) {
+        const std::size_t r = rows ? (*rows)[i] : i;
+        const std::string val = m.values[e] > 0 ? "inf" : "-inf";
+        throw DataError("column \"" + m.names[m.indices[e]] + "\": non-finite value " + val + " at row " +
+                        std::to_string(r));
+      }
+}
+
+}  // namespace
+
+void ModelDeleter::operator()(model* m) const noexcept {
+  if (m) free_and_destroy_model(&m);
+}
+
+// ---------------------------------------------------------------- helpers
+
+std::vector<bool> numeric_features(const Table& t, const std::vector<std::string>& columns) {
+  std::vector<bool> out;
+  for (const auto& name : columns) {
+    const Column& c = t.at(name);
+    if (c.is_numeric())
+      out.push_back(true);
+    else
+      out.insert(out.end(), c.dictionary ? c.dictionary->size() : 0, false);
+  }
+  return out;
+}
+
+std::vector<double> max_abs_divisors(const FeatureMatrix& m, const std::vector<bool>& numeric) {
+  std::vector<double> mx(m.cols, 0.0);
+  for (std::size_t e = 0; e < m.values.size(); ++e) {
+    const auto j = m.indices[e];
+    mx[j] = std::max(mx[j], std::fabs(static_cast<double>(m.values[e])));
+  }
+  std::vector<double> d(m.cols, 1.0);
+  for (std::size_t j = 0; j < m.cols; ++j)
+    if (j < numeric.size() && numeric[j] && mx[j] > 0.0 && std::isfinite(mx[j])) d[j] = mx[j];
+  return d;
+}
+
+void softmax(std::vector<double>& v) {
+  if (v.empty()) return;
+  const double mx = *std::max_element(v.begin(), v.end());
+  double sum = 0.0;
+  for (auto& x : v) sum += (x = std::exp(x - mx));
+  for (auto& x : v) x /= sum;
+}
+
+double platt_probability(double a, double b, double d) { return 1.0 / (1.0 + std::exp(-(a * d + b))); }
+
+// ---------------------------------------------------------------- stage
+
+LiblinearTrainer::LiblinearTrainer(const Params& p)
+    : label_(p.str("label")),
+      features_param_(p.strings("features")),
+      exclude_(p.strings("exclude")),
+      model_type_(p.str("model")),
+      c_(p.number("c")),
+      eps_(p.number("eps")),
+      bias_(p.number("bias")),
+      class_weight_(p.str("class_weight")),
+      scale_(p.boolean("scale")) {
+  if (model_type_ != "logistic_regression" && model_type_ != "linear_svm")
+    throw Error("parameter \"model\" must be one of \"logistic_regression\", \"linear_svm\", got \"" + model_type_ +
+                "\"");
+  if (class_weight_ != "none" && class_weight_ != "balanced")
+    throw Error("parameter \"class_weight\" must be one of \"none\", \"balanced\", got \"" + class_weight_ + "\"");
+  if (!(c_ > 0.0) || !std::isfinite(c_)) throw Error("parameter \"c\" must be > 0, got " + fmt17(c_));
+  if (!(eps_ > 0.0) || !std::isfinite(eps_)) throw Error("parameter \"eps\" must be > 0, got " + fmt17(eps_));
+  if (!std::isfinite(bias_)) throw Error("parameter \"bias\" must be a finite number, got " + fmt17(bias_));
+}
+
+LiblinearTrainer::~LiblinearTrainer() = default;
+
+Table LiblinearTrainer::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (inputs.size() != 1 || !inputs[0]) throw Error("liblinear: expects exactly one input table");
+  if (ctx.mode() == Mode::Apply) return apply(ctx, *inputs[0]);
+  return fit(ctx, *inputs[0]);
+}
+
+double LiblinearTrainer::binary_decision(const double* dec) const {
+  // A two-class liblinear model has one weight vector, positive for its
+  // first label.
+  return model_labels_[0] == 1 ? dec[0] : -dec[0];
+}
+
+Table LiblinearTrainer::fit(StageContext& ctx, const Table& t) {
+  using clock = std::chrono::steady_clock;
+  if (!t.has_roles())
+    throw DataError("liblinear: the table has no train/valid/test split; a splitter is needed upstream");
+  const Column& lab = t.at(label_);
+  classes_ = label_classes(t, label_);
+  if (classes_.size() < 2)
+    throw DataError("label column \"" + label_ + "\" has a single class (" + join_quoted(classes_) +
+                    "); a classifier needs at least two");
+  columns_ = feature_columns(t, label_, features_param_, exclude_);
+  if (std::find(columns_.begin(), columns_.end(), label_) != columns_.end())
+    throw DataError("label column \"" + label_ + "\" is listed among the features");
+  if (columns_.empty())
+    throw DataError("liblinear: no feature columns left (columns: " + join_quoted(t.column_names()) + ")");
+
+  // Labelled rows of a role; rows with a NULL label are left out and counted.
+  std::int64_t skipped = 0;
+  auto labelled = [&](Role r) {
+    auto rows = t.rows_with(r);
+    std::vector<std::uint32_t> keep;
+    keep.reserve(rows.size());
+    for (auto i : rows) {
+      if (label_is_null(lab, i))
+        ++skipped;
+      else
+        keep.push_back(i);
+    }
+    return keep;
+  };
+  const auto train_rows = labelled(Role::Train);
+  const auto valid_rows = labelled(Role::Valid);
+  if (skipped > 0) {
+    ctx.count("skipped.null_label." + label_, skipped);
+    ctx.warn("liblinear: " + std::to_string(skipped) + " train/valid rows with a NULL \"" + label_ +
+             "\" are left out of training (they are still predicted)");
+  }
+  if (train_rows.empty())
+    throw DataError("liblinear: no labelled rows with role train (label \"" + label_ + "\")");
+
+  const LabelVector ytr = label_vector(t, label_, train_rows);
+  std::vector<std::size_t> per(classes_.size(), 0);
+  for (float y : ytr.y) {
+    const auto k = static_cast<std::size_t>(y);
+    if (k >= per.size())
+      throw DataError("label column \"" + label_ + "\" has class index " + std::to_string(k) + " outside " +
+                      std::to_string(per.size()) + " classes");
+    ++per[k];
+  }
+  std::size_t distinct = 0, only = 0;
+  for (std::size_t k = 0; k < per.size(); ++k)
+    if (per[k]) ++distinct, only = k;
+  if (distinct < 2)
+    throw DataError("label column \"" + label_ + "\" has a single class (\"" + classes_[only] + "\") in the " +
+                    std::to_string(train_rows.size()) + " training rows; a classifier needs at least two");
+
+  const bool svm = model_type_ == "linear_svm";
+  const bool binary = classes_.size() == 2;
+  const auto t0 = clock::now();
+  const FeatureMatrix mtr = build_features(t, columns_, train_rows);
+  check_finite(mtr, &train_rows);
+  feature_names_ = mtr.names;
+  const auto numeric = numeric_features(t, columns_);
+  if (numeric.size() != mtr.cols)
+    throw Error("liblinear: " + std::to_string(numeric.size()) + " feature kinds for " + std::to_string(mtr.cols) +
+                " features");
+  divisors_ = scale_ ? max_abs_divisors(mtr, numeric) : std::vector<double>();
+  ctx.metric("num_features", static_cast<std::int64_t>(mtr.cols));
+  ctx.metric("train_rows", static_cast<std::int64_t>(train_rows.size()));
+
+  SparseRows xs = sparse_rows(mtr, divisors_, bias_);
+  std::vector<double> y(ytr.y.begin(), ytr.y.end());
+  problem prob{};
+  prob.l = static_cast<int>(train_rows.size());
+  prob.n = static_cast<int>(mtr.cols) + (bias_ >= 0 ? 1 : 0);
+  prob.y = y.data();
+  prob.x = xs.rows.data();
+  prob.bias = bias_;
+
+  parameter par{};
+  par.solver_type = svm ? L2R_L2LOSS_SVC_DUAL : L2R_LR;
+  par.eps = eps_;
+  par.C = c_;
+  par.p = 0.1;  // SVR only
+  par.init_sol = nullptr;
+  std::vector<int> weight_label;
+  std::vector<double> weight;
+  if (class_weight_ == "balanced") {
+    for (std::size_t k = 0; k < per.size(); ++k)
+      if (per[k]) {
+        weight_label.push_back(static_cast<int>(k));
+        weight.push_back(static_cast<double>(train_rows.size()) /
+                         (static_cast<double>(distinct) * static_cast<double>(per[k])));
+      }
+  }
+  par.nr_weight = static_cast<int>(weight.size());
+  par.weight_label = weight_label.empty() ? nullptr : weight_label.data();
+  par.weight = weight.empty() ? nullptr : weight.data();
+  if (const char* msg = check_parameter(&prob, &par)) throw Error(std::string("liblinear: ") + msg);
+
+  if (ctx.cancelled()) throw Interrupted("liblinear: cancelled before training");
+  const std::uint64_t s = ctx.seed();
+  {
+    std::lock_guard<std::mutex> lock(train_mutex());
+    set_print_string_function(&quiet);
+    std::srand(static_cast<unsigned>(s ^ (s >> 32)));
+    model_.reset(train(&prob, &par));
+  }
+  if (!model_) throw Error("liblinear: train() returned no model");
+  model_labels_.assign(static_cast<std::size_t>(get_nr_class(model_.get())), 0);
+  get_labels(model_.get(), model_labels_.data());
+  ctx.progress(0.8);
+
+  // Platt scaling of the binary SVM's decision values.
+  has_platt_ = false;
+  if (svm && binary) {
+    auto both_classes = [&](const std::vector<std::uint32_t>& rows) {
+      bool seen[2] = {false, false};
+      const LabelVector yv = label_vector(t, label_, rows);
+      for (float v : yv.y) seen[v > 0.5f ? 1 : 0] = true;
+      return seen[0] && seen[1];
+    };
+    const bool use_valid = !valid_rows.empty() && both_classes(valid_rows);
+    if (!use_valid)
+      ctx.warn("liblinear: no Valid rows holding both classes; Platt scaling is fitted on the Train rows");
+    const auto& prow = use_valid ? valid_rows : train_rows;
+    const LabelVector yp = label_vector(t, label_, prow);
+    const FeatureMatrix mp = use_valid ? build_features(t, columns_, prow) : FeatureMatrix();
+    if (use_valid) check_finite(mp, &prow);
+    const SparseRows ps = use_valid ? sparse_rows(mp, divisors_, bias_) : SparseRows();
+    const auto& prows = use_valid ? ps.rows : xs.rows;
+    std::vector<feature_node> nodes(prow.size() * 3);
+    std::vector<feature_node*> px(prow.size());
+    std::vector<double> py(yp.y.begin(), yp.y.end());
+    double dec[2];
+    for (std::size_t i = 0; i < prow.size(); ++i) {
+      predict_values(model_.get(), prows[i], dec);
+      nodes[3 * i] = feature_node{1, binary_decision(dec)};
+      nodes[3 * i + 1] = feature_node{2, 1.0};
+      nodes[3 * i + 2] = feature_node{-1, 0.0};
+      px[i] = &nodes[3 * i];
+    }
+    problem pp{};
+    pp.l = static_cast<int>(prow.size());
+    pp.n = 2;
+    pp.y = py.data();
+    pp.x = px.data();
+    pp.bias = 1.0;
+    parameter pl{};
+    pl.solver_type = L2R_LR;
+    pl.eps = 1e-6;
+    pl.C = 10.0;  // mild: keeps the slope finite when the scores separate the classes
+    pl.p = 0.1;
+    ModelPtr platt;
+    {
+      std::lock_guard<std::mutex> lock(train_mutex());
+      set_print_string_function(&quiet);
+      platt.reset(train(&pp, &pl));
+    }
+    if (!platt || get_nr_class(platt.get()) != 2) throw Error("liblinear: Platt scaling fit failed");
+    int pl_labels[2];
+    get_labels(platt.get(), pl_labels);
+    const int idx1 = pl_labels[0] == 1 ? 0 : 1;
+    platt_a_ = get_decfun_coef(platt.get(), 1, idx1);
+    platt_b_ = get_decfun_bias(platt.get(), idx1);
+    platt_source_ = use_valid ? "valid" : "train";
+    has_platt_ = true;
+    ctx.metric("platt_rows", static_cast<std::int64_t>(prow.size()));
+  }
+  ctx.measure("train_seconds", std::chrono::duration<double>(clock::now() - t0).count());
+
+  const FeatureMatrix mall = build_features(t, columns_);
+  check_finite(mall, nullptr);
+  return predict_all(ctx, t, mall);
+}
+
+Table LiblinearTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {
+  using clock = std::chrono::steady_clock;
+  const std::size_t n = t.rows();
+  const std::size_t K = classes_.size();
+  const std::size_t k = K == 2 ? 1 : K;
+  std::vector<float> proba(n * k, 0.0f);
+  if (n > 0) {
+    const auto t0 = clock::now();
+    const SparseRows xs = sparse_rows(m, divisors_, model_->bias);
+    const model* md = model_.get();
+    const std::size_t nr = model_labels_.size();
+    const bool lr = model_type_ == "logistic_regression";
+    std::vector<double> out(nr), v(nr);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (lr) {
+        predict_probability(md, xs.rows[i], out.data());
+        if (k == 1) {
+          proba[i] = static_cast<float>(model_labels_[0] == 1 ? out[0] : out[1]);
+        } else {
+          for (std::size_t j = 0; j < nr; ++j) proba[i * k + static_cast<std::size_t>(model_labels_[j])] =
+              static_cast<float>(out[j]);
+        }
+      } else {
+        predict_values(md, xs.rows[i], out.data());
+        if (k == 1) {
+          proba[i] = static_cast<float>(platt_probability(platt_a_, platt_b_, binary_decision(out.data())));
+        } else {
+          if (nr == 2) {
+            v[0] = out[0];
+            v[1] = -out[0];
+          } else {
+            v.assign(out.begin(), out.end());
+          }
+          softmax(v);
+          for (std::size_t j = 0; j < nr; ++j)
+            proba[i * k + static_cast<std::size_t>(model_labels_[j])] = static_cast<float>(v[j]);
+        }
+      }
+    }
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    ctx.measure("predict_rows_per_second", s > 0 ? static_cast<double>(n) / s : 0.0);
+  }
+  ctx.progress(1.0);
+  return with_predictions(t, classes_, proba, ctx.stage_id());
+}
+
+Table LiblinearTrainer::apply(StageContext& ctx, const Table& t) {
+  if (!model_) throw Error("liblinear: apply mode without a loaded model (load_state was not called)");
+  const FeatureMatrix m = build_features(t, columns_);
+  if (m.names != feature_names_) {
+    std::size_t i = 0;
+    while (i < m.names.size() && i < feature_names_.size() && m.names[i] == feature_names_[i]) ++i;
+    const std::string want = i < feature_names_.size() ? "\"" + feature_names_[i] + "\"" : "nothing (end)";
+    const std::string got = i < m.names.size() ? "\"" + m.names[i] + "\"" : "nothing (end)";
+    throw DataError("liblinear: the features differ from the fitted model's (" +
+                    std::to_string(feature_names_.size()) + " fitted, " + std::to_string(m.names.size()) +
+                    " now): first difference at feature " + std::to_string(i) + ": expected " + want + ", got " +
+                    got);
+  }
+  check_finite(m, nullptr);
+  return predict_all(ctx, t, m);
+}
+
+json LiblinearTrainer::save_state(const std::filesystem::path& dir) const {
+  if (!model_) throw Error("liblinear: nothing fitted to save");
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / "model.txt").string();
+  {
+    std::lock_guard<std::mutex> lock(train_mutex());  // save_model switches the C locale
+    if (save_model(path.c_str(), model_.get()) != 0) throw Error("liblinear: cannot write " + path);
+  }
+  json platt = nullptr;
+  if (has_platt_) platt = json{{"a", platt_a_}, {"b", platt_b_}, {"fitted_on", platt_source_}};
+  return json{{"model", "model.txt"},
+              {"label", label_},
+              {"classes", classes_},
+              {"features", columns_},
+              {"feature_names", feature_names_},
+              {"model_type", model_type_},
+              {"solver", solver_name(model_->param.solver_type)},
+              {"bias", model_->bias},
+              {"scale", divisors_},
+              {"platt", platt}};
+}
+
+void LiblinearTrainer::load_state(const json& state, const std::filesystem::path& dir) {
+  auto need = [&](const char* key, bool ok) {
+    if (!state.is_object() || !state.contains(key) || !ok)
+      throw Error(std::string("liblinear state: missing or malformed \"") + key + "\"");
+  };
+  need("model", state.is_object() && state.contains("model") && state["model"].is_string());
+  need("label", state.contains("label") && state["label"].is_string());
+  need("classes", state.contains("classes") && state["classes"].is_array());
+  need("features", state.contains("features") && state["features"].is_array());
+  need("feature_names", state.contains("feature_names") && state["feature_names"].is_array());
+  need("model_type", state.contains("model_type") && state["model_type"].is_string());
+  need("scale", state.contains("scale") && state["scale"].is_array());
+  need("platt", state.contains("platt") && (state["platt"].is_null() || state["platt"].is_object()));
+  label_ = state["label"].get<std::string>();
+  classes_ = state["classes"].get<std::vector<std::string>>();
+  columns_ = state["features"].get<std::vector<std::string>>();
+  feature_names_ = state["feature_names"].get<std::vector<std::string>>();
+  model_type_ = state["model_type"].get<std::string>();
+  divisors_ = state["scale"].get<std::vector<double>>();
+  if (model_type_ != "logistic_regression" && model_type_ != "linear_svm")
+    throw Error("liblinear state: unknown model_type \"" + model_type_ + "\"");
+  if (classes_.size() < 2) throw Error("liblinear state: fewer than two classes");
+  if (!divisors_.empty() && divisors_.size() != feature_names_.size())
+    throw Error("liblinear state: " + std::to_string(divisors_.size()) + " scale divisors for " +
+                std::to_string(feature_names_.size()) + " features");
+  has_platt_ = false;
+  if (state["platt"].is_object()) {
+    const auto& p = state["platt"];
+    if (!p.contains("a") || !p["a"].is_number() || !p.contains("b") || !p["b"].is_number())
+      throw Error("liblinear state: malformed \"platt\"");
+    platt_a_ = p["a"].get<double>();
+    platt_b_ = p["b"].get<double>();
+    platt_source_ = p.value("fitted_on", "");
+    has_platt_ = true;
+  }
+  if (model_type_ == "linear_svm" && classes_.size() == 2 && !has_platt_)
+    throw Error("liblinear state: a binary linear_svm needs its \"platt\" coefficients");
+  const auto path = (dir / state["model"].get<std::string>()).string();
+  {
+    std::lock_guard<std::mutex> lock(train_mutex());  // load_model switches the C locale
+    model_.reset(load_model(path.c_str()));
+  }
+  if (!model_) throw Error("liblinear state: cannot load the model file " + path);
+  const int nf = get_nr_feature(model_.get());
+  if (static_cast<std::size_t>(nf) != feature_names_.size())
+    throw Error("liblinear state: the model file has " + std::to_string(nf) + " features, the state names " +
+                std::to_string(feature_names_.size()));
+  model_labels_.assign(static_cast<std::size_t>(get_nr_class(model_.get())), 0);
+  get_labels(model_.get(), model_labels_.data());
+  for (int l : model_labels_)
+    if (l < 0 || static_cast<std::size_t>(l) >= classes_.size())
+      throw Error("liblinear state: the model file has label " + std::to_string(l) + " outside the " +
+                  std::to_string(classes_.size()) + " classes");
+  if (model_labels_.size() < 2) throw Error("liblinear state: the model file has fewer than two classes");
+}
+
+}  // namespace pipectl::lin

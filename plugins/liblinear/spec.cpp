@@ -1,0 +1,53 @@
+#include "liblinear.hpp"
+
+namespace pipectl::lin {
+
+PluginSpec liblinear_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = true;
+  s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
+  s.param("features", ParamType::StringList,
+          "feature columns; empty = every column except label, exclude and pred_*")
+      .def(json::array());
+  s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
+      .def(json::array({"sessionid"}));
+  s.param("model", ParamType::String,
+          "\"logistic_regression\": L2-regularised logistic regression (solver L2R_LR), probabilities from "
+          "liblinear's predict_probability; \"linear_svm\": L2-regularised L2-loss linear SVM (solver "
+          "L2R_L2LOSS_SVC_DUAL), binary probabilities by Platt scaling (a 1-D logistic regression fitted with "
+          "liblinear, L2R_LR on the decision value plus a bias, on the Valid rows; on the Train rows when no "
+          "Valid rows hold both classes), multiclass probabilities as the softmax of the one-vs-rest decision "
+          "values")
+      .def("logistic_regression")
+      .one_of({"logistic_regression", "linear_svm"});
+  s.param("c", ParamType::Float, "inverse regularisation strength C, > 0").def(1.0).at_least(0);
+  s.param("eps", ParamType::Float, "liblinear's stopping tolerance, > 0").def(0.01).at_least(0);
+  s.param("bias", ParamType::Float,
+          "value of the bias feature appended to every row (its weight is the intercept, regularised like the "
+          "others); negative = no intercept")
+      .def(1.0);
+  s.param("class_weight", ParamType::String,
+          "\"none\", or \"balanced\": class k's C is multiplied by n / (classes * n_k) over the training rows")
+      .def("none")
+      .one_of({"none", "balanced"});
+  s.param("scale", ParamType::Bool,
+          "divide every numeric feature by its max |value| over the training rows (kept in the state); "
+          "one-hot / multi-hot indicators are already 0/1. Missing numeric values enter as 0")
+      .def(true);
+  s.contract = [](const Params& p) {
+    Contract c;
+    c.needs.push_back(p.str("label"));
+    for (const auto& f : p.strings("features")) c.needs.push_back(f);
+    // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
+    // which one depends on the data, so the output is declared dynamic.
+    c.makes = {"pred_label"};
+    c.dynamic = true;
+    c.needs_split = true;
+    return c;
+  };
+  return s;
+}
+
+}  // namespace pipectl::lin

@@ -1,0 +1,428 @@
+#include "liblinear.hpp"
+
+#include <pipectl/features.hpp>
+#include <pipectl/testing.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+using namespace pipectl;
+using pipectl::testing::params_with_defaults;
+using pipectl::testing::TestContext;
+
+namespace {
+
+struct SplitMix64 {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
+  double normal() {
+    double u1 = uniform(), u2 = uniform();
+    if (u1 < 1e-300) u1 = 1e-300;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+enum class LabelKind { Binary, ThreeClass, AllZero, Imbalanced };
+
+// n rows: sessionid, bytes (int64, large scale), ratio (float64, some NULL),
+// kind (categorical), dns (multi-categorical), a label depending on them, and
+// a 60/20/20 train/valid/test split.
+Table make_table(std::size_t n, LabelKind kind, std::uint64_t seed = 11) {
+  SplitMix64 g{seed};
+  std::vector<std::int64_t> sid(n), bytes(n), y(n);
+  std::vector<double> ratio(n);
+  std::vector<std::uint8_t> ratio_valid(n, 1);
+  std::vector<std::int32_t> cat(n), cls(n);
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::int32_t> dns;
+  auto roles = std::make_shared<std::vector<Role>>(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    sid[i] = static_cast<std::int64_t>(5000 + i);
+    const double z1 = g.normal(), z2 = g.normal();
+    bytes[i] = static_cast<std::int64_t>(std::llround(200000.0 + 60000.0 * z1));
+    ratio[i] = z2;
+    if (g.uniform() < 0.05) ratio_valid[i] = 0, ratio[i] = 0.0;
+    cat[i] = static_cast<std::int32_t>(g.next() % 3);
+    bool has_a = false;
+    if (g.uniform() < 0.5) {
+      const auto d = static_cast<std::int32_t>(g.next() % 3);
+      dns.push_back(d);
+      has_a = has_a || d == 0;
+    }
+    if (g.uniform() < 0.3) {
+      const auto d = static_cast<std::int32_t>(g.next() % 3);
+      dns.push_back(d);
+      has_a = has_a || d == 0;
+    }
+    offsets.push_back(static_cast<std::int64_t>(dns.size()));
+    const double r = ratio_valid[i] ? z2 : 0.0;
+    const double score = 1.6 * z1 + 1.0 * r + (cat[i] == 0 ? 1.2 : 0.0) + (has_a ? 1.0 : 0.0) - 0.9 + 0.4 * g.normal();
+    switch (kind) {
+      case LabelKind::Binary: y[i] = score > 0 ? 1 : 0; break;
+      case LabelKind::Imbalanced: y[i] = score > 2.2 ? 1 : 0; break;
+      case LabelKind::AllZero: y[i] = 0; break;
+      case LabelKind::ThreeClass: cls[i] = score < -0.5 ? 0 : (score < 1.2 ? 1 : 2); break;
+    }
+    const double u = g.uniform();
+    (*roles)[i] = u < 0.6 ? Role::Train : (u < 0.8 ? Role::Valid : Role::Test);
+  }
+  std::vector<ColumnPtr> cols;
+  auto add = [&](Column c) { cols.push_back(std::make_shared<const Column>(std::move(c))); };
+  add(Column::make_i64("sessionid", sid));
+  add(Column::make_i64("bytes", bytes));
+  add(Column::make_f64("ratio", ratio, ratio_valid));
+  add(Column::make_cat("kind", cat, std::make_shared<Dictionary>(Dictionary{"cam", "plug", "tv"})));
+  add(Column::make_multi("dns", offsets, dns,
+                         std::make_shared<Dictionary>(Dictionary{"a.example", "b.example", "c.example"})));
+  if (kind == LabelKind::ThreeClass)
+    add(Column::make_cat("device", cls, std::make_shared<Dictionary>(Dictionary{"low", "mid", "high"})));
+  else
+    add(Column::make_i64("is_iot", y));
+  Table t(cols);
+  t = t.with_roles(roles).with_meta("label_names.is_iot", "no,yes");
+  t.check();
+  return t;
+}
+
+std::vector<TablePtr> in(const Table& t) { return {std::make_shared<const Table>(t)}; }
+
+Params params(json given = json::object()) { return params_with_defaults(lin::liblinear_spec(), std::move(given)); }
+
+// Exact binary ROC AUC (average ranks for ties) over the rows with role r.
+double auc(const Table& t, const std::string& label, const std::string& score, Role r) {
+  const auto rows = t.rows_with(r);
+  const auto& y = t.at(label).i64;
+  const auto& p = t.at(score).f64;
+  std::vector<std::uint32_t> o(rows);
+  std::sort(o.begin(), o.end(), [&](auto a, auto b) { return p[a] < p[b]; });
+  double rank_sum = 0, npos = 0, nneg = 0;
+  for (std::size_t i = 0; i < o.size();) {
+    std::size_t j = i;
+    while (j < o.size() && p[o[j]] == p[o[i]]) ++j;
+    const double avg = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
+    for (std::size_t k = i; k < j; ++k)
+      if (y[o[k]] == 1) rank_sum += avg;
+    i = j;
+  }
+  for (auto i : rows) (y[i] == 1 ? npos : nneg) += 1;
+  return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  REQUIRE(f.good());
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string data_error(lin::LiblinearTrainer& st, TestContext& ctx, const Table& t) {
+  try {
+    st.run(ctx, in(t));
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "(no DataError)";
+}
+
+// Fit again (must match `fitted`), save, load into a fresh stage, apply:
+// the probabilities must be identical.
+void check_round_trip(const Params& p, const Table& t, const Table& fitted, const std::vector<std::string>& pcols) {
+  TestContext fit_ctx("lin");
+  lin::LiblinearTrainer st(p);
+  Table again = st.run(fit_ctx, in(t));
+  const auto dir = fit_ctx.artifact_dir() / "state";
+  const json state = st.save_state(dir);
+  const json reread = json::parse(state.dump());
+
+  TestContext apply_ctx("lin", Mode::Apply);
+  lin::LiblinearTrainer fresh(p);
+  fresh.load_state(reread, dir);
+  // Labels do not matter in Apply: blank them to prove nothing is refitted.
+  const Table unlabeled = t.without(t.has("is_iot") ? "is_iot" : "device");
+  Table applied = fresh.run(apply_ctx, in(unlabeled));
+  for (const auto& c : pcols) {
+    CHECK(applied.at(c).f64 == fitted.at(c).f64);
+    CHECK(again.at(c).f64 == fitted.at(c).f64);
+  }
+  CHECK(applied.at("pred_label").codes == fitted.at("pred_label").codes);
+  CHECK(applied.meta("model") == "lin");
+  CHECK(apply_ctx.measures.contains("predict_rows_per_second"));
+  CHECK_FALSE(apply_ctx.measures.contains("train_seconds"));
+}
+
+}  // namespace
+
+TEST_CASE("liblinear: spec declares every parameter once, with defaults") {
+  const PluginSpec s = lin::liblinear_spec();
+  CHECK(s.learns);
+  std::vector<std::string> names;
+  for (const auto& p : s.params) names.push_back(p.name);
+  CHECK(names == std::vector<std::string>{"label", "features", "exclude", "model", "c", "eps", "bias",
+                                          "class_weight", "scale"});
+  CHECK(s.find("label")->default_value == "is_iot");
+  CHECK(s.find("features")->default_value == json::array());
+  CHECK(s.find("exclude")->default_value == json::array({"sessionid"}));
+  CHECK(s.find("model")->default_value == "logistic_regression");
+  CHECK(s.find("model")->choices == std::vector<std::string>{"logistic_regression", "linear_svm"});
+  CHECK(s.find("c")->default_value == 1.0);
+  CHECK(s.find("eps")->default_value == 0.01);
+  CHECK(s.find("bias")->default_value == 1.0);
+  CHECK(s.find("class_weight")->default_value == "none");
+  CHECK(s.find("scale")->default_value == true);
+  CHECK(s.find("model")->check("lasso") != "");
+  CHECK(s.find("c")->check(-1.0) != "");
+  const Contract c = s.contract(params({{"label", "device"}, {"features", {"bytes", "kind"}}}));
+  CHECK(c.needs == std::vector<std::string>{"device", "bytes", "kind"});
+  CHECK(c.makes == std::vector<std::string>{"pred_label"});
+  CHECK(c.needs_split);
+  CHECK(c.dynamic);
+}
+
+TEST_CASE("liblinear: parameters are validated by the factory") {
+  CHECK_THROWS_WITH_AS(lin::LiblinearTrainer(params({{"c", 0.0}})), "parameter \"c\" must be > 0, got 0", Error);
+  CHECK_THROWS_WITH_AS(lin::LiblinearTrainer(params({{"eps", 0}})), "parameter \"eps\" must be > 0, got 0", Error);
+  CHECK_THROWS_WITH_AS(lin::LiblinearTrainer(params({{"model", "lasso"}})),
+                       "parameter \"model\" must be one of \"logistic_regression\", \"linear_svm\", got \"lasso\"",
+                       Error);
+}
+
+TEST_CASE("liblinear: binary label") {
+  const Table t = make_table(3000, LabelKind::Binary);
+  for (const std::string model : {"logistic_regression", "linear_svm"}) {
+    CAPTURE(model);
+    const Params p = params({{"model", model}});
+    TestContext ctx("lin");
+    lin::LiblinearTrainer st(p);
+    const Table out = st.run(ctx, in(t));
+
+    SUBCASE("ranks the test rows well, probabilities in [0, 1], predictions for all rows") {
+      const double a = auc(out, "is_iot", "pred_proba", Role::Test);
+      std::printf("[liblinear] %s binary: test AUC %.4f, train_seconds %.4f, predict_rows_per_second %.0f\n",
+                  model.c_str(), a, ctx.measures["train_seconds"].get<double>(),
+                  ctx.measures["predict_rows_per_second"].get<double>());
+      CHECK(a > 0.9);
+      const auto& pp = out.at("pred_proba").f64;
+      REQUIRE(pp.size() == t.rows());
+      for (double v : pp) REQUIRE((v >= 0.0 && v <= 1.0));
+      const auto& pl = out.at("pred_label");
+      CHECK(*pl.dictionary == Dictionary{"no", "yes"});
+      for (std::size_t i = 0; i < t.rows(); ++i) REQUIRE(pl.codes[i] == (pp[i] >= 0.5 ? 1 : 0));
+      CHECK(out.meta("model") == "lin");
+      CHECK(ctx.metrics["num_features"] == 2 + 3 + 3);
+      CHECK(ctx.metrics["train_rows"] == static_cast<std::int64_t>(t.rows_with(Role::Train).size()));
+      // The input is untouched; the output shares its columns.
+      CHECK_FALSE(t.has("pred_proba"));
+      CHECK(out.find("bytes") == t.find("bytes"));
+    }
+    SUBCASE("state layout") {
+      const auto dir = ctx.artifact_dir() / "state";
+      const json s = st.save_state(dir);
+      CHECK(s["model"] == "model.txt");
+      CHECK(std::filesystem::exists(dir / "model.txt"));
+      CHECK(s["label"] == "is_iot");
+      CHECK(s["classes"] == json::array({"no", "yes"}));
+      CHECK(s["features"] == json::array({"bytes", "ratio", "kind", "dns"}));
+      CHECK(s["feature_names"] == json::array({"bytes", "ratio", "kind=cam", "kind=plug", "kind=tv", "dns=a.example",
+                                               "dns=b.example", "dns=c.example"}));
+      CHECK(s["model_type"] == model);
+      CHECK(s["solver"] == (model == "linear_svm" ? "L2R_L2LOSS_SVC_DUAL" : "L2R_LR"));
+      CHECK(s["bias"] == 1.0);
+      REQUIRE(s["scale"].size() == 8);
+      // bytes divided by its max over the train rows; indicators by 1.
+      double mx = 0, mr = 0;
+      for (auto r : t.rows_with(Role::Train)) {
+        mx = std::max(mx, std::fabs(static_cast<double>(static_cast<float>(t.at("bytes").i64[r]))));
+        if (!t.at("ratio").is_null(r)) mr = std::max(mr, std::fabs(static_cast<double>(static_cast<float>(t.at("ratio").f64[r]))));
+      }
+      CHECK(s["scale"][0].get<double>() == mx);
+      CHECK(s["scale"][1].get<double>() == mr);
+      for (int j = 2; j < 8; ++j) CHECK(s["scale"][j].get<double>() == 1.0);
+      if (model == "linear_svm") {
+        REQUIRE(s["platt"].is_object());
+        CHECK(s["platt"]["fitted_on"] == "valid");
+        CHECK(s["platt"]["a"].get<double>() > 0.0);  // a higher score means "yes"
+      } else {
+        CHECK(s["platt"].is_null());
+      }
+    }
+    SUBCASE("state round trip reproduces the probabilities exactly, without refitting") {
+      check_round_trip(p, t, out, {"pred_proba"});
+    }
+    SUBCASE("same seed: identical model file and predictions") {
+      TestContext ctx2("lin");
+      lin::LiblinearTrainer st2(p);
+      const Table out2 = st2.run(ctx2, in(t));
+      const json s1 = st.save_state(ctx.artifact_dir() / "a");
+      const json s2 = st2.save_state(ctx2.artifact_dir() / "b");
+      CHECK(s1.dump() == s2.dump());
+      CHECK(slurp(ctx.artifact_dir() / "a" / "model.txt") == slurp(ctx2.artifact_dir() / "b" / "model.txt"));
+      CHECK(out2.at("pred_proba").f64 == out.at("pred_proba").f64);
+    }
+  }
+}
+
+TEST_CASE("liblinear: multiclass label") {
+  const Table t = make_table(3000, LabelKind::ThreeClass);
+  for (const std::string model : {"logistic_regression", "linear_svm"}) {
+    CAPTURE(model);
+    const Params p = params({{"model", model}, {"label", "device"}});
+    TestContext ctx("lin");
+    lin::LiblinearTrainer st(p);
+    const Table out = st.run(ctx, in(t));
+    const std::vector<std::string> pcols = {"pred_proba.low", "pred_proba.mid", "pred_proba.high"};
+
+    SUBCASE("rows sum to 1, the arg-max is the label, and it is mostly right") {
+      CHECK_FALSE(out.has("pred_proba"));
+      const auto& lab = t.at("device").codes;
+      const auto& pred = out.at("pred_label").codes;
+      std::size_t right = 0;
+      const auto test = t.rows_with(Role::Test);
+      for (std::size_t i = 0; i < t.rows(); ++i) {
+        double sum = 0, best = -1;
+        int arg = -1;
+        for (int j = 0; j < 3; ++j) {
+          const double v = out.at(pcols[j]).f64[i];
+          REQUIRE((v >= 0.0 && v <= 1.0));
+          sum += v;
+          if (v > best) best = v, arg = j;
+        }
+        REQUIRE(sum == doctest::Approx(1.0).epsilon(1e-5));
+        REQUIRE(pred[i] == arg);
+      }
+      for (auto i : test) right += pred[i] == lab[i];
+      const double acc = static_cast<double>(right) / static_cast<double>(test.size());
+      std::printf("[liblinear] %s multiclass: test accuracy %.4f\n", model.c_str(), acc);
+      CHECK(acc > 0.75);
+      const json s = st.save_state(ctx.artifact_dir() / "s");
+      CHECK(s["classes"] == json::array({"low", "mid", "high"}));
+      CHECK(s["platt"].is_null());
+    }
+    SUBCASE("state round trip") { check_round_trip(p, t, out, pcols); }
+  }
+}
+
+TEST_CASE("liblinear: class_weight and scale") {
+  const Table t = make_table(3000, LabelKind::Imbalanced);
+  auto mean_proba = [&](const Params& p) {
+    TestContext ctx("lin");
+    lin::LiblinearTrainer st(p);
+    const Table out = st.run(ctx, in(t));
+    double s = 0;
+    for (double v : out.at("pred_proba").f64) s += v;
+    return s / static_cast<double>(t.rows());
+  };
+  double prevalence = 0;
+  for (auto v : t.at("is_iot").i64) prevalence += static_cast<double>(v);
+  prevalence /= static_cast<double>(t.rows());
+  REQUIRE(prevalence < 0.2);
+  SUBCASE("balanced weights raise the minority class's probabilities") {
+    const double none = mean_proba(params());
+    const double balanced = mean_proba(params({{"class_weight", "balanced"}}));
+    CHECK(none < 0.25);
+    CHECK(balanced > none + 0.1);
+  }
+  SUBCASE("scale = false keeps raw values and stores no divisors") {
+    TestContext ctx("lin");
+    lin::LiblinearTrainer st(params({{"scale", false}}));
+    (void)st.run(ctx, in(t));
+    const json s = st.save_state(ctx.artifact_dir() / "s");
+    CHECK(s["scale"] == json::array());
+  }
+  SUBCASE("no bias: the model has no intercept node") {
+    TestContext ctx("lin");
+    lin::LiblinearTrainer st(params({{"bias", -1}}));
+    (void)st.run(ctx, in(t));
+    const json s = st.save_state(ctx.artifact_dir() / "s");
+    CHECK(s["bias"] == -1.0);
+    CHECK(slurp(ctx.artifact_dir() / "s" / "model.txt").find("bias -1") != std::string::npos);
+  }
+}
+
+TEST_CASE("liblinear: data errors") {
+  lin::LiblinearTrainer st(params());
+  TestContext ctx("lin");
+  SUBCASE("no split") {
+    Table t = make_table(200, LabelKind::Binary);
+    Table bare(t.columns());
+    CHECK(data_error(st, ctx, bare) ==
+          "liblinear: the table has no train/valid/test split; a splitter is needed upstream");
+  }
+  SUBCASE("single-class label") {
+    CHECK(data_error(st, ctx, make_table(300, LabelKind::AllZero)) ==
+          "label column \"is_iot\" has a single class (\"no\") in the " +
+              std::to_string(make_table(300, LabelKind::AllZero).rows_with(Role::Train).size()) +
+              " training rows; a classifier needs at least two");
+  }
+  SUBCASE("missing label column") {
+    Table t = make_table(100, LabelKind::Binary).without("is_iot");
+    CHECK(data_error(st, ctx, t).rfind("no column \"is_iot\"", 0) == 0);
+  }
+  SUBCASE("infinite feature value names the column and row") {
+    Table t = make_table(300, LabelKind::Binary);
+    auto ratio = t.at("ratio");
+    const auto train = t.rows_with(Role::Train);
+    ratio.f64[train[4]] = std::numeric_limits<double>::infinity();
+    t = t.with(ratio);
+    CHECK(data_error(st, ctx, t) == "column \"ratio\": non-finite value inf at row " + std::to_string(train[4]));
+  }
+  SUBCASE("NULL labels in train rows are counted and left out") {
+    Table t = make_table(600, LabelKind::Binary);
+    auto lab = t.at("is_iot");
+    lab.valid.assign(t.rows(), 1);
+    const auto train = t.rows_with(Role::Train);
+    for (int k = 0; k < 7; ++k) lab.valid[train[static_cast<std::size_t>(k)]] = 0;
+    t = t.with(lab);
+    const Table out = st.run(ctx, in(t));
+    CHECK(ctx.counters["skipped.null_label.is_iot"] == 7);
+    CHECK(out.at("pred_proba").f64.size() == t.rows());
+  }
+}
+
+TEST_CASE("liblinear: apply checks the features match the fitted model") {
+  const Table t = make_table(1500, LabelKind::Binary);
+  TestContext ctx("lin");
+  lin::LiblinearTrainer st(params());
+  (void)st.run(ctx, in(t));
+  const auto dir = ctx.artifact_dir() / "state";
+  const json state = st.save_state(dir);
+
+  TestContext actx("lin", Mode::Apply);
+  lin::LiblinearTrainer fresh(params());
+  SUBCASE("a category the fit did not see") {
+    fresh.load_state(state, dir);
+    auto kind = t.at("kind");
+    kind.dictionary = std::make_shared<Dictionary>(Dictionary{"cam", "hub", "plug", "tv"});
+    Table t2 = t.with(kind);
+    CHECK(data_error(fresh, actx, t2) ==
+          "liblinear: the features differ from the fitted model's (8 fitted, 9 now): first difference at feature 3: "
+          "expected \"kind=plug\", got \"kind=hub\"");
+  }
+  SUBCASE("a missing feature column") {
+    fresh.load_state(state, dir);
+    CHECK(data_error(fresh, actx, t.without("dns")).rfind("no column \"dns\"", 0) == 0);
+  }
+  SUBCASE("apply without a state") {
+    CHECK_THROWS_WITH_AS(fresh.run(actx, in(t)),
+                         "liblinear: apply mode without a loaded model (load_state was not called)", Error);
+  }
+  SUBCASE("a state naming more features than the model file") {
+    json bad = state;
+    bad["feature_names"].push_back("extra");
+    bad["scale"].push_back(1.0);
+    CHECK_THROWS_WITH_AS(fresh.load_state(bad, dir),
+                         "liblinear state: the model file has 8 features, the state names 9", Error);
+  }
+}

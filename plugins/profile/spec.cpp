@@ -1,0 +1,38 @@
+#include "profile.hpp"
+
+namespace pipectl::plugins {
+
+PluginSpec profile_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = false;
+  s.param("label", ParamType::String,
+          "label column: int64 0/1 or categorical (\"\" = no label: label rates, AUC and MI are omitted)")
+      .def("is_iot");
+  s.param("positive", ParamType::String,
+          "categorical label: the class counted as positive, one-vs-rest (\"\" = every class except `negative`)")
+      .def("");
+  s.param("negative", ParamType::String,
+          "categorical label with positive = \"\": the class counted as negative (e.g. device_type 'Other')")
+      .def("Other");
+  s.param("columns", ParamType::StringList,
+          "columns to profile ([] = every column except the label, `exclude` and pred_* columns)")
+      .def(json::array());
+  s.param("exclude", ParamType::StringList, "columns left out when `columns` is empty")
+      .def(json::array({"sessionid"}));
+  s.param("k", ParamType::Float, "outlier view: rows above mean + k * std against the rest").def(2.0).range(0, 1000);
+  s.param("top", ParamType::Int, "most frequent values / names listed per categorical or multi-valued column")
+      .def(10)
+      .range(1, 100000);
+  s.param("bins", ParamType::Int, "equal-frequency bins of a numeric column for the mutual information")
+      .def(20)
+      .range(2, 10000);
+  s.param("rows", ParamType::String, "profile all rows, or only the training rows (needs a splitter upstream)")
+      .def("all")
+      .one_of({"all", "train"});
+  s.contract = [](const Params& p) { return ProfileConfig::from(p).contract(); };
+  return s;
+}
+
+}  // namespace pipectl::plugins

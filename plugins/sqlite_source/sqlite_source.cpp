@@ -536,23 +536,30 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     std::vector<std::int32_t> group;
     std::vector<std::uint32_t> stamp;
     std::uint32_t gid = 0;
-    std::size_t p = 0, group_rows = 0, unmatched = 0, null_values = 0, null_keys = 0, lrow = 0;
+    std::size_t p = 0, unmatched = 0, null_values = 0, null_keys = 0, lrow = 0;
     bool have = false;
     std::int64_t cur = 0;
 
-    auto flush = [&]() {
-      while (p < n && keys[p] < cur) {
+    bool matched = false;
+    // A new key: rows before it get empty lists; `matched` = some row has it.
+    auto start_group = [&](std::int64_t k) {
+      while (p < n && keys[p] < k) {
         offsets[p + 1] = static_cast<std::int64_t>(codes.size());
         ++p;
       }
-      bool matched = false;
+      matched = p < n && keys[p] == k;
+      cur = k;
+      group.clear();
+      ++gid;
+    };
+    // The key's values go to every row with that key.
+    auto end_group = [&]() {
+      if (!matched) return;
       while (p < n && keys[p] == cur) {
         codes.insert(codes.end(), group.begin(), group.end());
         offsets[p + 1] = static_cast<std::int64_t>(codes.size());
         ++p;
-        matched = true;
       }
-      if (!matched) unmatched += group_rows;
     };
 
     for (rc = sqlite3_step(l); rc == SQLITE_ROW; rc = sqlite3_step(l), ++lrow) {
@@ -577,13 +584,10 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
             throw DataError("list_query result is not ordered by its key: row " + std::to_string(lrow) +
                             " has key " + std::to_string(k) + " after " + std::to_string(cur) +
                             " (the list query needs \"order by\" its first column); query: " + cfg_.list_query);
-          flush();
+          end_group();
         }
         have = true;
-        cur = k;
-        group.clear();
-        group_rows = 0;
-        ++gid;
+        start_group(k);
       }
       const int vt = sqlite3_column_type(l, 1);
       if (vt == SQLITE_NULL) {
@@ -592,7 +596,10 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
       }
       if (vt == SQLITE_BLOB)
         throw DataError("list_query: blob value at row " + std::to_string(lrow) + " (key " + std::to_string(k) + ")");
-      ++group_rows;
+      if (!matched) {  // e.g. the DNS names of an unlabelled session: not even in the dictionary
+        ++unmatched;
+        continue;
+      }
       const std::int32_t code = dict.intern(std::string_view(
           reinterpret_cast<const char*>(sqlite3_column_text(l, 1)), static_cast<std::size_t>(sqlite3_column_bytes(l, 1))));
       if (cfg_.list_distinct) {
@@ -603,7 +610,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
       group.push_back(code);
     }
     if (rc != SQLITE_DONE) db.fail(rc, "list_query", cfg_.list_query);
-    if (have) flush();
+    if (have) end_group();
     for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
     codes.shrink_to_fit();
 

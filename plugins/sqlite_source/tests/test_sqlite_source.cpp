@@ -173,8 +173,9 @@ TEST_CASE("sqlite_source: the default query reads the NetCollector columns with 
     CHECK(list(dns, 4) == std::vector<std::string>{"icloud.com", "apple.com"});
     CHECK(dns.valid.empty());
     CHECK(ctx.counters["nulls.dns"] == 1);
-    // sessions 3 (unlabelled) and 6 (no session) are not in the result
+    // sessions 3 (unlabelled) and 6 (no session) are not in the result, nor their names in the dictionary
     CHECK(ctx.counters["dropped.unmatched_key.dns"] == 2);
+    CHECK(*dns.dictionary == Dictionary{"time.hue.com", "api.hue.com", "apple.com", "icloud.com"});
   }
   SUBCASE("list_distinct = false keeps repeats") {
     testing::TestContext c2;

@@ -1,0 +1,58 @@
+#include "mlp.hpp"
+
+namespace pipectl::mlp {
+
+PluginSpec mlp_spec() {
+  PluginSpec s;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.learns = true;
+  s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
+  s.param("features", ParamType::StringList,
+          "feature columns; empty = every column except label, exclude and pred_*")
+      .def(json::array());
+  s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
+      .def(json::array({"sessionid"}));
+  s.param("hidden", ParamType::String,
+          "hidden layer sizes, comma-separated, each in [2, 4096] (\"\" = no hidden layer); the input layer has "
+          "one neuron per feature, the output layer one per class")
+      .def("32,16");
+  s.param("activation", ParamType::String,
+          "activation of every layer, the output layer included (OpenCV applies it there too): \"sigmoid_sym\" "
+          "(1.7159 tanh(2x/3), targets -1/+1), \"relu\" or \"leakyrelu\" (slope 0.01; targets 0/1)")
+      .def("sigmoid_sym")
+      .one_of({"sigmoid_sym", "relu", "leakyrelu"});
+  s.param("train_method", ParamType::String,
+          "\"rprop\": full-batch resilient propagation; \"backprop\": per-sample gradient descent with momentum "
+          "0.1 and step `learning_rate`")
+      .def("rprop")
+      .one_of({"rprop", "backprop"});
+  s.param("max_iter", ParamType::Int, "training epochs at most").def(300).range(1, 1000000);
+  s.param("epsilon", ParamType::Float,
+          "stop when the mean squared error changes by less than this between epochs")
+      .def(1e-4)
+      .at_least(0);
+  s.param("learning_rate", ParamType::Float, "step size of backprop (ignored by rprop), > 0").def(0.001).at_least(0);
+  s.param("seed", ParamType::Int,
+          "seed of the weight initialisation and of the training-row order; -1 = the stage seed")
+      .def(-1)
+      .range(-1, 9007199254740991.0);
+  s.param("balance", ParamType::Bool,
+          "balance the classes of the training rows by repeating each row of class k round(n_max / n_k) times "
+          "(OpenCV 4.6's ANN_MLP misapplies per-sample weights, so they are not used)")
+      .def(true);
+  s.contract = [](const Params& p) {
+    Contract c;
+    c.needs.push_back(p.str("label"));
+    for (const auto& f : p.strings("features")) c.needs.push_back(f);
+    // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
+    // which one depends on the data, so the output is declared dynamic.
+    c.makes = {"pred_label"};
+    c.dynamic = true;
+    c.needs_split = true;
+    return c;
+  };
+  return s;
+}
+
+}  // namespace pipectl::mlp

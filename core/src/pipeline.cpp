@@ -69,6 +69,7 @@ static toml::array json_array_to_toml(const json& a) {
     else if (e.is_object()) {
       toml::table sub;
       for (auto it = e.begin(); it != e.end(); ++it) json_to_toml(it.value(), sub, it.key());
+      sub.is_inline(true);
       arr.push_back(std::move(sub));
     }
   }
@@ -85,6 +86,7 @@ static void json_to_toml(const json& j, toml::table& t, const std::string& key) 
   else if (j.is_object()) {
     toml::table sub;
     for (auto it = j.begin(); it != j.end(); ++it) json_to_toml(it.value(), sub, it.key());
+    sub.is_inline(true);  // stays inside its [[stage]]
     t.insert_or_assign(key, std::move(sub));
   }
 }

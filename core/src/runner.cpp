@@ -84,11 +84,25 @@ void check_output(const ResolvedStage& s, const std::vector<TablePtr>& inputs, c
       throw StageError(s.id, s.plugin->name, "returned column \"" + c->name + "\" that it did not declare");
 }
 
+json cache_record(const StageRecord& r, const json& parts) {
+  return {{"counters", r.counters}, {"metrics", r.metrics}, {"measures", r.measures}, {"reports", r.reports},
+          {"rows_out", r.rows_out},   {"wall_s", r.wall_s},   {"key_parts", parts}};
+}
+
+void replay(StageRecord& r, const json& rec) {
+  r.counters = rec.value("counters", std::map<std::string, std::int64_t>{});
+  r.metrics = rec.value("metrics", json::object());
+  r.measures = rec.value("measures", json::object());
+  r.reports = rec.value("reports", std::vector<std::string>{});
+}
+
 json record_json(const StageRecord& r) {
   json j = {{"id", r.id},           {"plugin", r.plugin},     {"version", r.version}, {"status", r.status},
             {"start_s", r.start_s}, {"wall_s", r.wall_s},     {"rows_in", r.rows_in}, {"rows_out", r.rows_out},
             {"counters", r.counters}, {"measures", r.measures}};
   if (!r.error.empty()) j["error"] = r.error;
+  if (!r.key.empty()) j["cache_key"] = r.key;
+  j["cached"] = r.cached;
   return j;
 }
 
@@ -128,6 +142,19 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   std::atomic<bool> cancel{false};
   std::exception_ptr failure;
 
+  // Cache keys chain along the graph, so they are all known before running.
+  const bool caching = opt.use_cache && opt.mode == Mode::Fit;
+  StageCache cache(opt.cache_root ? *opt.cache_root : StageCache::default_root());
+  std::vector<json> key_parts(n);
+  std::vector<std::string> keys(n);
+  for (auto i : p.order) {
+    std::vector<std::string> in;
+    for (auto u : p.stages[i].inputs) in.push_back(keys[u]);
+    key_parts[i] = StageCache::key_parts(p.stages[i], in);
+    keys[i] = StageCache::key_of(key_parts[i]);
+    recs[i].key = keys[i];
+  }
+
   auto interrupted = [&] { return opt.interrupt && opt.interrupt->load(); };
 
   auto run_one = [&](std::size_t i) {
@@ -144,6 +171,32 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     rec.start_s = std::chrono::duration<double>(t0 - t_start).count();
     log.log(LogLevel::Info, s.id, "started (" + s.plugin->name + ")", {{"event", "stage_start"}});
     TablePtr out;
+    if (caching && !opt.force && StageCache::cacheable(s)) {
+      if (auto hit = cache.load(keys[i])) {
+        try {
+          auto dst = folder.stage_dir(s.id);
+          fs::copy(hit->artifacts, dst, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+          replay(rec, hit->record);
+          rec.cached = true;
+          rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+          rec.rows_out = hit->table.rows();
+          rec.status = "ok";
+          log.log(LogLevel::Info, s.id,
+                  "cached (key " + keys[i].substr(0, 12) + "; the run that made it took " +
+                      fmt_seconds(hit->record.value("wall_s", 0.0)) + "), rows " + std::to_string(rec.rows_out),
+                  {{"event", "stage_cached"}, {"key", keys[i]}});
+          std::lock_guard<std::mutex> lk(mu);
+          outputs[i] = std::make_shared<const Table>(std::move(hit->table));
+          return;
+        } catch (const std::exception& e) {
+          log.log(LogLevel::Warn, s.id, std::string("cache entry unusable, running the stage: ") + e.what());
+          rec = StageRecord{rec.id, rec.plugin, rec.version};
+          rec.key = keys[i];
+          rec.rows_in = 0;
+          for (const auto& t : ins) rec.rows_in += t->rows();
+        }
+      }
+    }
     try {
       auto stage = registry.create(*s.plugin, s.id, s.params);
       try {
@@ -193,6 +246,13 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
     rec.rows_out = out->rows();
     rec.status = "ok";
+    if (caching && StageCache::cacheable(s)) {
+      try {
+        cache.store(keys[i], *out, cache_record(rec, key_parts[i]), folder.stage_dir(s.id));
+      } catch (const std::exception& e) {
+        log.log(LogLevel::Warn, s.id, std::string("could not store the output in the cache: ") + e.what());
+      }
+    }
     log.log(LogLevel::Info, s.id,
             "done in " + fmt_seconds(rec.wall_s) + ", rows " + std::to_string(rec.rows_in) + " -> " +
                 std::to_string(rec.rows_out),
@@ -300,6 +360,15 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     auto where = folder.fail();
     log.log(LogLevel::Info, "", "incomplete run kept in " + where.string());
     std::rethrow_exception(failure);
+  }
+  if (caching) {
+    json idx = json::object();
+    for (std::size_t i = 0; i < n; ++i) idx[p.stages[i].id] = {{"key", keys[i]}, {"parts", key_parts[i]}};
+    try {
+      cache.remember(p.name, idx);
+    } catch (const std::exception& e) {
+      log.log(LogLevel::Warn, "", std::string("could not update the cache index: ") + e.what());
+    }
   }
   log.log(LogLevel::Info, "", "finished in " + fmt_seconds(total));
   log.close_file();

@@ -24,17 +24,8 @@ namespace po = boost::program_options;
 
 namespace pipectl::cli {
 
-namespace {
-
 std::atomic<bool> g_interrupt{false};
 extern "C" void on_signal(int) { g_interrupt.store(true); }
-
-int code(ExitCode c) { return static_cast<int>(c); }
-
-struct Common {
-  std::vector<std::string> sets;
-  bool allow_insecure = false;
-};
 
 void add_pipeline_options(po::options_description& d, Common& c) {
   d.add_options()("set", po::value<std::vector<std::string>>(&c.sets)->composing(),
@@ -43,9 +34,8 @@ void add_pipeline_options(po::options_description& d, Common& c) {
       "load plugins from world-writable folders or folders owned by another user");
 }
 
-// Parse "cmd [options] POSITIONAL" with program_options; --help prints `d`.
 bool parse(const Args& args, po::options_description& d, po::variables_map& vm, const std::string& usage_line,
-           const char* positional_name = nullptr, int positional_max = 1, int* rc = nullptr) {
+           const char* positional_name, int positional_max, int* rc) {
   po::positional_options_description pos;
   if (positional_name) pos.add(positional_name, positional_max);
   d.add_options()("help,h", "show this help");
@@ -76,13 +66,7 @@ void warn_problems(const PluginRegistry& reg) {
   for (const auto& p : reg.problems()) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
 }
 
-struct Loaded {
-  PluginRegistry registry;
-  ResolvedPipeline pipeline;
-};
-
-// Read, load plugins (default path + the pipeline's plugin_path), validate.
-std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, bool warn = true) {
+std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, bool warn) {
   ReadOptions ro;
   for (const auto& s : c.sets) ro.overrides.push_back(Override::parse(s));
   auto decl = read_pipeline_file(file, ro);
@@ -100,8 +84,6 @@ std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, 
 LogLevel level_from(bool quiet, bool verbose) {
   return quiet ? LogLevel::Warn : verbose ? LogLevel::Debug : LogLevel::Info;
 }
-
-}  // namespace
 
 int report_error(const std::exception& e) {
   if (auto ce = dynamic_cast<const ConfigError*>(&e)) {
@@ -124,7 +106,7 @@ int cmd_run(const Args& args) {
   Common c;
   std::string file, out, log_format = "text", runs_dir = "runs";
   int jobs = 0;
-  bool quiet = false, verbose = false;
+  bool quiet = false, verbose = false, force = false, no_cache = false;
   po::options_description d("run options");
   d.add_options()("pipeline", po::value<std::string>(&file), "pipeline file")(
       "out", po::value<std::string>(&out), "run folder (default: runs/<name>-<UTC time>)")(
@@ -132,12 +114,14 @@ int cmd_run(const Args& args) {
       "jobs,j", po::value<int>(&jobs), "stages run concurrently (default: the machine's cores)")(
       "quiet,q", po::bool_switch(&quiet), "only warnings, errors and results")(
       "verbose,v", po::bool_switch(&verbose), "debug output")(
-      "log-format", po::value<std::string>(&log_format), "text or json");
+      "log-format", po::value<std::string>(&log_format), "text or json")(
+      "force", po::bool_switch(&force), "re-run every stage even when its output is cached")(
+      "no-cache", po::bool_switch(&no_cache), "neither read nor write the stage cache");
   add_pipeline_options(d, c);
   po::variables_map vm;
   int rc = 0;
   if (!parse(args, d, vm, "usage: pipectl run PIPELINE [--set STAGE.KEY=VALUE]... [--out DIR] [--jobs N] "
-                          "[--quiet | --verbose] [--log-format text|json]",
+                          "[--force] [--no-cache] [--quiet | --verbose] [--log-format text|json]",
              "pipeline", 1, &rc))
     return rc;
   if (log_format != "text" && log_format != "json") {
@@ -160,6 +144,8 @@ int cmd_run(const Args& args) {
     ro.runs_root = runs_dir;
     if (!out.empty()) ro.out = out;
     ro.interrupt = &g_interrupt;
+    ro.force = force;
+    ro.use_cache = !no_cache;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     run_pipeline(l->pipeline, l->registry, ro, log);
@@ -345,6 +331,9 @@ int dispatch(const std::string& cmd, const Args& args, const char* usage) {
     if (cmd == "graph") return cmd_graph(args);
     if (cmd == "plugins") return cmd_plugins(args);
     if (cmd == "schema") return cmd_schema(args);
+    if (cmd == "status") return cmd_status(args);
+    if (cmd == "cache") return cmd_cache(args);
+    if (cmd == "predict") return cmd_predict(args);
   } catch (const std::exception& e) {
     return report_error(e);
   }

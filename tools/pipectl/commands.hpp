@@ -2,7 +2,14 @@
 #pragma once
 
 #include <pipectl/error.hpp>
+#include <pipectl/loader.hpp>
+#include <pipectl/log.hpp>
+#include <pipectl/pipeline.hpp>
 
+#include <boost/program_options.hpp>
+
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +24,32 @@ int cmd_validate(const Args& args);
 int cmd_graph(const Args& args);
 int cmd_plugins(const Args& args);
 int cmd_schema(const Args& args);
+int cmd_status(const Args& args);
+int cmd_cache(const Args& args);
+int cmd_predict(const Args& args);
+
+// Shared by the commands.
+extern std::atomic<bool> g_interrupt;
+extern "C" void on_signal(int);
+inline int code(ExitCode c) { return static_cast<int>(c); }
+
+struct Common {
+  std::vector<std::string> sets;
+  bool allow_insecure = false;
+};
+void add_pipeline_options(boost::program_options::options_description& d, Common& c);
+/// Parse "cmd [options] POSITIONAL"; false when the caller should return *rc (help, usage error).
+bool parse(const Args& args, boost::program_options::options_description& d, boost::program_options::variables_map& vm,
+           const std::string& usage_line, const char* positional_name, int positional_max, int* rc);
+void warn_problems(const PluginRegistry& reg);
+
+struct Loaded {
+  PluginRegistry registry;
+  ResolvedPipeline pipeline;
+};
+/// Read, load plugins (default path + the pipeline's plugin_path), validate.
+std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, bool warn = true);
+LogLevel level_from(bool quiet, bool verbose);
 
 /// Print an error the way every command does, return its exit code.
 int report_error(const std::exception& e);

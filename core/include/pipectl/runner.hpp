@@ -4,6 +4,7 @@
 #pragma once
 
 #include <pipectl/export.hpp>
+#include <pipectl/cache.hpp>
 #include <pipectl/log.hpp>
 #include <pipectl/pipeline.hpp>
 #include <pipectl/run_folder.hpp>
@@ -30,6 +31,12 @@ struct PIPECTL_API RunOptions {
   bool keep_outputs = false;
   /// Print reports (metrics tables) to stdout at the end.
   bool print_reports = true;
+  /// Reuse cached stage outputs (Mode::Fit only) and store new ones.
+  bool use_cache = true;
+  /// Re-run every stage even when cached (new outputs still go to the cache).
+  bool force = false;
+  /// Cache folder (default StageCache::default_root()).
+  std::optional<std::filesystem::path> cache_root;
 };
 
 struct PIPECTL_API StageRecord {
@@ -41,6 +48,8 @@ struct PIPECTL_API StageRecord {
   json metrics = json::object();
   std::vector<std::string> reports;
   std::string error;
+  bool cached = false;
+  std::string key;
 };
 
 struct PIPECTL_API RunResult {

@@ -1,0 +1,64 @@
+// The stage cache (DVC-style): each stage's output is stored under a key
+// hashed from the plugin's name and version, the stage's seed, its resolved
+// parameters, its inputs' keys, and the size and modification time of every
+// file its Path parameters name. An unchanged stage is loaded, not re-run;
+// changing one parameter re-runs that stage and what follows.
+//
+// Layout of the cache folder ($PIPECTL_CACHE_DIR, default ./.pipectl/cache):
+//   <k0k1>/<key>/table.bin      the output table (table_io format)
+//   <k0k1>/<key>/record.json    counters, metrics, measures, reports, key parts
+//   <k0k1>/<key>/artifacts/     the stage's run-folder files (state, models…)
+//   index/<pipeline>.json       the keys of the last run of each pipeline (for `status`)
+// Entries are written under tmp/ and renamed into place, so concurrent runs
+// never see half an entry.
+#pragma once
+
+#include <pipectl/export.hpp>
+#include <pipectl/pipeline.hpp>
+#include <pipectl/table.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pipectl {
+
+class PIPECTL_API StageCache {
+ public:
+  explicit StageCache(std::filesystem::path root);
+  /// $PIPECTL_CACHE_DIR, else ./.pipectl/cache
+  static std::filesystem::path default_root();
+  const std::filesystem::path& root() const { return root_; }
+
+  /// What the key is made of (also kept, to explain why a stage is stale).
+  static json key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys);
+  static std::string key_of(const json& parts);
+  /// Sinks write outside the run folder: never cached.
+  static bool cacheable(const ResolvedStage& s);
+
+  bool has(const std::string& key) const;
+  struct Entry {
+    Table table;
+    json record;
+    std::filesystem::path artifacts;
+  };
+  /// nullopt when absent or unreadable (a damaged entry is treated as a miss).
+  std::optional<Entry> load(const std::string& key) const;
+  void store(const std::string& key, const Table& t, const json& record,
+             const std::filesystem::path& artifacts_dir) const;
+
+  void remember(const std::string& pipeline, const json& stage_keys) const;
+  json last(const std::string& pipeline) const;  ///< {} when never run
+
+  /// Remove every entry; returns the number of entries removed.
+  std::size_t prune() const;
+  /// Number of entries and bytes.
+  std::pair<std::size_t, std::uintmax_t> usage() const;
+
+ private:
+  std::filesystem::path entry_dir(const std::string& key) const;
+  std::filesystem::path root_;
+};
+
+}  // namespace pipectl

@@ -1,0 +1,394 @@
+// pipectl predict RUN_DIR --input FILE: apply a fitted run to new sessions.
+//
+// The run folder is the bundle: its resolved pipeline.toml, run.json (plugin
+// names and versions) and stages/<id>/state.json. The source stage reads
+// FILE with the run's own plugin; every stage up to the model is applied
+// with its saved state (Mode::Apply, nothing refitted), in chunks of
+// sessions when the source can read key ranges, so memory stays bounded.
+#include "commands.hpp"
+
+#include <pipectl/config.hpp>
+#include <pipectl/features.hpp>
+#include <pipectl/run_folder.hpp>
+#include <pipectl/runner.hpp>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace pipectl::cli {
+
+namespace {
+
+int major_of(const std::string& v) { return std::atoi(v.c_str()); }
+
+struct Prediction {
+  std::int64_t sessionid = -1;
+  std::vector<double> proba;  // binary: {p(positive)}; multiclass: one per class
+  std::int32_t pred = 0;
+  std::string truth;  // "" when unlabelled
+};
+
+std::string fmt17(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"') o += '"';
+    o += c;
+  }
+  return o + "\"";
+}
+
+// The sub-pipeline that leads to `model` (its ancestors and itself), in
+// declaration order, with inputs re-indexed.
+ResolvedPipeline upstream_of(const ResolvedPipeline& p, std::size_t model) {
+  std::set<std::size_t> keep{model};
+  std::vector<std::size_t> todo{model};
+  while (!todo.empty()) {
+    auto v = todo.back();
+    todo.pop_back();
+    for (auto u : p.stages[v].inputs)
+      if (keep.insert(u).second) todo.push_back(u);
+  }
+  ResolvedPipeline q;
+  q.name = p.name + "-predict";
+  q.description = p.description;
+  q.seed = p.seed;
+  q.display_file = p.display_file;
+  q.base_dir = p.base_dir;
+  std::map<std::size_t, std::size_t> index;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < p.stages.size(); ++i)
+    if (keep.count(i)) {
+      index[i] = q.stages.size();
+      q.stages.push_back(p.stages[i]);
+      names.push_back(p.stages[i].id);
+    }
+  StageGraph g(names);
+  for (auto& s : q.stages) {
+    for (auto& u : s.inputs) u = index.at(u);
+    for (auto u : s.inputs) g.add_edge(u, static_cast<std::size_t>(&s - &q.stages[0]));
+  }
+  q.graph = g;
+  q.order = g.topo_order();
+  return q;
+}
+
+}  // namespace
+
+int cmd_predict(const Args& args) {
+  Common c;
+  std::string run_dir, input, out, by = "session", model, aggregate = "mean_logodds", chunk_key = "sessionid";
+  std::vector<std::string> source_params;
+  std::int64_t chunk_rows = 1000000;
+  double threshold = 0.5;
+  bool quiet = false;
+  po::options_description d("predict options");
+  d.add_options()("run", po::value<std::string>(&run_dir), "the fitted run folder")(
+      "input", po::value<std::string>(&input), "new sessions: a file for the run's source plugin (its `path`)")(
+      "source-param", po::value<std::vector<std::string>>(&source_params)->composing(),
+      "another source parameter, KEY=VALUE (repeatable)")(
+      "out", po::value<std::string>(&out), "write the CSV here (default: standard output)")(
+      "by", po::value<std::string>(&by), "session (one row per session) or device (one row per device)")(
+      "aggregate", po::value<std::string>(&aggregate),
+      "--by device: mean_logodds (default; p = sigmoid of the mean log-odds) or vote (share of sessions predicted positive)")(
+      "threshold", po::value<double>(&threshold), "--by device: verdict when p >= threshold (default 0.5)")(
+      "model", po::value<std::string>(&model), "the trainer stage to use when the run has several")(
+      "chunk-rows", po::value<std::int64_t>(&chunk_rows),
+      "sessions per chunk when the source reads key ranges (default 1000000; 0 = all at once)")(
+      "quiet,q", po::bool_switch(&quiet), "no progress output");
+  d.add_options()("allow-insecure-plugins", po::bool_switch(&c.allow_insecure), "load plugins from insecure folders");
+  po::variables_map vm;
+  int rc = 0;
+  if (!parse(args, d, vm,
+             "usage: pipectl predict RUN_DIR --input FILE [--source-param K=V]... [--out predictions.csv] "
+             "[--by session|device] [--aggregate mean_logodds|vote] [--model STAGE]",
+             "run", 1, &rc))
+    return rc;
+  if (by != "session" && by != "device") {
+    std::fprintf(stderr, "pipectl: --by must be session or device\n");
+    return code(ExitCode::Usage);
+  }
+  if (aggregate != "mean_logodds" && aggregate != "vote") {
+    std::fprintf(stderr, "pipectl: --aggregate must be mean_logodds or vote\n");
+    return code(ExitCode::Usage);
+  }
+  if (input.empty()) {
+    std::fprintf(stderr, "pipectl: --input FILE is required\n");
+    return code(ExitCode::Usage);
+  }
+  try {
+    const fs::path run = run_dir;
+    if (!fs::exists(run / "pipeline.toml") || !fs::exists(run / "run.json"))
+      throw Error("\"" + run_dir + "\" is not a finished pipectl run folder (no pipeline.toml and run.json)",
+                  ExitCode::Usage);
+    const json info = json::parse(read_file(run / "run.json"));
+    if (info.value("status", "") != "ok") throw Error("run \"" + run_dir + "\" did not finish", ExitCode::Usage);
+    if (!fs::exists(input)) throw DataError("input \"" + input + "\" not found");
+
+    // The resolved pipeline, with the source pointed at the new input.
+    ReadOptions ro;
+    auto decl = read_pipeline_file(run / "pipeline.toml", ro);
+    std::vector<std::size_t> sources;
+    for (std::size_t i = 0; i < decl.stages.size(); ++i)
+      if (decl.stages[i].inputs.empty()) sources.push_back(i);
+    if (sources.size() != 1)
+      throw Error("predict needs a run with exactly one source stage, this one has " + std::to_string(sources.size()));
+    const std::string src_id = decl.stages[sources[0]].id;
+    ro.overrides.push_back(Override::parse(src_id + ".path=" + fs::absolute(input).string()));
+    for (const auto& sp : source_params) ro.overrides.push_back(Override::parse(src_id + "." + sp));
+    decl = read_pipeline_file(run / "pipeline.toml", ro);
+
+    PluginRegistry reg;
+    reg.set_allow_insecure(c.allow_insecure);
+    reg.load_default(decl.plugin_path);
+    // The bundle's plugins must be installed, in a compatible version.
+    for (auto it = info["plugins"].begin(); it != info["plugins"].end(); ++it) {
+      const auto* p = reg.find(it.key());
+      const std::string v = it.value().value("version", "");
+      if (!p)
+        throw PluginLoadError("the run was made with plugin \"" + it.key() + "\" " + v + ", which is not installed");
+      if (major_of(p->version) != major_of(v))
+        throw PluginLoadError("the run was made with plugin \"" + it.key() + "\" " + v + "; the installed " +
+                              p->version + " is incompatible (another major version)");
+    }
+    // Predicting keeps sessions without a label: they are the point.
+    const std::map<std::string, std::string> apply_defaults = {{"labelled_only", "false"}, {"keep_unlabelled", "true"}};
+    for (const auto& s : decl.stages) {
+      const auto* p = reg.find(s.plugin);
+      if (!p) continue;
+      for (const auto& [k, v] : apply_defaults) {
+        bool given = false;
+        for (const auto& sp : source_params) given = given || sp.rfind(k + "=", 0) == 0;
+        if (p->spec.find(k) && !given) ro.overrides.push_back(Override::parse(s.id + "." + k + "=" + v));
+      }
+    }
+    decl = read_pipeline_file(run / "pipeline.toml", ro);
+    auto full = resolve_pipeline(decl, reg);
+
+    std::vector<std::size_t> trainers;
+    for (std::size_t i = 0; i < full.stages.size(); ++i)
+      if (full.stages[i].plugin->kind == StageKind::Trainer) trainers.push_back(i);
+    std::size_t model_ix = 0;
+    if (!model.empty()) {
+      model_ix = full.index_of(model);
+      if (full.stages[model_ix].plugin->kind != StageKind::Trainer)
+        throw Error("stage \"" + model + "\" is not a trainer", ExitCode::Usage);
+    } else if (trainers.size() == 1) {
+      model_ix = trainers[0];
+    } else {
+      std::string ids;
+      for (auto t : trainers) ids += (ids.empty() ? "" : ", ") + full.stages[t].id;
+      throw Error(trainers.empty() ? "the run has no trainer stage"
+                                   : "the run has several models; choose one with --model (" + ids + ")",
+                  ExitCode::Usage);
+    }
+    const std::string model_id = full.stages[model_ix].id;
+    auto sub = upstream_of(full, model_ix);
+
+    // Chunks of sessions when the source reads key ranges.
+    const auto& src = sub.stages[sub.index_of(src_id)];
+    const bool chunked = chunk_rows > 0 && src.plugin->spec.find("key_min") && src.plugin->spec.find("key_max");
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+    if (chunked && src.plugin->name == "sqlite") {
+      SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
+      SQLite::Statement q(db, "select min(sessionid), max(sessionid), count(*) from sessions");
+      if (q.executeStep() && !q.getColumn(0).isNull()) {
+        const std::int64_t lo = q.getColumn(0).getInt64(), hi = q.getColumn(1).getInt64(), n = q.getColumn(2).getInt64();
+        const std::int64_t chunks = std::max<std::int64_t>(1, (n + chunk_rows - 1) / chunk_rows);
+        const std::int64_t span = (hi - lo) / chunks + 1;
+        for (std::int64_t a = lo; a <= hi; a += span) ranges.emplace_back(a, std::min(hi, a + span - 1));
+      }
+    }
+    if (ranges.empty()) ranges.emplace_back(0, -1);  // one chunk: everything
+
+    Logger log(quiet ? LogLevel::Warn : LogLevel::Info);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::random_device rd;
+    const fs::path scratch = fs::temp_directory_path() / ("pipectl-predict-" + std::to_string(rd()));
+    std::vector<Prediction> preds;
+    std::vector<std::string> classes;
+    std::int64_t chunk_no = 0;
+    for (const auto& [lo, hi] : ranges) {
+      if (g_interrupt) throw Interrupted("interrupted by a signal");
+      ResolvedPipeline piece = sub;
+      if (hi >= lo) {
+        auto& s = piece.stages[piece.index_of(src_id)];
+        json v = s.params.all();
+        v["key_min"] = lo;
+        v["key_max"] = hi;
+        s.params = Params(v);
+      }
+      RunOptions opt;
+      opt.mode = Mode::Apply;
+      opt.state_from = run;
+      opt.out = scratch / ("chunk-" + std::to_string(chunk_no++));
+      opt.keep_outputs = true;
+      opt.print_reports = false;
+      opt.use_cache = false;
+      opt.interrupt = &g_interrupt;
+      opt.jobs = 1;
+      Logger chunk_log(LogLevel::Warn);
+      RunResult r;
+      try {
+        r = run_pipeline(piece, reg, opt, ranges.size() == 1 ? log : chunk_log);
+      } catch (...) {
+        std::error_code ec;
+        fs::remove_all(scratch, ec);
+        throw;
+      }
+      const Table& t = *r.outputs.at(model_id);
+      if (t.rows() == 0) continue;
+      const Column& pl = t.at("pred_label");
+      classes = *pl.dictionary;
+      const auto pcols = proba_columns(classes);
+      std::vector<const Column*> pc;
+      for (const auto& n : pcols) pc.push_back(&t.at(n));
+      const std::string label = t.meta("label", full.stages[model_ix].params.has("label")
+                                                    ? full.stages[model_ix].params.str("label") : "");
+      ColumnPtr truth = label.empty() ? nullptr : t.find(label);
+      std::vector<std::string> truth_names;
+      if (truth) truth_names = label_classes(t, label);
+      ColumnPtr sid = t.find(chunk_key);
+      for (std::size_t i = 0; i < t.rows(); ++i) {
+        Prediction p;
+        p.sessionid = sid && !sid->is_null(i) ? static_cast<std::int64_t>(sid->number(i)) : static_cast<std::int64_t>(preds.size());
+        for (auto* col : pc) p.proba.push_back(col->f64[i]);
+        p.pred = pl.codes[i];
+        if (truth && !truth->is_null(i)) {
+          if (truth->type == DType::Categorical && truth->codes[i] >= 0) p.truth = truth_names[truth->codes[i]];
+          else if (truth->type == DType::Int64) p.truth = truth_names.at(static_cast<std::size_t>(truth->i64[i]));
+        }
+        preds.push_back(std::move(p));
+      }
+      if (!quiet && ranges.size() > 1)
+        log.log(LogLevel::Info, "", "chunk " + std::to_string(chunk_no) + "/" + std::to_string(ranges.size()) + ": " +
+                                        std::to_string(t.rows()) + " sessions");
+      std::error_code ec;
+      fs::remove_all(opt.out.value(), ec);
+    }
+    {
+      std::error_code ec;
+      fs::remove_all(scratch, ec);
+    }
+    std::sort(preds.begin(), preds.end(), [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
+
+    std::string csv;
+    const bool binary = classes.size() <= 2;
+    if (by == "session") {
+      csv = "sessionid,probability,predicted,label\n";
+      for (const auto& p : preds) {
+        const double prob = binary ? p.proba[0] : p.proba[static_cast<std::size_t>(p.pred)];
+        csv += std::to_string(p.sessionid) + "," + fmt17(prob) + "," + csv_field(classes[static_cast<std::size_t>(p.pred)]) +
+               "," + csv_field(p.truth) + "\n";
+      }
+    } else {
+      // One row per device: its sessions' predictions combined.
+      struct Dev {
+        std::string mac, manufacturer, hostname, device_type;
+        std::int64_t sessions = 0;
+        std::vector<double> sum;  // logits (binary) or probabilities (multiclass)
+        std::int64_t votes = 0;
+      };
+      std::unordered_map<std::int64_t, std::int64_t> sess_dev;
+      std::map<std::int64_t, Dev> devs;
+      if (src.plugin->name != "sqlite")
+        throw Error("--by device needs the devices table of a NetCollector database (sqlite source)", ExitCode::Usage);
+      SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
+      SQLite::Statement q(db,
+                          "select s.sessionid, d.deviceid, d.mac, coalesce(d.manufacturer,''), coalesce(d.hostname,''), "
+                          "coalesce(d.device_type,'') from sessions s join devices d on d.deviceid = s.deviceid");
+      while (q.executeStep()) {
+        const auto dev = q.getColumn(1).getInt64();
+        sess_dev[q.getColumn(0).getInt64()] = dev;
+        auto& d = devs[dev];
+        if (d.mac.empty()) {
+          d.mac = q.getColumn(2).getString();
+          d.manufacturer = q.getColumn(3).getString();
+          d.hostname = q.getColumn(4).getString();
+          d.device_type = q.getColumn(5).getString();
+        }
+      }
+      const std::size_t k = binary ? 1 : classes.size();
+      for (const auto& p : preds) {
+        auto it = sess_dev.find(p.sessionid);
+        if (it == sess_dev.end()) continue;
+        auto& d = devs[it->second];
+        if (d.sum.empty()) d.sum.assign(k, 0.0);
+        ++d.sessions;
+        if (binary) {
+          const double pr = std::min(1 - 1e-7, std::max(1e-7, p.proba[0]));
+          d.sum[0] += std::log(pr / (1 - pr));
+          d.votes += pr >= threshold;
+        } else {
+          for (std::size_t j = 0; j < k; ++j) d.sum[j] += p.proba[j];
+        }
+      }
+      struct Row {
+        const Dev* d;
+        double p;
+        std::string verdict;
+      };
+      std::vector<Row> rows;
+      for (const auto& [id, d] : devs) {
+        if (d.sessions == 0) continue;
+        Row r{&d, 0, ""};
+        if (binary) {
+          r.p = aggregate == "vote" ? double(d.votes) / d.sessions : 1 / (1 + std::exp(-d.sum[0] / d.sessions));
+          r.verdict = classes.size() == 2 ? classes[r.p >= threshold ? 1 : 0] : (r.p >= threshold ? "1" : "0");
+        } else {
+          std::size_t best = 0;
+          for (std::size_t j = 1; j < k; ++j)
+            if (d.sum[j] > d.sum[best]) best = j;
+          r.p = d.sum[best] / d.sessions;
+          r.verdict = classes[best];
+        }
+        rows.push_back(r);
+      }
+      std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        if (a.p != b.p) return a.p > b.p;
+        return a.d->mac < b.d->mac;
+      });
+      csv = std::string("mac,manufacturer,hostname,sessions,") + (binary ? "p_positive" : "p_verdict") +
+            ",verdict,device_type\n";
+      for (const auto& r : rows)
+        csv += csv_field(r.d->mac) + "," + csv_field(r.d->manufacturer) + "," + csv_field(r.d->hostname) + "," +
+               std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) + "," +
+               csv_field(r.d->device_type) + "\n";
+    }
+    if (out.empty()) {
+      std::fputs(csv.c_str(), stdout);
+    } else {
+      write_file_atomic(out, csv);
+      if (!quiet)
+        std::fprintf(stderr, "wrote %zu %s to %s\n", by == "session" ? preds.size() : std::count(csv.begin(), csv.end(), '\n') - 1,
+                     by == "session" ? "session predictions" : "device verdicts", out.c_str());
+    }
+    return 0;
+  } catch (const SQLite::Exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return code(ExitCode::DataError);
+  } catch (const std::exception& e) {
+    return report_error(e);
+  }
+}
+
+}  // namespace pipectl::cli

@@ -5,6 +5,7 @@
 #include <pipectl/config.hpp>
 #include <pipectl/loader.hpp>
 #include <pipectl/pipeline.hpp>
+#include <pipectl/history.hpp>
 #include <pipectl/runner.hpp>
 
 #include <boost/program_options.hpp>
@@ -137,18 +138,96 @@ int cmd_run(const Args& args) {
     return code(ExitCode::Usage);
   }
   try {
-    auto l = load_pipeline(file, c);
+    // A value list in --set (a,b,c) makes a sweep: every combination is a run.
+    std::vector<std::vector<std::string>> axes;
+    for (const auto& set : c.sets) {
+      auto o = Override::parse(set);
+      std::vector<std::string> vals;
+      const bool literal = o.text.empty() || std::string("[{\"'").find(o.text[0]) != std::string::npos;
+      if (!literal && o.text.find(',') != std::string::npos) {
+        std::size_t p = 0;
+        while (p <= o.text.size()) {
+          auto q = o.text.find(',', p);
+          if (q == std::string::npos) q = o.text.size();
+          vals.push_back(o.stage + "." + o.key + "=" + o.text.substr(p, q - p));
+          p = q + 1;
+        }
+      } else {
+        vals.push_back(set);
+      }
+      axes.push_back(vals);
+    }
+    std::vector<std::vector<std::string>> combos{{}};
+    for (const auto& axis : axes) {
+      std::vector<std::vector<std::string>> next;
+      for (const auto& cmb : combos)
+        for (const auto& v : axis) {
+          auto x = cmb;
+          x.push_back(v);
+          next.push_back(x);
+        }
+      combos = next;
+    }
+    const bool sweep = combos.size() > 1;
+    const std::string sweep_id = sweep ? "sweep-" + utc_stamp() : "";
+    // Validate every combination before running any.
+    std::vector<std::unique_ptr<Loaded>> loaded;
+    for (const auto& cmb : combos) {
+      Common cc = c;
+      cc.sets = cmb;
+      loaded.push_back(load_pipeline(file, cc, loaded.empty()));
+    }
     Logger log(level_from(quiet, verbose), log_format == "json" ? LogFormat::Json : LogFormat::Text);
-    RunOptions ro;
-    ro.jobs = jobs;
-    ro.runs_root = runs_dir;
-    if (!out.empty()) ro.out = out;
-    ro.interrupt = &g_interrupt;
-    ro.force = force;
-    ro.use_cache = !no_cache;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    run_pipeline(l->pipeline, l->registry, ro, log);
+    History history(History::default_path());
+    std::vector<std::pair<std::string, RunResult>> done;
+    for (std::size_t k = 0; k < loaded.size(); ++k) {
+      auto& l = *loaded[k];
+      if (sweep) {
+        std::string desc;
+        for (const auto& v : combos[k]) desc += (desc.empty() ? "" : " ") + v;
+        log.log(LogLevel::Info, "", "sweep run " + std::to_string(k + 1) + "/" + std::to_string(combos.size()) + ": " + desc);
+      }
+      RunOptions ro;
+      ro.jobs = jobs;
+      ro.runs_root = runs_dir;
+      if (!out.empty()) ro.out = sweep ? std::filesystem::path(out) / std::to_string(k + 1) : std::filesystem::path(out);
+      ro.interrupt = &g_interrupt;
+      ro.force = force;
+      ro.use_cache = !no_cache;
+      auto res = run_pipeline(l.pipeline, l.registry, ro, log);
+      RunEntry e;
+      e.run_id = res.dir.filename().string();
+      e.pipeline = l.pipeline.name;
+      e.pipeline_hash = l.pipeline.hash();
+      e.pipeline_file = std::filesystem::absolute(file).lexically_normal().string();
+      e.run_dir = res.dir.string();
+      e.status = "ok";
+      e.sweep = sweep_id;
+      e.data_hash = data_fingerprint(l.pipeline);
+      e.seed = l.pipeline.seed;
+      e.started = res.info.value("started", std::int64_t{0});
+      e.duration_s = res.info.value("duration_s", 0.0);
+      e.params = flatten_params(l.pipeline);
+      for (const auto& st : l.pipeline.stages) e.plugins[st.plugin->name] = st.plugin->version;
+      e.metrics = flatten_metrics(res.metrics);
+      try {
+        history.record(e);
+      } catch (const std::exception& ex) {
+        log.log(LogLevel::Warn, "", std::string("could not record the run in the history: ") + ex.what());
+      }
+      done.emplace_back(e.run_id, std::move(res));
+    }
+    if (sweep) {
+      std::printf("\n%s: %zu runs (see them side by side: pipectl runs list --pipeline %s)\n", sweep_id.c_str(),
+                  done.size(), loaded[0]->pipeline.name.c_str());
+      for (std::size_t k = 0; k < done.size(); ++k) {
+        std::string desc;
+        for (const auto& v : combos[k]) desc += (desc.empty() ? "" : " ") + v;
+        std::printf("  %s  %s\n", done[k].first.c_str(), desc.c_str());
+      }
+    }
     return 0;
   } catch (const std::exception& e) {
     return report_error(e);
@@ -334,6 +413,7 @@ int dispatch(const std::string& cmd, const Args& args, const char* usage) {
     if (cmd == "status") return cmd_status(args);
     if (cmd == "cache") return cmd_cache(args);
     if (cmd == "predict") return cmd_predict(args);
+    if (cmd == "runs") return cmd_runs(args);
   } catch (const std::exception& e) {
     return report_error(e);
   }

@@ -27,6 +27,7 @@ int cmd_schema(const Args& args);
 int cmd_status(const Args& args);
 int cmd_cache(const Args& args);
 int cmd_predict(const Args& args);
+int cmd_runs(const Args& args);
 
 // Shared by the commands.
 extern std::atomic<bool> g_interrupt;

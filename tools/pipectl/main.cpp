@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,7 +13,8 @@ static const char* kUsage =
     "usage: pipectl <command> [options]\n"
     "\n"
     "commands:\n"
-    "  run PIPELINE        run a pipeline (fit every learning stage on the training rows)\n"
+    "  run PIPELINE        run a pipeline (fit every learning stage on the training rows);\n"
+    "                      --set STAGE.KEY=a,b,c sweeps: every combination is a run\n"
     "  validate PIPELINE   check a pipeline without running it\n"
     "  graph PIPELINE      print the stage graph (text, dot, mermaid, json)\n"
     "  plugins list        list the plugins found\n"
@@ -20,6 +22,7 @@ static const char* kUsage =
     "  schema              JSON Schema of pipeline files\n"
     "  status PIPELINE     which stages are cached, which would run, and why\n"
     "  cache prune|info    empty the stage cache / show its size\n"
+    "  runs list|show|diff the run history (parameters and metrics side by side)\n"
     "  predict RUN_DIR     apply a fitted run to new sessions (--input FILE, --by session|device)\n"
     "\n"
     "options: --help (also after a command), --version\n"
@@ -28,6 +31,9 @@ static const char* kUsage =
     "            5 stage failed, 6 data error, 130 interrupted\n";
 
 int main(int argc, char** argv) {
+  // Stages share the cores: OpenMP threads (XGBoost) must not spin while
+  // waiting, or concurrent stages starve each other. A user's setting wins.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::fputs(kUsage, stderr);

@@ -348,6 +348,11 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
           contracts[i] = plugins[i]->spec.contract(params[i]);
         } catch (const std::exception& e) {
           err(decl.stages[i].pos, "stage \"" + decl.stages[i].id + "\": " + e.what());
+          // Reported once: what this stage gives downstream is unknown, and
+          // its split is assumed, so later stages raise no follow-on errors.
+          contracts[i] = Contract{};
+          contracts[i].dynamic = true;
+          contracts[i].makes_split = true;
         }
       }
     }

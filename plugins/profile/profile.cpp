@@ -29,7 +29,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const char* const kQuantileMethod =
     "linear interpolation (numpy method \"linear\", pandas describe() default): h = (n - 1) * p, "
     "q = x[floor(h)] + (h - floor(h)) * (x[floor(h) + 1] - x[floor(h)]) over the sorted non-null values";
-const char* const kStdMethod = "sample standard deviation (ddof = 1, like pandas); one pass (Welford)";
+const char* const kStdMethod = "sample standard deviation (ddof = 1, like pandas); one pass (Welford states of 1024-value blocks merged by Chan's formula)";
 const char* const kAucMethod =
     "univariate ROC AUC over labelled rows with a value, ties count half (= sklearn roc_auc_score); "
     "numeric: the value, reported as max(AUC, 1 - AUC) with the direction; categorical: the value's "
@@ -151,41 +151,62 @@ inline double unkey_f64(std::uint64_t k) {
 inline std::uint64_t key_i64(std::int64_t v) { return static_cast<std::uint64_t>(v) ^ kSign; }
 inline std::int64_t unkey_i64(std::uint64_t k) { return static_cast<std::int64_t>(k ^ kSign); }
 
-// LSD radix sort of keys (8 bits a pass), labels carried along; a pass whose
-// byte is the same for every key is skipped.
-void radix_sort(std::vector<std::uint64_t>& keys, std::vector<std::uint8_t>& labs) {
-  const std::size_t n = keys.size();
-  if (n < 2) return;
-  std::vector<std::array<std::size_t, 256>> hist(8);
-  for (auto& h : hist) h.fill(0);
-  for (const auto k : keys)
-    for (int b = 0; b < 8; ++b) ++hist[b][(k >> (8 * b)) & 0xff];
-  std::vector<std::uint64_t> k2;
-  std::vector<std::uint8_t> l2;
-  for (int b = 0; b < 8; ++b) {
-    auto& h = hist[b];
-    if (h[(keys[0] >> (8 * b)) & 0xff] == n) continue;
-    if (k2.empty()) {
-      k2.resize(n);
-      l2.resize(n);
+/// A reusable uninitialised buffer (one per worker thread): large columns
+/// are sorted without zero-filling or page-faulting fresh memory per column.
+template <class T>
+struct Buffer {
+  std::unique_ptr<T[]> p;
+  std::size_t cap = 0;
+  T* get(std::size_t n) {
+    if (n > cap) {
+      p.reset(new T[n]);  // default-initialised: no memset
+      cap = n;
     }
+    return p.get();
+  }
+};
+
+struct Workspace {
+  Buffer<std::uint64_t> keys[2];
+  Buffer<std::uint8_t> labs[2];
+};
+
+// LSD radix sort of keys (8-bit digits, 8 passes), labels carried along; a
+// pass whose digit is the same for every key is skipped. Sorts keys[0..n)
+// using the other buffer as scratch; returns which buffer holds the result.
+int radix_sort(std::uint64_t* keys[2], std::uint8_t* labs[2], std::size_t n) {
+  constexpr int kBits = 8, kPasses = 8, kBuckets = 1 << kBits;
+  int cur = 0;
+  if (n < 2) return cur;
+  std::vector<std::size_t> hist(static_cast<std::size_t>(kPasses) * kBuckets, 0);
+  const std::uint64_t* k = keys[0];
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto x = k[i];
+    for (int d = 0; d < kPasses; ++d) ++hist[static_cast<std::size_t>(d) * kBuckets + ((x >> (kBits * d)) & (kBuckets - 1))];
+  }
+  for (int d = 0; d < kPasses; ++d) {
+    std::size_t* h = hist.data() + static_cast<std::size_t>(d) * kBuckets;
+    const int shift = kBits * d;
+    const std::uint64_t* src = keys[cur];
+    if (h[(src[0] >> shift) & (kBuckets - 1)] == n) continue;
     std::size_t sum = 0;
-    for (auto& c : h) {
-      const auto x = c;
-      c = sum;
+    for (int b = 0; b < kBuckets; ++b) {
+      const auto x = h[b];
+      h[b] = sum;
       sum += x;
     }
-    const int shift = 8 * b;
+    const std::uint8_t* lsrc = labs[cur];
+    std::uint64_t* dst = keys[1 - cur];
+    std::uint8_t* ldst = labs[1 - cur];
     for (std::size_t i = 0; i < n; ++i) {
-      const auto p = h[(keys[i] >> shift) & 0xff]++;
-      k2[p] = keys[i];
-      l2[p] = labs[i];
+      const auto p = h[(src[i] >> shift) & (kBuckets - 1)]++;
+      dst[p] = src[i];
+      ldst[p] = lsrc[i];
     }
-    keys.swap(k2);
-    labs.swap(l2);
+    cur = 1 - cur;
   }
+  return cur;
 }
-
 // ------------------------------------------------------- AUC and MI
 
 struct Cell {
@@ -251,14 +272,14 @@ std::int64_t nonempty(const std::vector<Cell>& cells) {
 struct Numeric {
   bool is_int = false;
   std::int64_t count = 0, nulls = 0, zeros = 0;
-  Cell null_cell;  // labelled rows whose value is NULL / NaN
+  std::int64_t lab_pos = 0, lab_neg = 0;  // labels of the rows with a value
+  Cell null_cell;                         // labelled rows whose value is NULL / NaN
   double mean = kNaN, std = kNaN;
-  std::vector<std::uint64_t> keys;  // sorted non-null values
-  std::vector<std::uint8_t> labs;   // their labels
+  const std::uint64_t* keys = nullptr;  // sorted non-null values (in the workspace)
+  const std::uint8_t* labs = nullptr;   // their labels
 
-  double value(std::size_t i) const {
-    return is_int ? static_cast<double>(unkey_i64(keys[i])) : unkey_f64(keys[i]);
-  }
+  double decode(std::uint64_t k) const { return is_int ? static_cast<double>(unkey_i64(k)) : unkey_f64(k); }
+  double value(std::size_t i) const { return decode(keys[i]); }
   /// numpy "linear" quantile (same arithmetic as numpy's _lerp).
   double quantile(double p) const {
     if (count == 0) return kNaN;
@@ -273,19 +294,51 @@ struct Numeric {
   }
 };
 
-Numeric collect_numeric(const Column& c, const std::uint8_t* y, std::size_t n) {
+/// Mean and M2 in one pass, block by block (Chan et al.'s merge of Welford
+/// states): exact for a block in cache, stable across blocks, no division per value.
+struct Moments {
+  static constexpr std::size_t kBlock = 1024;
+  double buf[kBlock];
+  std::size_t fill = 0;
+  double n = 0, mean = 0, m2 = 0;
+
+  void add(double x) {
+    buf[fill++] = x;
+    if (fill == kBlock) flush();
+  }
+  void flush() {
+    if (fill == 0) return;
+    double s[4] = {0, 0, 0, 0};
+    std::size_t i = 0;
+    for (; i + 4 <= fill; i += 4)
+      for (int k = 0; k < 4; ++k) s[k] += buf[i + k];
+    for (; i < fill; ++i) s[0] += buf[i];
+    const double nb = static_cast<double>(fill);
+    const double bm = ((s[0] + s[1]) + (s[2] + s[3])) / nb;
+    double q[4] = {0, 0, 0, 0};
+    for (i = 0; i + 4 <= fill; i += 4)
+      for (int k = 0; k < 4; ++k) q[k] += (buf[i + k] - bm) * (buf[i + k] - bm);
+    for (; i < fill; ++i) q[0] += (buf[i] - bm) * (buf[i] - bm);
+    const double bm2 = (q[0] + q[1]) + (q[2] + q[3]);
+    const double tot = n + nb;
+    const double delta = bm - mean;
+    mean += delta * nb / tot;
+    m2 += bm2 + delta * delta * n * nb / tot;
+    n = tot;
+    fill = 0;
+  }
+};
+
+Numeric collect_numeric(const Column& c, const std::uint8_t* y, std::size_t n, Workspace& ws) {
   Numeric s;
   s.is_int = c.type == DType::Int64;
-  std::int64_t by_label[3] = {0, 0, 0};
-  for (std::size_t i = 0; i < n; ++i) ++by_label[y[i]];
-  // Worst case every row has a value; shrink once at the end.
-  s.keys.resize(n);
-  s.labs.resize(n);
-  std::uint64_t* kp = s.keys.data();
-  std::uint8_t* lp = s.labs.data();
+  std::uint64_t* kp = ws.keys[0].get(n);
+  std::uint8_t* lp = ws.labs[0].get(n);
+  ws.keys[1].get(n);
+  ws.labs[1].get(n);
   std::size_t m = 0;
-  double mean = 0, m2 = 0;
-  std::int64_t zeros = 0, null_lab[3] = {0, 0, 0};
+  auto mom = std::make_unique<Moments>();
+  std::int64_t zeros = 0, null_lab[3] = {0, 0, 0}, val_lab[3] = {0, 0, 0};
   const bool nullable = !c.valid.empty();
   const std::uint8_t* valid = c.valid.data();
   if (s.is_int) {
@@ -295,14 +348,11 @@ Numeric collect_numeric(const Column& c, const std::uint8_t* y, std::size_t n) {
         ++null_lab[y[i]];
         continue;
       }
-      const double x = static_cast<double>(v[i]);
-      ++m;
-      const double d = x - mean;
-      mean += d / static_cast<double>(m);
-      m2 += d * (x - mean);
+      mom->add(static_cast<double>(v[i]));
       zeros += v[i] == 0;
-      kp[m - 1] = key_i64(v[i]);
-      lp[m - 1] = y[i];
+      ++val_lab[y[i]];
+      kp[m] = key_i64(v[i]);
+      lp[m++] = y[i];
     }
   } else {
     const double* v = c.f64.data();
@@ -312,26 +362,27 @@ Numeric collect_numeric(const Column& c, const std::uint8_t* y, std::size_t n) {
         ++null_lab[y[i]];
         continue;
       }
-      ++m;
-      const double d = x - mean;
-      mean += d / static_cast<double>(m);
-      m2 += d * (x - mean);
+      mom->add(x);
       zeros += x == 0;
-      kp[m - 1] = key_f64(x);
-      lp[m - 1] = y[i];
+      ++val_lab[y[i]];
+      kp[m] = key_f64(x);
+      lp[m++] = y[i];
     }
   }
-  s.keys.resize(m);
-  s.labs.resize(m);
-  s.keys.shrink_to_fit();
-  s.labs.shrink_to_fit();
+  mom->flush();
   s.count = static_cast<std::int64_t>(m);
   s.nulls = static_cast<std::int64_t>(n - m);
   s.zeros = zeros;
+  s.lab_pos = val_lab[kPos];
+  s.lab_neg = val_lab[kNeg];
   s.null_cell = {null_lab[kPos], null_lab[kNeg]};
-  if (m > 0) s.mean = mean;
-  if (m > 1) s.std = std::sqrt(m2 / static_cast<double>(m - 1));
-  radix_sort(s.keys, s.labs);
+  if (m > 0) s.mean = mom->mean;
+  if (m > 1) s.std = std::sqrt(mom->m2 / static_cast<double>(m - 1));
+  std::uint64_t* keys[2] = {ws.keys[0].p.get(), ws.keys[1].p.get()};
+  std::uint8_t* labs[2] = {ws.labs[0].p.get(), ws.labs[1].p.get()};
+  const int which = radix_sort(keys, labs, m);
+  s.keys = keys[which];
+  s.labs = labs[which];
   return s;
 }
 
@@ -358,30 +409,73 @@ json numeric_json(const Numeric& s, const ProfileConfig& cfg, bool has_label, bo
   if (has_label) j["null_label_rate"] = rate(s.null_cell.pos, s.null_cell.pos + s.null_cell.neg);
 
   const std::size_t m = static_cast<std::size_t>(s.count);
+  // Outliers: the sorted values above the threshold are a suffix, starting at `lo`.
+  const double thr = s.mean + cfg.k * s.std;
+  const bool split = outliers && m >= 2 && std::isfinite(thr);
+  std::size_t lo = m;
+  if (split) {
+    std::size_t a = 0, b = m;
+    while (a < b) {
+      const std::size_t mid = a + (b - a) / 2;
+      if (s.value(mid) <= thr)
+        a = mid + 1;
+      else
+        b = mid;
+    }
+    lo = a;
+  }
+  struct Side {
+    std::int64_t rows = 0, lab = 0, pos = 0;
+    double sum = 0;
+  } side[2];
+
+  // One walk over the runs of equal values: outlier sides, AUC, MI cells.
+  const std::int64_t P = s.lab_pos, N = s.lab_neg;
+  const auto total = static_cast<std::uint64_t>(P + N);
+  const auto bins = static_cast<std::uint64_t>(cfg.bins);
+  unsigned __int128 num2 = 0, neg_below = 0;
+  std::vector<Cell> per_value;  // one cell per distinct labelled value, while there are at most `bins`
+  bool many = false;
+  std::vector<Cell> per_bin(static_cast<std::size_t>(bins));
+  std::uint64_t before = 0;
+  for (std::size_t i = 0; i < m;) {
+    const std::uint64_t key = s.keys[i];
+    std::size_t e = i;
+    Cell g;
+    while (e < m && s.keys[e] == key) {
+      g.pos += s.labs[e] == kPos;
+      g.neg += s.labs[e] == kNeg;
+      ++e;
+    }
+    const auto rows = static_cast<std::int64_t>(e - i);
+    Side& sd = side[i >= lo];
+    sd.rows += rows;
+    sd.sum += s.decode(key) * static_cast<double>(rows);
+    sd.lab += g.pos + g.neg;
+    sd.pos += g.pos;
+    if (g.pos + g.neg > 0) {
+      num2 += 2 * neg_below * static_cast<unsigned __int128>(g.pos) +
+              static_cast<unsigned __int128>(g.pos) * static_cast<unsigned __int128>(g.neg);
+      neg_below += static_cast<unsigned __int128>(g.neg);
+      if (!many) {
+        if (per_value.size() == static_cast<std::size_t>(bins)) {
+          many = true;
+          per_value.clear();
+        } else {
+          per_value.push_back(g);
+        }
+      }
+      auto& b = per_bin[static_cast<std::size_t>(static_cast<unsigned __int128>(before) * bins / total)];
+      b.pos += g.pos;
+      b.neg += g.neg;
+      before += static_cast<std::uint64_t>(g.pos + g.neg);
+    }
+    i = e;
+  }
+
   if (outliers) {
     json o = {{"k", cfg.k}};
-    const double thr = s.mean + cfg.k * s.std;
-    if (m >= 2 && std::isfinite(thr)) {
-      // First sorted position whose value is above the threshold.
-      std::size_t lo = 0, hi = m;
-      while (lo < hi) {
-        const std::size_t mid = lo + (hi - lo) / 2;
-        if (s.value(mid) <= thr)
-          lo = mid + 1;
-        else
-          hi = mid;
-      }
-      struct Side {
-        std::int64_t rows = 0, lab = 0, pos = 0;
-        double sum = 0;
-      } side[2];
-      for (std::size_t i = 0; i < m; ++i) {
-        Side& sd = side[i >= lo];
-        ++sd.rows;
-        sd.sum += s.value(i);
-        sd.lab += s.labs[i] != kUnl;
-        sd.pos += s.labs[i] == kPos;
-      }
+    if (split) {
       o["threshold"] = num(thr);
       const char* names[2] = {"below", "above"};
       for (int k = 0; k < 2; ++k) {
@@ -400,55 +494,11 @@ json numeric_json(const Numeric& s, const ProfileConfig& cfg, bool has_label, bo
   }
 
   if (has_label) {
-    // One walk over runs of equal values: AUC and the number of distinct labelled values.
-    std::int64_t P = 0, N = 0, distinct = 0;
-    unsigned __int128 num2 = 0, neg_below = 0;
-    for (std::size_t i = 0; i < m;) {
-      std::size_t e = i;
-      Cell g;
-      while (e < m && s.keys[e] == s.keys[i]) {
-        g.pos += s.labs[e] == kPos;
-        g.neg += s.labs[e] == kNeg;
-        ++e;
-      }
-      if (g.pos + g.neg > 0) {
-        ++distinct;
-        num2 += 2 * neg_below * static_cast<unsigned __int128>(g.pos) +
-                static_cast<unsigned __int128>(g.pos) * static_cast<unsigned __int128>(g.neg);
-        neg_below += static_cast<unsigned __int128>(g.neg);
-        P += g.pos;
-        N += g.neg;
-      }
-      i = e;
-    }
     rank.auc_rows = P + N;
     rank.auc_raw = (P > 0 && N > 0)
                        ? static_cast<double>(num2) / (2.0 * static_cast<double>(P) * static_cast<double>(N))
                        : kNaN;
-    // Mutual information over equal-frequency bins (+ the NULL bin).
-    const auto bins = static_cast<std::uint64_t>(cfg.bins);
-    const bool per_value = distinct <= cfg.bins;
-    std::vector<Cell> cells(per_value ? static_cast<std::size_t>(distinct) : static_cast<std::size_t>(bins));
-    const auto total = static_cast<std::uint64_t>(P + N);
-    std::uint64_t before = 0;
-    std::size_t which = 0;
-    for (std::size_t i = 0; i < m;) {
-      std::size_t e = i;
-      Cell g;
-      while (e < m && s.keys[e] == s.keys[i]) {
-        g.pos += s.labs[e] == kPos;
-        g.neg += s.labs[e] == kNeg;
-        ++e;
-      }
-      if (g.pos + g.neg > 0) {
-        const std::size_t b =
-            per_value ? which++ : static_cast<std::size_t>(static_cast<unsigned __int128>(before) * bins / total);
-        cells[b].pos += g.pos;
-        cells[b].neg += g.neg;
-        before += static_cast<std::uint64_t>(g.pos + g.neg);
-      }
-      i = e;
-    }
+    std::vector<Cell>& cells = many ? per_bin : per_value;
     cells.push_back(s.null_cell);
     rank.mi = mutual_info_bits(cells);
     rank.mi_rows = P + N + s.null_cell.pos + s.null_cell.neg;
@@ -456,7 +506,6 @@ json numeric_json(const Numeric& s, const ProfileConfig& cfg, bool has_label, bo
   }
   return j;
 }
-
 // ------------------------------------------------------- categorical columns
 
 struct CodeStats {
@@ -553,7 +602,7 @@ json categorical_json(const Column& c, const std::uint8_t* y, std::size_t n, con
 // ------------------------------------------------------- multi-valued columns
 
 json multi_json(const Column& c, const std::uint8_t* y, std::size_t n, const ProfileConfig& cfg, const Labels& L,
-                RankInfo& rank) {
+                RankInfo& rank, Workspace& ws) {
   const auto& dict = *c.dictionary;
   const std::size_t K = dict.size();
   CodeStats s;
@@ -603,7 +652,7 @@ json multi_json(const Column& c, const std::uint8_t* y, std::size_t n, const Pro
   j["nulls"] = nulls;
   j["entries"] = entries;
   const Column npr = Column::make_i64(c.name, std::move(per_row), std::move(valid));
-  const Numeric ns = collect_numeric(npr, y, n);
+  const Numeric ns = collect_numeric(npr, y, n, ws);
   j["names_per_row"] = numeric_json(ns, cfg, L.present, false, rank);
   j["rows_with_none"] = none_rows;
   j["none_share"] = static_cast<double>(none_rows) / static_cast<double>(n);
@@ -615,18 +664,19 @@ json multi_json(const Column& c, const std::uint8_t* y, std::size_t n, const Pro
 
 // ------------------------------------------------------- running tasks
 
-void run_tasks(std::vector<std::function<void()>>& tasks, int threads, StageContext& ctx) {
+void run_tasks(std::vector<std::function<void(Workspace&)>>& tasks, int threads, StageContext& ctx) {
   std::vector<std::exception_ptr> errors(tasks.size());
   std::atomic<std::size_t> next{0};
   std::size_t done = 0;
   std::mutex mu;
   auto worker = [&] {
+    Workspace ws;  // reused by every column this thread profiles
     for (;;) {
       const std::size_t i = next++;
       if (i >= tasks.size()) return;
       try {
         if (ctx.cancelled()) throw Interrupted("profile: cancelled");
-        tasks[i]();
+        tasks[i](ws);
       } catch (...) {
         errors[i] = std::current_exception();
       }
@@ -750,19 +800,19 @@ json compute_profile(const Table& in, const ProfileConfig& cfg, StageContext& ct
     RankInfo rank;
   };
   std::vector<Slot> slots(names.size());
-  std::vector<std::function<void()>> tasks;
+  std::vector<std::function<void(Workspace&)>> tasks;
   for (std::size_t c = 0; c < names.size(); ++c) {
     const Column& col = t.at(names[c]);
     slots[c].type = col.type;
     slots[c].rank.column = col.name;
     slots[c].rank.type = dtype_name(col.type);
-    tasks.emplace_back([&, c, colp = &col] {
+    tasks.emplace_back([&, c, colp = &col](Workspace& ws) {
       Slot& s = slots[c];
       const std::uint8_t* y = L.y.data();
       switch (colp->type) {
         case DType::Float64:
         case DType::Int64: {
-          const Numeric num = collect_numeric(*colp, y, n);
+          const Numeric num = collect_numeric(*colp, y, n, ws);
           json j = {{"column", colp->name}, {"type", dtype_name(colp->type)}};
           j.update(numeric_json(num, cfg, L.present, true, s.rank));
           s.j = std::move(j);
@@ -774,7 +824,7 @@ json compute_profile(const Table& in, const ProfileConfig& cfg, StageContext& ct
           s.rank.auc_of = "target_mean";
           break;
         case DType::MultiCategorical:
-          s.j = multi_json(*colp, y, n, cfg, L, s.rank);
+          s.j = multi_json(*colp, y, n, cfg, L, s.rank, ws);
           s.rank.auc_of = "names_per_row";
           break;
       }

@@ -5,6 +5,7 @@
 #include <pipectl/testing.hpp>
 
 #include <chrono>
+#include <sys/resource.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,12 @@ struct SplitMix {
   }
   double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 };
+double cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
 class Ctx : public testing::TestContext {
  public:
   Ctx(int t) : TestContext("bench"), t_(t) {}
@@ -72,10 +79,13 @@ int main(int argc, char** argv) {
   std::printf("generated %zu rows in %.2f s\n", n, std::chrono::duration<double>(g1 - g0).count());
   Ctx ctx(threads);
   plugins::Profile p(testing::params_with_defaults(plugins::profile_spec()));
+  const double c0 = cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
   Table out = p.run(ctx, {t});
   const auto t1 = std::chrono::steady_clock::now();
-  std::printf("profile of %zu rows, %d thread(s): %.2f s\n", n, threads, std::chrono::duration<double>(t1 - t0).count());
+  const double c1 = cpu_s();
+  std::printf("profile of %zu rows, %d thread(s): %.2f s wall, %.2f s cpu (user + sys)\n", n, threads,
+              std::chrono::duration<double>(t1 - t0).count(), c1 - c0);
   std::printf("%s", ctx.reports.at(0).c_str());
   return 0;
 }

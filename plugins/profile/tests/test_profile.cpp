@@ -724,3 +724,72 @@ TEST_CASE("profile: spec and contract") {
     CHECK(config_error({{"columns", {"bytes", "bytes"}}}) == "profile: columns lists \"bytes\" twice");
   }
 }
+
+TEST_CASE("profile: random tables against brute force (signs, ties, NULLs, thread counts)") {
+  std::uint64_t state = 12345;
+  auto next = [&] {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  for (int round = 0; round < 5; ++round) {
+    CAPTURE(round);
+    const std::size_t n = 200 + 37 * static_cast<std::size_t>(round);
+    std::vector<std::int64_t> ints(n);
+    std::vector<double> reals(n);
+    std::vector<std::uint8_t> real_valid(n, 1);
+    std::vector<int> y(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      y[i] = static_cast<int>(next() % 3 == 0);
+      // ints: negative and positive, heavy ties, huge magnitudes now and then
+      ints[i] = static_cast<std::int64_t>(next() % 21) - 10 + y[i] * 3;
+      if (next() % 50 == 0) ints[i] = (next() % 2 ? 1 : -1) * static_cast<std::int64_t>(next() >> 12);
+      // reals: both signs, -0.0 and 0.0 (one value), NaN and NULL
+      const auto r = next() % 10;
+      reals[i] = r == 0   ? -0.0
+                 : r == 1 ? 0.0
+                 : r == 2 ? kNaN
+                          : (static_cast<double>(next() % 2000) - 1000.0) / 7.0 - y[i] * 20.0;
+      if (next() % 17 == 0) real_valid[i] = 0;
+    }
+    auto t = std::make_shared<const Table>(std::vector<ColumnPtr>{
+        std::make_shared<const Column>(Column::make_i64("ints", ints)),
+        std::make_shared<const Column>(Column::make_f64("reals", reals, real_valid)),
+        std::make_shared<const Column>(Column::make_i64("is_iot", to_i64(y)))});
+    TestContext one("prof");
+    ThreadedContext three("prof");
+    const json p = profile_of(t, json::object(), &one);
+    CHECK(profile_of(t, json::object(), &three).dump() == p.dump());
+    for (const char* col : {"ints", "reals"}) {
+      CAPTURE(col);
+      std::vector<double> x;
+      std::vector<int> yy;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double v = col[0] == 'i' ? static_cast<double>(ints[i]) : reals[i];
+        if (col[0] == 'r' && (!real_valid[i] || std::isnan(v))) continue;
+        x.push_back(v);
+        yy.push_back(y[i]);
+      }
+      const json& c = by_column(p["numeric"], col);
+      CHECK(c["count"] == x.size());
+      CHECK(c["min"].get<double>() == *std::min_element(x.begin(), x.end()));
+      CHECK(c["max"].get<double>() == *std::max_element(x.begin(), x.end()));
+      for (double q : {0.25, 0.5, 0.75}) {
+        const char* key = q == 0.25 ? "25%" : q == 0.5 ? "50%" : "75%";
+        CHECK(c[key].get<double>() == doctest::Approx(pandas_quantile(x, q)).epsilon(1e-12));
+      }
+      CHECK(c["mean"].get<double>() == doctest::Approx(mean_of(x)).epsilon(1e-9));
+      CHECK(c["std"].get<double>() == doctest::Approx(sample_std(x)).epsilon(1e-9));
+      CHECK(c["zeros"] == std::count(x.begin(), x.end(), 0.0));
+      CHECK(by_column(p["ranking"], col)["auc_raw"].get<double>() == doctest::Approx(brute_auc(x, yy)).epsilon(1e-12));
+    }
+  }
+}
+
+TEST_CASE("profile: a cancelled run stops") {
+  TestContext ctx("prof");
+  ctx.cancel = true;
+  Profile p(params());
+  CHECK_THROWS_AS(p.run(ctx, {make_table()}), Interrupted);
+}

@@ -68,12 +68,10 @@ void append_double(std::string& out, double d, bool shortest) {
     return;
   }
   char buf[64];
-  std::size_t n;
-  if (shortest) {
-    n = static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, d).ptr - buf);
-  } else {
-    n = static_cast<std::size_t>(std::snprintf(buf, sizeof buf, "%.17g", d));
-  }
+  // to_chars(general, 17) is printf's "%.17g" (same text), several times faster.
+  const auto r = shortest ? std::to_chars(buf, buf + sizeof buf, d)
+                          : std::to_chars(buf, buf + sizeof buf, d, std::chars_format::general, 17);
+  const auto n = static_cast<std::size_t>(r.ptr - buf);
   out.append(buf, n);
   for (std::size_t i = 0; i < n; ++i)
     if (buf[i] == '.' || buf[i] == 'e' || buf[i] == 'E') return;

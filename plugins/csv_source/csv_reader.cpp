@@ -7,12 +7,15 @@
 namespace pipectl::csv {
 
 Reader::Reader(std::string_view data, char delimiter) : data_(data), delim_(delimiter) {
+  stop_[static_cast<unsigned char>(delimiter)] = true;
+  stop_[static_cast<unsigned char>('\n')] = true;
+  stop_[static_cast<unsigned char>('\r')] = true;
   if (data_.size() >= 3 && data_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;
 }
 
 bool Reader::next(std::vector<Field>& fields) {
   fields.clear();
-  spans_.clear();
+  fixups_.clear();
   scratch_.clear();
   const char* d = data_.data();
   const std::size_t n = data_.size();
@@ -60,15 +63,16 @@ bool Reader::next(std::vector<Field>& fields) {
         }
         if (in_scratch) {
           scratch_.append(d + seg, qe - seg);
-          spans_.push_back({scratch_off, scratch_.size() - scratch_off, true, true});
+          fixups_.push_back({fields.size(), scratch_off, scratch_.size() - scratch_off});
+          fields.push_back({std::string_view(), true});
         } else {
-          spans_.push_back({seg, qe - seg, false, true});
+          fields.push_back({std::string_view(d + seg, qe - seg), true});
         }
         p = qe + 1;
         break;
       }
       if (p < n && d[p] != delim_ && d[p] != '\n' && d[p] != '\r') {
-        const auto field_no = spans_.size();
+        const auto field_no = fields.size();
         pos_ = p;
         throw DataError("line " + std::to_string(line_) + ": text after the closing quote of field " +
                         std::to_string(field_no));
@@ -76,12 +80,8 @@ bool Reader::next(std::vector<Field>& fields) {
     } else {
       // Bare field: up to the delimiter or the end of the line.
       const std::size_t start = p;
-      while (p < n) {
-        const char c = d[p];
-        if (c == delim_ || c == '\n' || c == '\r') break;
-        ++p;
-      }
-      spans_.push_back({start, p - start, false, false});
+      while (p < n && !stop_[static_cast<unsigned char>(d[p])]) ++p;
+      fields.push_back({std::string_view(d + start, p - start), false});
     }
     if (p < n && d[p] == delim_) {
       ++p;
@@ -92,10 +92,7 @@ bool Reader::next(std::vector<Field>& fields) {
   }
   pos_ = p;
 
-  fields.reserve(spans_.size());
-  for (const auto& s : spans_)
-    fields.push_back({s.scratch ? std::string_view(scratch_).substr(s.off, s.len) : std::string_view(d + s.off, s.len),
-                      s.quoted});
+  for (const auto& x : fixups_) fields[x.field].text = std::string_view(scratch_).substr(x.off, x.len);
   return true;
 }
 

@@ -49,19 +49,19 @@ class Reader {
   void set_skip_blank_lines(bool skip) { skip_blank_ = skip; }
 
  private:
-  struct Span {
-    std::size_t off, len;
-    bool scratch, quoted;
+  struct Fixup {  // a field whose text is in scratch_ (set once the record is complete)
+    std::size_t field, off, len;
   };
 
   std::string_view data_;
   char delim_;
+  bool stop_[256] = {};  ///< bytes that end a bare field: the delimiter, CR, LF
   bool skip_blank_ = true;
   std::size_t pos_ = 0;
   std::size_t line_ = 1;
   std::size_t record_line_ = 0;
   std::string scratch_;
-  std::vector<Span> spans_;
+  std::vector<Fixup> fixups_;
 };
 
 /// Split `s` at every `sep` (non-empty), calling f(std::string_view) for each

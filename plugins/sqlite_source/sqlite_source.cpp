@@ -131,7 +131,9 @@ class Db {
     if (!fs::is_regular_file(st)) throw DataError(where_ + " is not a regular file");
     check_magic();
     try {
-      db_ = std::make_unique<SQLite::Database>(cfg.path, SQLite::OPEN_READONLY,
+      // NOMUTEX: this connection is used by one thread only; without it every
+      // sqlite3_column_* call takes the connection's mutex.
+      db_ = std::make_unique<SQLite::Database>(cfg.path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
                                                static_cast<int>(cfg.busy_timeout_ms));
     } catch (const SQLite::Exception& e) {
       fail_code(e.getErrorCode(), e.what(), "opening", "");

@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <iterator>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -525,4 +527,37 @@ TEST_CASE("sqlite_source: cancellation") {
     ctx.cancel = false;
     CHECK(read(params(p), ctx).rows() == 20005);
   }
+}
+
+TEST_CASE("sqlite_source: the default queries run on the NetCollector schema (schemas/netcollector.sql)") {
+  const char* root = std::getenv("PIPECTL_SOURCE_DIR");
+  const fs::path schema = fs::path(root ? root : "../..") / "schemas" / "netcollector.sql";
+  REQUIRE_MESSAGE(fs::exists(schema), schema.string());
+  std::ifstream f(schema);
+  const std::string ddl((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  TempDir d;
+  const auto db = d / "nc.sqlite";
+  run_sql(db, ddl + R"sql(
+    insert into devices values (1, 'aa:bb:cc:00:00:01', '192.168.1.2', 'Signify', 'Hue Bridge', 'hue'),
+                               (2, 'aa:bb:cc:00:00:02', '192.168.1.3', 'Apple', 'Other', NULL),
+                               (3, 'aa:bb:cc:00:00:03', '192.168.1.4', NULL, NULL, NULL);
+    insert into sessions values (10, 1, 6, '192.168.1.2', 50000, '1.2.3.4', 443, 1500, 9, 1554076801.5, 1554076802.25),
+                                (11, 3, 17, '192.168.1.4', 5353, '224.0.0.251', 5353, 80, 1, 1554076803.0, 1554076803.0),
+                                (12, 2, 1, '192.168.1.3', 0, '8.8.8.8', 0, 84, 1, 1554076804.0, 1554076803.5);
+    insert into dns_queries values (10, 'time.meethue.com'), (11, '_hue._tcp.local'), (12, 'apple.com'), (12, 'icloud.com');
+  )sql");
+  testing::TestContext ctx;
+  Table t = read(params(db), ctx);
+  CHECK(t.column_names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets",
+                                                     "starttime", "endtime", "manufacturer", "device_type", "dns"});
+  CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{10, 12});
+  CHECK(t.at("bytes").type == DType::Int64);
+  CHECK(t.at("bytes").i64 == std::vector<std::int64_t>{1500, 84});
+  CHECK(t.at("starttime").type == DType::Float64);
+  CHECK(t.at("endtime").f64 == std::vector<double>{1554076802.25, 1554076803.5});
+  CHECK(t.at("manufacturer").type == DType::Categorical);
+  CHECK(labels(t.at("device_type")) == std::vector<std::string>{"Hue Bridge", "Other"});
+  CHECK(list(t.at("dns"), 0) == std::vector<std::string>{"time.meethue.com"});
+  CHECK(list(t.at("dns"), 1) == std::vector<std::string>{"apple.com", "icloud.com"});
+  CHECK(ctx.counters["dropped.unmatched_key.dns"] == 1);
 }

@@ -89,10 +89,10 @@ double roc_auc(const std::vector<std::uint8_t>& y, const std::vector<double>& sc
   const Sweep s = sweep(y, score);
   if (s.pos == 0 || s.neg == 0) return kNaN;
   // Twice the area under the step-free (trapezoidal) ROC, in integer units.
-  unsigned __int128 area2 = 0;
+  std::uint64_t area2 = 0;  // <= 2·pos·neg < 2^64 for fewer than 2^32 rows
   std::uint64_t ptp = 0, pfp = 0;
   for (std::size_t i = 0; i < s.tp.size(); ++i) {
-    area2 += static_cast<unsigned __int128>(s.fp[i] - pfp) * (s.tp[i] + ptp);
+    area2 += (s.fp[i] - pfp) * (s.tp[i] + ptp);
     ptp = s.tp[i];
     pfp = s.fp[i];
   }

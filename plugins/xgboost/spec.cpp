@@ -51,9 +51,9 @@ PluginSpec xgboost_spec() {
     c.needs.push_back(p.str("label"));
     for (const auto& f : p.strings("features")) c.needs.push_back(f);
     // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
-    // which one depends on the data, so the output is declared dynamic.
+    // which one depends on the data (the label's classes), so only pred_label
+    // is declared; the runner accepts undeclared "pred_*" columns.
     c.makes = {"pred_label"};
-    c.dynamic = true;
     c.needs_split = true;
     return c;
   };

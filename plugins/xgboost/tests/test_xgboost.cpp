@@ -516,7 +516,7 @@ TEST_CASE("xgboost: helpers and parameters") {
     CHECK(c.needs == std::vector<std::string>{"is_iot", "x1", "x2"});
     CHECK(c.makes == std::vector<std::string>{"pred_label"});
     CHECK(c.needs_split);
-    CHECK(c.dynamic);
+    CHECK_FALSE(c.dynamic);
     CHECK(s.learns);
     for (const auto& p : s.params) CHECK(p.check(p.default_value) == "");
   }

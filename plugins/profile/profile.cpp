@@ -1030,8 +1030,9 @@ std::string profile_summary(const json& p, const std::string& stage_id) {
                   (p["rows_profiled"] == "train" ? " (training rows)" : "");
   if (p["label"].is_null()) return o + ", no label (details in profile.md)\n";
   const auto& l = p["label"];
-  o += ", " + l["column"].get<std::string>() + " rate " + fmt_f(l["rate"]) + " (" + l["positives"].dump() + " of " +
-       l["labelled"].dump() + " labelled)\n\n";
+  o += ", " + l["column"].get<std::string>();
+  if (l["type"] == "categorical") o += " (positive: " + l["positive"].get<std::string>() + ")";
+  o += " rate " + fmt_f(l["rate"]) + " (" + l["positives"].dump() + " of " + l["labelled"].dump() + " labelled)\n\n";
   o += "| rank | column | AUC | direction | MI (bits) |\n|---:|---|---:|---|---:|\n";
   for (const auto& r : p["ranking"])
     o += "| " + r["rank"].dump() + " | " + cell(r["column"].get<std::string>()) + " | " + fmt_f(r["auc"]) + " | " +

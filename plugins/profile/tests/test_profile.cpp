@@ -579,6 +579,11 @@ TEST_CASE("profile: categorical label, one-vs-rest") {
     CHECK(p["label"]["rate"].get<double>() == doctest::Approx(4.0 / 9));
     CHECK(p["label"]["positive"] == "every class except \"Other\"");
   }
+  SUBCASE("the summary names the positive class") {
+    TestContext ctx("prof");
+    profile_of(t, {{"label", "device_type"}, {"positive", "Plug"}}, &ctx);
+    CHECK(ctx.reports.at(0).find("profile `prof`: 10 rows, device_type (positive: Plug) rate 0.2222 (2 of 9 labelled)") == 0);
+  }
   SUBCASE("positive = one class against the rest") {
     const json p = profile_of(t, {{"label", "device_type"}, {"positive", "Camera"}});
     CHECK(p["label"]["positives"] == 2);

@@ -379,17 +379,21 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
   for (std::size_t j = 0; j < models.size(); ++j) {
     const auto classes = metrics[j]["classes"].get<std::vector<std::string>>();
     const auto& cm = metrics[j]["confusion_matrix"];
-    std::size_t cw = 4;
-    for (const auto& c : classes) cw = std::max(cw, c.size());
-    for (const auto& r : cm)
-      for (const auto& v : r) cw = std::max(cw, v.dump().size());
+    const std::size_t k = classes.size();
+    std::size_t w_first = 0;
+    std::vector<std::size_t> cw(k);
+    for (std::size_t a = 0; a < k; ++a) {
+      w_first = std::max(w_first, classes[a].size());
+      cw[a] = classes[a].size();
+      for (std::size_t b = 0; b < k; ++b) cw[a] = std::max(cw[a], cm[b][a].dump().size());
+    }
     out += "\nconfusion matrix of " + models[j] + " (rows = true, columns = predicted)\n";
-    out += pad("", cw);
-    for (const auto& c : classes) out += "  " + lpad(c, cw);
+    out += pad("", w_first);
+    for (std::size_t a = 0; a < k; ++a) out += "  " + lpad(classes[a], cw[a]);
     out += "\n";
-    for (std::size_t a = 0; a < classes.size(); ++a) {
-      out += pad(classes[a], cw);
-      for (std::size_t b = 0; b < classes.size(); ++b) out += "  " + lpad(cm[a][b].dump(), cw);
+    for (std::size_t a = 0; a < k; ++a) {
+      out += pad(classes[a], w_first);
+      for (std::size_t b = 0; b < k; ++b) out += "  " + lpad(cm[a][b].dump(), cw[b]);
       out += "\n";
     }
   }

@@ -329,9 +329,9 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
           "log_loss    0.4723\n"
           "\n"
           "confusion matrix of xgb (rows = true, columns = predicted)\n"
-          "        no   yes\n"
-          "no       2     0\n"
-          "yes      1     1\n");
+          "     no  yes\n"
+          "no    2    0\n"
+          "yes   1    1\n");
   }
   SUBCASE("several inputs: one metrics object per model, one report column per model") {
     eval::Evaluator ev(params_with_defaults(spec()));

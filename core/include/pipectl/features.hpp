@@ -22,7 +22,7 @@ struct PIPECTL_API FeatureMatrix {
   std::vector<std::uint32_t> indices;
   std::vector<float> values;
   std::vector<std::string> names;     ///< one per feature, e.g. "bytes", "dstport=443", "dns=time.apple.com"
-  /// Dense row-major copy with NaN for absent numeric entries and 0 for absent indicators.
+  /// Dense row-major copy; absent entries (missing numerics, absent indicators) are 0.
   std::vector<float> dense() const;
 };
 

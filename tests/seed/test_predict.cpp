@@ -1,0 +1,222 @@
+// Fitted runs as artifacts: predict on new traffic, per-device verdicts,
+// cached re-runs.
+#include <doctest/doctest.h>
+
+#include "seed_common.hpp"
+
+#include <chrono>
+#include <set>
+
+using namespace seed_test;
+
+namespace {
+// One fitted run of iot.toml on the demo database, shared by the tests.
+const fs::path& fitted_run() {
+  static TempDir home;
+  static bool made = false;
+  if (!made) {
+    auto r = run_pipectl("run " + kPipelines + "/iot.toml -q --no-cache --set source.path=" + quote(demo_db(42)) +
+                         " --out " + quote((home / "run").string()),
+                     home.path);
+    REQUIRE(r.rc == 0);
+    made = true;
+  }
+  static fs::path p = home / "run";
+  return p;
+}
+}  // namespace
+
+TEST_CASE("predict: on the training database it reproduces the run's test probabilities bit for bit") {
+  TempDir t;
+  auto r = run_pipectl("predict " + quote(fitted_run().string()) + " -q --input " + quote(demo_db(42)) + " --out " +
+                       quote((t / "p.csv").string()),
+                   t.path);
+  REQUIRE(r.rc == 0);
+  std::map<std::string, std::string> predicted;
+  for (const auto& row : read_csv(t / "p.csv")) predicted[row.at("sessionid")] = row.at("probability");
+  auto test_rows = read_csv(fitted_run() / "stages/evaluate/train/test_predictions.csv");
+  REQUIRE(test_rows.size() == 1453);
+  std::size_t same = 0;
+  for (const auto& row : test_rows) {
+    auto it = predicted.find(row.at("sessionid"));
+    REQUIRE(it != predicted.end());
+    same += it->second == row.at("pred_proba");
+  }
+  CHECK(same == test_rows.size());
+  // Unlabelled sessions are predicted too (the run itself never saw them).
+  CHECK(predicted.size() > 9688);
+}
+
+TEST_CASE("predict: on another generated database the metrics stay within 0.02 ROC AUC of the run's") {
+  TempDir t;
+  auto r = run_pipectl("predict " + quote(fitted_run().string()) + " -q --input " + quote(demo_db(43)) + " --out " +
+                       quote((t / "p.csv").string()),
+                   t.path);
+  REQUIRE(r.rc == 0);
+  std::vector<std::pair<double, int>> scored;
+  for (const auto& row : read_csv(t / "p.csv")) {
+    if (row.at("label").empty()) continue;  // unlabelled
+    scored.emplace_back(std::stod(row.at("probability")), row.at("label") == "yes" ? 1 : 0);
+  }
+  REQUIRE(scored.size() == 9688);
+  const double auc = roc_auc(scored);
+  const double run_auc = json::parse(slurp(fitted_run() / "metrics.json"))["evaluate"]["roc_auc"].get<double>();
+  CHECK(std::fabs(auc - run_auc) <= 0.02);
+}
+
+TEST_CASE("predict: --by device ranks the IoT devices first") {
+  TempDir t;
+  auto r = run_pipectl("predict " + quote(fitted_run().string()) + " -q --by device --input " + quote(demo_db(42)) +
+                       " --out " + quote((t / "d.csv").string()),
+                   t.path);
+  REQUIRE(r.rc == 0);
+  auto rows = read_csv(t / "d.csv");
+  REQUIRE(rows.size() == 27);
+  CHECK(rows.front().count("mac") == 1);
+  CHECK(rows.front().count("p_positive") == 1);
+  // Every labelled IoT device above every labelled non-IoT device.
+  double lowest_iot = 2, highest_other = -1;
+  std::string worst_iot, best_other;
+  for (const auto& d : rows) {
+    if (d.at("device_type").empty()) continue;
+    const double p = std::stod(d.at("p_positive"));
+    if (d.at("device_type") == "Other") {
+      if (p > highest_other) highest_other = p, best_other = d.at("hostname");
+    } else if (p < lowest_iot) {
+      lowest_iot = p, worst_iot = d.at("hostname");
+    }
+  }
+  CHECK_MESSAGE(lowest_iot > highest_other, "lowest IoT " << worst_iot << " " << lowest_iot << " vs highest other "
+                                                          << best_other << " " << highest_other);
+  // Sorted by p(IoT), descending.
+  for (std::size_t i = 1; i < rows.size(); ++i)
+    CHECK(std::stod(rows[i - 1].at("p_positive")) >= std::stod(rows[i].at("p_positive")));
+}
+
+TEST_CASE("predict: clear errors for a bad bundle or input") {
+  TempDir t;
+  SUBCASE("not a run folder") {
+    auto r = run_pipectl("predict " + quote(t.path.string()) + " --input " + quote(demo_db(42)), t.path);
+    CHECK(r.rc == 2);
+    CHECK(r.err.find("is not a finished pipectl run folder") != std::string::npos);
+  }
+  SUBCASE("a plugin of another major version") {
+    fs::copy(fitted_run(), t / "run", fs::copy_options::recursive);
+    auto info = json::parse(slurp(t / "run" / "run.json"));
+    info["plugins"]["xgboost"]["version"] = "9.0.0";
+    std::ofstream(t / "run" / "run.json") << info.dump(2);
+    auto r = run_pipectl("predict " + quote((t / "run").string()) + " --input " + quote(demo_db(42)), t.path);
+    CHECK(r.rc == 4);
+    CHECK(r.err == "error: the run was made with plugin \"xgboost\" 9.0.0; the installed 1.0.0 is incompatible (another major version)\n");
+  }
+  SUBCASE("a database with another schema") {
+    auto db = (t / "other.sqlite").string();
+    sql(db, "create table sessions(id integer primary key, bytes integer)");
+    auto r = run_pipectl("predict " + quote(fitted_run().string()) + " --input " + quote(db), t.path);
+    CHECK(r.rc == 6);
+    CHECK(r.err.find("failed") != std::string::npos);
+    CHECK(r.err.find("sqlite") != std::string::npos);
+  }
+  SUBCASE("a missing input") {
+    auto r = run_pipectl("predict " + quote(fitted_run().string()) + " --input /nonexistent.sqlite", t.path);
+    CHECK(r.rc == 6);
+    CHECK(r.err == "error: input \"/nonexistent.sqlite\" not found\n");
+  }
+}
+
+TEST_CASE("cache: an unchanged re-run does no stage work; a new max_depth re-runs only the trainer and what follows") {
+  TempDir home;
+  const std::string run = "run " + kPipelines + "/iot.toml --set source.path=" + quote(demo_db(42)) + " --runs-dir " +
+                          quote((home / "runs").string());
+  auto t0 = std::chrono::steady_clock::now();
+  auto first = run_pipectl(run + " -q", home.path);
+  const double first_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(first.rc == 0);
+  t0 = std::chrono::steady_clock::now();
+  auto second = run_pipectl(run, home.path);
+  const double second_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(second.rc == 0);
+  for (const char* s : {"source", "clean", "split", "normalise", "categories", "dns", "train", "evaluate"})
+    CHECK_MESSAGE(second.err.find(std::string("[") + s + "] cached (key ") != std::string::npos, s);
+  CHECK(second.err.find("] done in") == std::string::npos);
+  MESSAGE("first run " << first_s << " s, cached run " << second_s << " s");
+  // The whole-process time includes start-up; the stage work itself is gone.
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(home / "runs")) runs.push_back(e.path());
+  std::sort(runs.begin(), runs.end());
+  REQUIRE(runs.size() == 2);
+  const auto info1 = json::parse(slurp(runs[0] / "run.json")), info2 = json::parse(slurp(runs[1] / "run.json"));
+  CHECK(info2["duration_s"].get<double>() < 0.1 * info1["duration_s"].get<double>());
+  CHECK(slurp(runs[0] / "metrics.json") == slurp(runs[1] / "metrics.json"));
+  CHECK(fs::exists(runs[1] / "stages/train/model.json"));
+
+  auto status = run_pipectl("status " + kPipelines + "/iot.toml --set source.path=" + quote(demo_db(42)) +
+                            " --set train.max_depth=4",
+                        home.path);
+  REQUIRE(status.rc == 0);
+  CHECK(status.out.find("  source: up to date\n") != std::string::npos);
+  CHECK(status.out.find("  train: stale (parameter max_depth 6 -> 4)\n") != std::string::npos);
+  CHECK(status.out.find("  evaluate: stale (input train changed)\n") != std::string::npos);
+  CHECK(status.out.find("2 of 8 stages would run") != std::string::npos);
+
+  auto third = run_pipectl(run + " --set train.max_depth=4", home.path);
+  REQUIRE(third.rc == 0);
+  for (const char* s : {"source", "clean", "split", "normalise", "categories", "dns"})
+    CHECK_MESSAGE(third.err.find(std::string("[") + s + "] cached (key ") != std::string::npos, s);
+  CHECK(third.err.find("[train] done in") != std::string::npos);
+  CHECK(third.err.find("[evaluate] done in") != std::string::npos);
+
+  auto forced = run_pipectl(run + " --force -q", home.path);
+  REQUIRE(forced.rc == 0);
+  auto prune = run_pipectl("cache prune", home.path);
+  CHECK(prune.rc == 0);
+  CHECK(prune.out.find("removed ") == 0);
+  CHECK_FALSE(fs::exists(home / "cache"));
+}
+
+TEST_CASE("history: runs diff of two runs that differ in one parameter shows it and the changed metrics") {
+  TempDir home;
+  const std::string run = "run " + kPipelines + "/iot.toml -q --set source.path=" + quote(demo_db(42)) + " --runs-dir " +
+                          quote((home / "runs").string());
+  REQUIRE(run_pipectl(run + " --out " + quote((home / "runs/a").string()), home.path).rc == 0);
+  REQUIRE(run_pipectl(run + " --set train.max_depth=3 --out " + quote((home / "runs/b").string()), home.path).rc == 0);
+  auto list = run_pipectl("runs list", home.path);
+  REQUIRE(list.rc == 0);
+  CHECK(list.out.find("train.max_depth") != std::string::npos);
+  auto diff = run_pipectl("runs diff a b", home.path);
+  REQUIRE(diff.rc == 0);
+  CHECK(diff.out.find("train.max_depth  6  3\n") != std::string::npos);
+  // Exactly one parameter row.
+  auto params = diff.out.substr(0, diff.out.find("metric"));
+  CHECK(std::count(params.begin(), params.end(), '\n') == 6);  // title, blank, header, rule, one row, blank
+  CHECK(diff.out.find("evaluate.roc_auc") != std::string::npos);
+  auto show = run_pipectl("runs show b", home.path);
+  CHECK(show.rc == 0);
+  CHECK(show.out.find("train.max_depth") != std::string::npos);
+}
+
+TEST_CASE("history: a 3x2 sweep makes six runs whose upstream stages ran once") {
+  TempDir home;
+  auto r = run_pipectl("run " + kPipelines + "/iot.toml -q --set source.path=" + quote(demo_db(42)) + " --runs-dir " +
+                       quote((home / "runs").string()) + " --set train.max_depth=3,4,6 --set train.eta=0.1,0.3",
+                   home.path);
+  REQUIRE(r.rc == 0);
+  CHECK(r.out.find(": 6 runs") != std::string::npos);
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(home / "runs")) runs.push_back(e.path());
+  REQUIRE(runs.size() == 6);
+  std::map<std::string, int> ran;  // stage -> runs in which it did work
+  std::set<std::string> combos;
+  for (const auto& dir : runs) {
+    auto info = json::parse(slurp(dir / "run.json"));
+    for (const auto& s : info["stages"])
+      if (!s["cached"].get<bool>()) ++ran[s["id"].get<std::string>()];
+    combos.insert(slurp(dir / "pipeline.toml"));
+  }
+  for (const char* s : {"source", "clean", "split", "normalise", "categories", "dns"}) CHECK_MESSAGE(ran[s] == 1, s);
+  CHECK(ran["train"] == 6);
+  CHECK(combos.size() == 6);
+  auto list = run_pipectl("runs list --pipeline iot", home.path);
+  CHECK(list.out.find("train.eta") != std::string::npos);
+  CHECK(list.out.find("train.max_depth") != std::string::npos);
+}

@@ -4,8 +4,8 @@ namespace pipectl::plugins {
 
 const char* const kSqliteDefaultQuery =
     "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-    "s.endtime, d.manufacturer, d.device_type\n"
-    "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid\n"
+    "s.endtime, d.manufacturer, d.device_type "
+    "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
     "where d.device_type is not null order by s.sessionid";
 
 const char* const kSqliteDefaultListQuery =

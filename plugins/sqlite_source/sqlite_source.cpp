@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -167,8 +168,19 @@ class Db {
     Stmt st(raw);
     if (rc != SQLITE_OK) fail(rc, what, sql);
     if (!st) throw DataError(what + " is empty");
-    if (tail && !trim(tail).empty() && trim(tail) != ";")
-      throw DataError(what + " must be a single statement; it continues with " + shown(trim(tail)));
+    if (tail && !trim(tail).empty()) {  // only comments and semicolons may follow
+      sqlite3_stmt* more = nullptr;
+      const char* rest = tail;
+      while (rest && *rest) {
+        const char* next = nullptr;
+        sqlite3_prepare_v2(h(), rest, -1, &more, &next);
+        if (more || next == rest) {
+          sqlite3_finalize(more);
+          throw DataError(what + " must be a single statement; it continues with " + shown(trim(tail)));
+        }
+        rest = next;
+      }
+    }
     if (!sqlite3_stmt_readonly(st.get()))
       throw DataError(what + " would write to " + where_ + ", which is opened read-only; query: " + sql);
     return st;
@@ -426,7 +438,11 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   {
     // An estimate for memory reservation and progress, from what is cheap to ask.
     std::string est_sql;
-    if (cfg_.count_rows) est_sql = "select count(*) from (" + cfg_.query + ")";
+    if (cfg_.count_rows) {
+      std::string q(trim(sqlite3_sql(s)));  // the statement alone, without what follows it
+      while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back())))) q.pop_back();
+      est_sql = "select count(*) from (" + q + "\n)";  // the line break ends a trailing -- comment
+    }
     else if (cfg_.default_query()) est_sql = "select max(rowid) from sessions";
     if (!est_sql.empty() && rc == SQLITE_ROW) {
       sqlite3_stmt* e = nullptr;
@@ -436,6 +452,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
       sqlite3_finalize(e);
       if (expected > 0)
         for (auto& b : cols) b.reserve(std::min<std::size_t>(expected, std::size_t{1} << 28));
+      ctx.measure("expected_rows", static_cast<double>(expected));
     }
   }
   const double main_share = list ? 0.8 : 1.0;

@@ -147,3 +147,61 @@ TEST_CASE("csv_source: for_each_item splits list fields") {
   CHECK(split("a::b", "::") == V{"a", "b"});
   CHECK(split("one", "|") == V{"one"});
 }
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+TEST_CASE("csv_source: reader on random input: records or a DataError, nothing else") {
+  std::uint64_t seed = 7;
+  const char alphabet[] = {'a', 'b', ',', '"', '\n', '\r', ' ', ';'};
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string s(splitmix64(seed) % 40, ' ');
+    for (auto& c : s) c = alphabet[splitmix64(seed) % sizeof alphabet];
+    CAPTURE(s);
+    try {
+      Reader r(s);
+      std::vector<Field> f;
+      std::size_t records = 0, last_line = 0;
+      while (r.next(f)) {
+        REQUIRE(++records <= s.size() + 1);
+        REQUIRE(r.line() > last_line);  // lines only move forward
+        last_line = r.line();
+        REQUIRE_FALSE(f.empty());
+      }
+      CHECK(r.offset() == s.size());
+    } catch (const pipectl::DataError&) {
+    }
+  }
+}
+
+TEST_CASE("csv_source: reader reads back what a quoting writer wrote") {
+  std::uint64_t seed = 11;
+  const char alphabet[] = {'x', ',', '"', '\n', '\r', ' '};
+  for (int iter = 0; iter < 500; ++iter) {
+    std::vector<std::vector<std::string>> rows(1 + splitmix64(seed) % 5);
+    const std::size_t ncol = 1 + splitmix64(seed) % 4;
+    std::string text;
+    for (auto& row : rows) {
+      for (std::size_t c = 0; c < ncol; ++c) {
+        std::string v(1 + splitmix64(seed) % 6, ' ');
+        for (auto& ch : v) ch = alphabet[splitmix64(seed) % sizeof alphabet];
+        row.push_back(v);
+        text += c ? "," : "";
+        text += '"';
+        for (char ch : v) text += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        text += '"';
+      }
+      text += splitmix64(seed) % 2 ? "\r\n" : "\n";
+    }
+    CAPTURE(text);
+    auto got = all(text);
+    REQUIRE(got.size() == rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) CHECK(got[i].f == rows[i]);
+  }
+}

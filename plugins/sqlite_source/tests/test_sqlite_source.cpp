@@ -130,6 +130,7 @@ TEST_CASE("sqlite_source: the default query reads the NetCollector columns with 
   CHECK(t.column_names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets",
                                                      "starttime", "endtime", "manufacturer", "device_type", "dns"});
   REQUIRE(t.rows() == 5);  // session 3 has no device_type and is left out
+  CHECK(ctx.measures["expected_rows"] == 7);  // estimated from max(rowid) of sessions
 
   SUBCASE("types come from the declared column types, through the view") {
     CHECK(t.at("sessionid").type == DType::Int64);
@@ -219,9 +220,11 @@ TEST_CASE("sqlite_source: contract") {
   SUBCASE("the default query with other whitespace is still the default") {
     std::string q = plugins::kSqliteDefaultQuery;
     for (auto& ch : q)
-      if (ch == '\n') ch = ' ';
-    auto k = spec.contract(params("x.sqlite", {{"query", "  " + q + "\n"}}));
+      if (ch == ' ') ch = '\n';
+    auto k = spec.contract(params("x.sqlite", {{"query", "  " + q + "\t\n"}}));
     CHECK_FALSE(k.dynamic);
+    q.back() = 'X';
+    CHECK(spec.contract(params("x.sqlite", {{"query", q}})).dynamic);
   }
   SUBCASE("a custom query is dynamic") {
     auto k = spec.contract(params("x.sqlite", {{"query", "select 1 as sessionid"}}));
@@ -437,9 +440,20 @@ TEST_CASE("sqlite_source: the database cannot be written") {
     CHECK(error_of(params(db, {{"query", q}, {"list_query", ""}}), ctx) ==
           "query must be a single statement; it continues with \"drop table sessions\"");
   }
-  SUBCASE("a trailing semicolon is fine") {
+  SUBCASE("a trailing semicolon or comment is fine") {
     auto t = read(params(db, {{"query", "select sessionid from sessions order by sessionid;"}}), ctx);
     CHECK(t.rows() == 6);
+    auto u = read(params(db, {{"query", "select sessionid from sessions order by sessionid; -- all of them\n;"},
+                              {"count_rows", true}}),
+                  ctx);
+    CHECK(u.rows() == 6);
+    CHECK(u.at("sessionid").i64 == t.at("sessionid").i64);
+    CHECK(ctx.measures["expected_rows"] == 6);  // the count ran
+  }
+  SUBCASE("a statement after a comment is refused") {
+    std::string q = "select sessionid from sessions; /* c */ delete from sessions";
+    CHECK(error_of(params(db, {{"query", q}, {"list_query", ""}}), ctx) ==
+          "query must be a single statement; it continues with \"/* c */ delete from sessions\"");
   }
   SUBCASE("query_only is on") {
     auto t = read(params(db, {{"query", "pragma query_only"}, {"list_query", ""}}), ctx);
@@ -531,7 +545,9 @@ TEST_CASE("sqlite_source: cancellation") {
 
 TEST_CASE("sqlite_source: the default queries run on the NetCollector schema (schemas/netcollector.sql)") {
   const char* root = std::getenv("PIPECTL_SOURCE_DIR");
-  const fs::path schema = fs::path(root ? root : "../..") / "schemas" / "netcollector.sql";
+  // under ctest PIPECTL_SOURCE_DIR is set; run by hand, find it from this file
+  const fs::path schema = (root ? fs::path(root) : fs::path(__FILE__).parent_path() / "../../..") / "schemas" /
+                          "netcollector.sql";
   REQUIRE_MESSAGE(fs::exists(schema), schema.string());
   std::ifstream f(schema);
   const std::string ddl((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

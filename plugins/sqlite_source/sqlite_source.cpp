@@ -551,7 +551,6 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     Interner dict;
     std::vector<std::int64_t> offsets(n + 1, 0);
     std::vector<std::int32_t> codes;
-    codes.reserve(n * 2);
     std::vector<std::int32_t> group;
     std::vector<std::uint32_t> stamp;
     std::uint32_t gid = 0;

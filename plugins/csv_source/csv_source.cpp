@@ -68,7 +68,7 @@ std::string shown(std::string_view s) {
   return out + "\"";
 }
 
-enum class Kind : std::uint8_t { Infer, Int, Float, Text, Multi };
+enum class Kind : std::uint8_t { Infer, Int, Float, Text, Multi, Skip };
 
 Kind kind_of(DType t) {
   switch (t) {
@@ -112,7 +112,8 @@ struct Builder {
       case Kind::Float: f64.reserve(n); break;
       case Kind::Text: codes.reserve(n); break;
       case Kind::Multi: offsets.reserve(n + 1); break;
-      case Kind::Infer: break;
+      case Kind::Infer:
+      case Kind::Skip: break;
     }
   }
   void null() {
@@ -124,7 +125,8 @@ struct Builder {
       case Kind::Float: f64.push_back(std::nan("")); break;
       case Kind::Text: codes.push_back(-1); break;
       case Kind::Multi: offsets.push_back(static_cast<std::int64_t>(codes.size())); break;
-      case Kind::Infer: break;
+      case Kind::Infer:
+      case Kind::Skip: break;
     }
     ++rows;
   }
@@ -222,6 +224,8 @@ Contract CsvConfig::contract() const {
     k.dynamic = true;
   } else {
     for (const auto& [name, t] : types) k.makes.push_back(name);
+    for (const auto& l : list_columns)
+      if (!types.count(l)) k.makes.push_back(l);
   }
   return k;
 }
@@ -260,6 +264,23 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
     if (std::find(names.begin(), names.end(), name) == names.end())
       throw DataError("parameter \"types\" names column \"" + name + "\", which is not in the header (columns: " +
                       header_list() + ")");
+  if (!cfg.types.empty()) {
+    // A declared schema: the output is exactly the declared columns (the
+    // contract lists them), so list columns must be there and others are left out.
+    for (const auto& l : cfg.list_columns)
+      if (std::find(names.begin(), names.end(), l) == names.end())
+        throw DataError("list column \"" + l + "\" is not in the header (columns: " + header_list() +
+                        "); with types given, every column of list_columns must be there (set list_columns = [] "
+                        "if the file has none)");
+    std::string skipped;
+    for (std::size_t c = 0; c < ncol; ++c)
+      if (kinds[c] == Kind::Infer) {
+        kinds[c] = Kind::Skip;
+        skipped += (skipped.empty() ? "" : ", ") + names[c];
+      }
+    if (ctx && !skipped.empty())
+      ctx->info("columns neither in types nor in list_columns are not read: " + skipped);
+  }
 
   auto check_cancel = [&](std::size_t rec, const csv::Reader& r, double lo, double hi) {
     if (!ctx || (rec & 4095) != 0 || rec == 0) return;
@@ -350,6 +371,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
     if (f.size() != ncol) throw DataError(fields_msg(r.line(), f.size(), ncol));
     for (std::size_t c = 0; c < ncol; ++c) {
       Builder& b = cols[c];
+      if (b.kind == Kind::Skip) continue;
       const csv::Field& v = f[c];
       if (v.text.empty() && (!v.quoted || b.kind == Kind::Int || b.kind == Kind::Float)) {
         b.null();
@@ -389,7 +411,8 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
           csv::for_each_item(v.text, sep, [&](std::string_view item) { b.codes.push_back(b.dict.intern(item)); });
           b.offsets.push_back(static_cast<std::int64_t>(b.codes.size()));
           break;
-        case Kind::Infer: break;
+        case Kind::Infer:
+      case Kind::Skip: break;
       }
       b.done_value();
     }
@@ -399,6 +422,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
   std::vector<ColumnPtr> out;
   out.reserve(ncol);
   for (auto& b : cols) {
+    if (b.kind == Kind::Skip) continue;
     if (ctx && b.nulls > 0) ctx->count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
     out.push_back(std::make_shared<const Column>(b.finish()));
   }

@@ -2,11 +2,20 @@
 // csv_reader.hpp), with the same columns the sqlite source gives, so the two
 // are swappable.
 //
-// Types: `types` (column -> int64 | float64 | categorical | multi_categorical)
-// first; columns in `list_columns` are multi_categorical (items split at
-// `list_separator`, empty items ignored); every other column is inferred from
-// the whole column: all values integers -> int64, all numbers -> float64
-// (nan / inf count as numbers), else categorical.
+// Columns and types:
+//   - without `types`, every header column is read: those in `list_columns`
+//     are multi_categorical (items split at `list_separator`, empty items
+//     ignored; list_columns missing from the header are ignored), the others
+//     inferred from the whole column: all values integers -> int64, all
+//     numbers -> float64 (nan / inf count as numbers), else categorical. The
+//     contract is dynamic.
+//   - with `types` (column -> int64 | float64 | categorical |
+//     multi_categorical) the schema is declared: the contract makes the
+//     `types` columns plus `list_columns`, the output holds exactly those
+//     (other header columns are not read, which the log says), and each of
+//     them must be in the header (a DataError otherwise). The runner refuses
+//     undeclared output columns of a non-dynamic stage, hence no inference
+//     of the rest in this mode.
 //
 // Empty fields and quotes (the convention csv_sink writes):
 //   - an empty bare field is NULL in every column type;

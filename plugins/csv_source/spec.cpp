@@ -11,12 +11,13 @@ PluginSpec csv_spec() {
       .required();
   s.param("delimiter", ParamType::String, "the field delimiter, one character").def(",");
   s.param("types", ParamType::Table,
-          "column -> \"int64\" | \"float64\" | \"categorical\" | \"multi_categorical\"; other columns are "
-          "inferred from all their values (all integers: int64, all numbers: float64, else categorical)")
+          "column -> \"int64\" | \"float64\" | \"categorical\" | \"multi_categorical\": the declared schema; "
+          "the output is then exactly these columns plus list_columns. Without it every column is read, "
+          "its type inferred from all its values (all integers: int64, all numbers: float64, else categorical)")
       .def(json::object());
   s.param("list_columns", ParamType::StringList,
-          "multi-valued (multi_categorical) columns, items separated by list_separator; names not in the "
-          "header are ignored")
+          "multi-valued (multi_categorical) columns, items separated by list_separator; without types, "
+          "names not in the header are ignored; with types, they must be in the header")
       .def(json::array({"dns"}));
   s.param("list_separator", ParamType::String, "separates the items of a list column's field").def("|");
   s.param("quoted_is_text", ParamType::Bool,

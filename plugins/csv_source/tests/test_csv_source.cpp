@@ -134,10 +134,14 @@ TEST_CASE("csv_source: contract and configuration") {
     CHECK(k.dynamic);
     CHECK(k.makes.empty());
   }
-  SUBCASE("with types: makes the typed columns") {
+  SUBCASE("with types: makes the typed columns and the list columns") {
     auto k = spec.contract(params("x.csv", {{"types", {{"bytes", "int64"}, {"dns", "multi_categorical"}}}}));
     CHECK_FALSE(k.dynamic);
     CHECK(k.makes == V{"bytes", "dns"});
+    k = spec.contract(params("x.csv", {{"types", {{"bytes", "int64"}}}, {"list_columns", {"dns", "tags"}}}));
+    CHECK(k.makes == V{"bytes", "dns", "tags"});
+    k = spec.contract(params("x.csv", {{"types", {{"bytes", "int64"}}}, {"list_columns", json::array()}}));
+    CHECK(k.makes == V{"bytes"});
   }
   SUBCASE("bad settings") {
     CHECK_THROWS_WITH_AS(CsvSource(params("x.csv", {{"delimiter", ";;"}})),
@@ -162,7 +166,8 @@ TEST_CASE("csv_source: declared types") {
     auto p = write(d, "a,b,c,tags\n1,2,x,p;q\n3,4.0,y,\n");
     Table t = read(params(p, {{"types", {{"a", "float64"}, {"b", "int64"}, {"c", "categorical"},
                                          {"tags", "multi_categorical"}}},
-                              {"list_separator", ";"}}),
+                              {"list_separator", ";"},
+                              {"list_columns", json::array()}}),
                    ctx);
     CHECK(t.at("a").type == DType::Float64);
     CHECK(t.at("a").f64 == std::vector<double>{1.0, 3.0});
@@ -173,20 +178,36 @@ TEST_CASE("csv_source: declared types") {
   }
   SUBCASE("a declared numeric column: text is an error naming column and line") {
     auto p = write(d, "h1,srcport\n1,5\n2,\"6\"\n3, 7 \n4,+8\n5,\n6,abc\n");
-    CHECK(error_of(params(p, {{"types", {{"srcport", "int64"}}}})) == "column \"srcport\": text value \"abc\" at line 7");
-    CHECK(error_of(params(p, {{"types", {{"srcport", "float64"}}}})) == "column \"srcport\": text value \"abc\" at line 7");
+    CHECK(error_of(params(p, {{"types", {{"srcport", "int64"}}}, {"list_columns", json::array()}})) ==
+          "column \"srcport\": text value \"abc\" at line 7");
+    CHECK(error_of(params(p, {{"types", {{"srcport", "float64"}}}, {"list_columns", json::array()}})) ==
+          "column \"srcport\": text value \"abc\" at line 7");
     SUBCASE("quoted, blank-padded and signed numbers are fine") {
       auto q = write(d, "h1,srcport\n1,5\n2,\"6\"\n3, 7 \n4,+8\n5,\n", "ok.csv");
-      Table t = read(params(q, {{"types", {{"srcport", "int64"}}}}), ctx);
+      Table t = read(params(q, {{"types", {{"srcport", "int64"}}}, {"list_columns", json::array()}}), ctx);
       CHECK(t.at("srcport").i64 == std::vector<std::int64_t>{5, 6, 7, 8, 0});
       CHECK(t.at("srcport").valid == std::vector<std::uint8_t>{1, 1, 1, 1, 0});
     }
   }
   SUBCASE("a declared int64 column: non-integers and out-of-range numbers") {
-    CHECK(error_of(params(write(d, "x\n1\n2.5\n"), {{"types", {{"x", "int64"}}}})) ==
+    CHECK(error_of(params(write(d, "x\n1\n2.5\n"), {{"types", {{"x", "int64"}}}, {"list_columns", json::array()}})) ==
           "column \"x\": value \"2.5\" at line 3 is not an integer");
-    CHECK(error_of(params(write(d, "x\n1\n1e30\n"), {{"types", {{"x", "int64"}}}})) ==
+    CHECK(error_of(params(write(d, "x\n1\n1e30\n"), {{"types", {{"x", "int64"}}}, {"list_columns", json::array()}})) ==
           "column \"x\": value \"1e30\" at line 3 is out of the int64 range");
+  }
+  SUBCASE("with types, the output is exactly the declared columns") {
+    auto p = write(d, "a,b,dns,extra\n1,x,p|q,zz\n2,y,,\n");
+    Table t = read(params(p, {{"types", {{"a", "float64"}}}}), ctx);
+    CHECK(t.column_names() == V{"a", "dns"});
+    CHECK(t.at("a").type == DType::Float64);
+    CHECK(list(t.at("dns"), 0) == V{"p", "q"});
+    CHECK(ctx.log.front() == "info: columns neither in types nor in list_columns are not read: b, extra");
+    CHECK(plugins::csv_spec().contract(params(p, {{"types", {{"a", "float64"}}}})).makes == V{"a", "dns"});
+  }
+  SUBCASE("with types, a list column missing from the header is an error") {
+    CHECK(error_of(params(write(d, "a,b\n1,2\n"), {{"types", {{"a", "int64"}}}})) ==
+          "list column \"dns\" is not in the header (columns: a, b); with types given, every column of list_columns "
+          "must be there (set list_columns = [] if the file has none)");
   }
   SUBCASE("a types entry for a column not in the header") {
     CHECK(error_of(params(write(d, "a,b\n1,2\n"), {{"types", {{"c", "int64"}}}})) ==
@@ -269,7 +290,8 @@ TEST_CASE("csv_source: malformed files") {
     SUBCASE("also when every column is declared (no inference pass)") {
       json types = json::object();
       for (auto c : {"a", "b", "c", "d", "e", "f", "g", "h", "i"}) types[c] = "int64";
-      CHECK(error_of(params(write(d, s), {{"types", types}})) == "line 7: 5 fields, header has 9");
+      CHECK(error_of(params(write(d, s), {{"types", types}, {"list_columns", json::array()}})) ==
+            "line 7: 5 fields, header has 9");
     }
     CHECK(error_of(params(write(d, "a,b\n1,2,3\n"))) == "line 2: 3 fields, header has 2");
     CHECK(error_of(params(write(d, "a,b\n1\n"))) == "line 2: 1 field, header has 2");
@@ -303,7 +325,7 @@ TEST_CASE("csv_source: cancellation") {
   CsvSource src(params(p));
   CHECK_THROWS_AS(src.run(ctx, {}), Interrupted);
   SUBCASE("declared types: no inference pass, still cancelled") {
-    CsvSource s2(params(p, {{"types", {{"a", "int64"}, {"b", "categorical"}}}}));
+    CsvSource s2(params(p, {{"types", {{"a", "int64"}, {"b", "categorical"}}}, {"list_columns", json::array()}}));
     CHECK_THROWS_AS(s2.run(ctx, {}), Interrupted);
   }
 }

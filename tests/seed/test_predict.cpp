@@ -220,3 +220,33 @@ TEST_CASE("history: a 3x2 sweep makes six runs whose upstream stages ran once") 
   CHECK(list.out.find("train.eta") != std::string::npos);
   CHECK(list.out.find("train.max_depth") != std::string::npos);
 }
+
+TEST_CASE("compare: iot-compare.toml trains five models on the same test rows and writes the report") {
+  TempDir home;
+  auto r = run_pipectl("compare " + kPipelines + "/iot-compare.toml -q --set source.path=" + quote(demo_db(42)) +
+                           " --out " + quote((home / "run").string()),
+                       home.path);
+  REQUIRE(r.rc == 0);
+  auto m = json::parse(slurp(home / "run" / "metrics.json"))["evaluate"];
+  for (const char* model : {"xgb_trees", "xgb_forest", "logreg", "svm", "mlp"}) {
+    CHECK_MESSAGE(m.contains(model), model);
+    CHECK(m[model]["rows"].get<int>() == 1453);
+    CHECK(m[model]["roc_auc"].get<double>() > 0.9);
+    CHECK(r.out.find(std::string("| ") + model) != std::string::npos);
+  }
+  // Every model scored exactly the same test rows.
+  std::set<std::string> first;
+  for (const char* model : {"xgb_trees", "xgb_forest", "logreg", "svm", "mlp"}) {
+    std::set<std::string> ids;
+    for (const auto& row : read_csv(home / "run" / "stages" / "evaluate" / model / "test_predictions.csv"))
+      ids.insert(row.at("sessionid"));
+    if (first.empty()) first = ids;
+    CHECK(ids == first);
+  }
+  const auto html = slurp(home / "run" / "report" / "compare.html");
+  CHECK(html.find("<table id=\"models\">") != std::string::npos);
+  CHECK(html.find("<figure id=\"roc\">") != std::string::npos);
+  CHECK(html.find("<figure id=\"pr\">") != std::string::npos);
+  CHECK(fs::exists(home / "run" / "report" / "compare.md"));
+  CHECK(fs::exists(home / "run" / "report" / "compare.json"));
+}

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "ingest_cli.hpp"
 #include "schema.hpp"
 
 #include <pipectl/config.hpp>
@@ -103,7 +104,7 @@ int cmd_version() {
   return 0;
 }
 
-int cmd_run(const Args& args) {
+int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
   Common c;
   std::string file, out, log_format = "text", runs_dir = "runs";
   int jobs = 0;
@@ -217,6 +218,7 @@ int cmd_run(const Args& args) {
       } catch (const std::exception& ex) {
         log.log(LogLevel::Warn, "", std::string("could not record the run in the history: ") + ex.what());
       }
+      if (run_dirs) run_dirs->push_back(res.dir);
       done.emplace_back(e.run_id, std::move(res));
     }
     if (sweep) {
@@ -414,6 +416,9 @@ int dispatch(const std::string& cmd, const Args& args, const char* usage) {
     if (cmd == "cache") return cmd_cache(args);
     if (cmd == "predict") return cmd_predict(args);
     if (cmd == "runs") return cmd_runs(args);
+    if (cmd == "compare") return cmd_compare(args);
+    if (cmd == "ingest") return ingest::cli_main(args);
+    if (cmd == "report") return cmd_report(args);
   } catch (const std::exception& e) {
     return report_error(e);
   }

@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,7 +20,8 @@ using Args = std::vector<std::string>;
 
 int dispatch(const std::string& cmd, const Args& args, const char* usage);
 int cmd_version();
-int cmd_run(const Args& args);
+/// `run_dirs` receives the folder of every finished run.
+int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs = nullptr);
 int cmd_validate(const Args& args);
 int cmd_graph(const Args& args);
 int cmd_plugins(const Args& args);
@@ -28,6 +30,8 @@ int cmd_status(const Args& args);
 int cmd_cache(const Args& args);
 int cmd_predict(const Args& args);
 int cmd_runs(const Args& args);
+int cmd_compare(const Args& args);
+int cmd_report(const Args& args);
 
 // Shared by the commands.
 extern std::atomic<bool> g_interrupt;

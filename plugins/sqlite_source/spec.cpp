@@ -8,6 +8,19 @@ const char* const kSqliteDefaultQuery =
     "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
     "where d.device_type is not null order by s.sessionid";
 
+std::string SqliteConfig::main_sql() const {
+  if (!default_query()) return query;
+  std::string conds;
+  if (labelled_only) conds = "d.device_type is not null";
+  if (key_range())
+    conds += (conds.empty() ? "" : " and ") + std::string("s.sessionid between ") + std::to_string(*key_min) +
+             " and " + std::to_string(*key_max);
+  return "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
+         "s.endtime, d.manufacturer, d.device_type "
+         "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" +
+         (conds.empty() ? std::string() : " where " + conds) + " order by s.sessionid";
+}
+
 const char* const kSqliteDefaultListQuery =
     "select q.sessionid, q.qname from dns_queries q order by q.sessionid";
 
@@ -41,6 +54,13 @@ PluginSpec sqlite_spec() {
           "column -> \"int64\" | \"float64\" | \"categorical\": overrides the type taken from the "
           "declared column type or the first non-NULL value")
       .def(json::object());
+  s.param("labelled_only", ParamType::Bool,
+          "the default query reads only sessions whose device has a device_type (false: the unlabelled "
+          "ones too, e.g. to predict them; no effect on a custom query)")
+      .def(true);
+  s.param("key_min", ParamType::Int,
+          "with key_max: read only the rows whose list_key is in [key_min, key_max] (one chunk; unset = all)");
+  s.param("key_max", ParamType::Int, "see key_min");
   s.param("busy_timeout_ms", ParamType::Int,
           "how long to wait for another connection's lock before failing with \"database is locked\"")
       .def(2000)

@@ -93,6 +93,26 @@ std::uint32_t be(const unsigned char* p, int n) {
   return v;
 }
 
+/// The text of a prepared statement alone (no trailing ';'), to wrap in a subquery.
+std::string statement_text(sqlite3_stmt* st) {
+  std::string q(trim(sqlite3_sql(st)));
+  while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back())))) q.pop_back();
+  return q;
+}
+
+std::string quote_ident(const std::string& name) {
+  std::string q = "\"";
+  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+/// `select * from (<sql>) where <key> between lo and hi order by <key>`; the
+/// line break ends a trailing -- comment.
+std::string in_key_range(const std::string& sql, const std::string& key, std::int64_t lo, std::int64_t hi) {
+  return "select * from (\n" + sql + "\n) where " + quote_ident(key) + " between " + std::to_string(lo) + " and " +
+         std::to_string(hi) + " order by " + quote_ident(key);
+}
+
 enum class Kind : std::uint8_t { Unknown, Int, Float, Text };
 
 Kind kind_of_decltype(const char* decl) {
@@ -318,6 +338,9 @@ struct Builder {
 }  // namespace
 
 bool SqliteConfig::default_query() const { return collapse_ws(query) == collapse_ws(kSqliteDefaultQuery); }
+bool SqliteConfig::default_list_query() const {
+  return collapse_ws(list_query) == collapse_ws(kSqliteDefaultListQuery);
+}
 
 SqliteConfig SqliteConfig::from(const Params& p) {
   SqliteConfig c;
@@ -330,6 +353,12 @@ SqliteConfig SqliteConfig::from(const Params& p) {
   c.busy_timeout_ms = p.has("busy_timeout_ms") ? p.integer("busy_timeout_ms") : 2000;
   c.mmap_mb = p.has("mmap_mb") ? p.integer("mmap_mb") : 256;
   c.count_rows = p.has("count_rows") && p.boolean("count_rows");
+  c.labelled_only = p.has("labelled_only") ? p.boolean("labelled_only") : true;
+  if (p.has("key_min") != p.has("key_max")) throw Error("parameters \"key_min\" and \"key_max\" go together");
+  if (p.has("key_min")) {
+    c.key_min = p.integer("key_min");
+    c.key_max = p.integer("key_max");
+  }
   if (trim(c.query).empty()) throw Error("parameter \"query\" is empty");
   if (!trim(c.list_query).empty()) {
     if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty (list_query needs it)");
@@ -369,10 +398,17 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   const auto t0 = std::chrono::steady_clock::now();
   Db db(cfg_, ctx);
 
-  Stmt st = db.prepare(cfg_.query, "query");
+  std::string query_sql = cfg_.main_sql();
+  if (cfg_.key_range() && !cfg_.default_query()) {
+    Stmt probe = db.prepare(query_sql, "query");
+    query_sql = in_key_range(statement_text(probe.get()), cfg_.list_key, *cfg_.key_min, *cfg_.key_max);
+  }
+  if (!cfg_.default_query() && !cfg_.labelled_only)
+    ctx.info("labelled_only = false has no effect on a custom query");
+  Stmt st = db.prepare(query_sql, "query");
   sqlite3_stmt* s = st.get();
   const int ncol = sqlite3_column_count(s);
-  if (ncol == 0) throw DataError("query returns no columns; query: " + cfg_.query);
+  if (ncol == 0) throw DataError("query returns no columns; query: " + query_sql);
 
   std::vector<Builder> cols(static_cast<std::size_t>(ncol));
   int key_idx = -1;
@@ -382,7 +418,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     for (int d = 0; d < c; ++d)
       if (cols[static_cast<std::size_t>(d)].name == b.name)
         throw DataError("query returns two columns named \"" + b.name +
-                        "\" (give one another name with \"as\"); query: " + cfg_.query);
+                        "\" (give one another name with \"as\"); query: " + query_sql);
     b.kind = kind_of_decltype(sqlite3_column_decltype(s, c));
     auto t = cfg_.types.find(b.name);
     if (t != cfg_.types.end()) b.kind = kind_of_dtype(t->second);
@@ -433,7 +469,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   std::size_t expected = 0;
   std::size_t row = 0;
   int rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) db.fail(rc, "query", cfg_.query);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) db.fail(rc, "query", query_sql);
   db.check_size();
   {
     // An estimate for memory reservation and progress, from what is cheap to ask.
@@ -444,6 +480,8 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
       est_sql = "select count(*) from (" + q + "\n)";  // the line break ends a trailing -- comment
     }
     else if (cfg_.default_query()) est_sql = "select max(rowid) from sessions";
+    if (!est_sql.empty() && cfg_.key_range() && !cfg_.count_rows)
+      est_sql = "select min((" + est_sql + "), " + std::to_string(std::max<std::int64_t>(0, *cfg_.key_max - *cfg_.key_min + 1)) + ")";
     if (!est_sql.empty() && rc == SQLITE_ROW) {
       sqlite3_stmt* e = nullptr;
       if (sqlite3_prepare_v2(db.h(), est_sql.c_str(), -1, &e, nullptr) == SQLITE_OK &&
@@ -513,10 +551,11 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
       if (!b.valid.empty()) b.valid.push_back(1);
     }
   }
-  if (rc != SQLITE_DONE) db.fail(rc, "query", cfg_.query);
+  if (rc != SQLITE_DONE) db.fail(rc, "query", query_sql);
   st.reset();
   const std::size_t n = row;
-  if (n == 0) throw DataError("query returned no rows (" + db.where() + "); query: " + cfg_.query);
+  if (n == 0 && !cfg_.key_range())
+    throw DataError("query returned no rows (" + db.where() + "); query: " + query_sql);
 
   std::vector<ColumnPtr> out;
   out.reserve(cols.size() + 1);
@@ -542,11 +581,23 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
                         std::to_string(keys[i - 1]) + " (the query needs \"order by " + cfg_.list_key + "\")");
     }
 
-    Stmt lst = db.prepare(cfg_.list_query, "list_query");
+    std::string list_sql = cfg_.list_query;
+    if (cfg_.key_range()) {
+      if (cfg_.default_list_query()) {
+        list_sql = "select q.sessionid, q.qname from dns_queries q where q.sessionid between " +
+                   std::to_string(*cfg_.key_min) + " and " + std::to_string(*cfg_.key_max) + " order by q.sessionid";
+      } else {
+        Stmt probe = db.prepare(list_sql, "list_query");
+        if (sqlite3_column_count(probe.get()) < 1) throw DataError("list_query returns no columns; query: " + list_sql);
+        list_sql = in_key_range(statement_text(probe.get()), sqlite3_column_name(probe.get(), 0), *cfg_.key_min,
+                                *cfg_.key_max);
+      }
+    }
+    Stmt lst = db.prepare(list_sql, "list_query");
     sqlite3_stmt* l = lst.get();
     if (sqlite3_column_count(l) != 2)
       throw DataError("list_query must return 2 columns (key, value), it returns " +
-                      std::to_string(sqlite3_column_count(l)) + "; query: " + cfg_.list_query);
+                      std::to_string(sqlite3_column_count(l)) + "; query: " + list_sql);
 
     Interner dict;
     std::vector<std::int64_t> offsets(n + 1, 0);
@@ -601,7 +652,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
           if (k < cur)
             throw DataError("list_query result is not ordered by its key: row " + std::to_string(lrow) +
                             " has key " + std::to_string(k) + " after " + std::to_string(cur) +
-                            " (the list query needs \"order by\" its first column); query: " + cfg_.list_query);
+                            " (the list query needs \"order by\" its first column); query: " + list_sql);
           end_group();
         }
         have = true;
@@ -627,7 +678,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
       }
       group.push_back(code);
     }
-    if (rc != SQLITE_DONE) db.fail(rc, "list_query", cfg_.list_query);
+    if (rc != SQLITE_DONE) db.fail(rc, "list_query", list_sql);
     if (have) end_group();
     for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
     codes.shrink_to_fit();

@@ -24,12 +24,19 @@
 // query with no list rows gets an empty list; list rows whose key is not in
 // the main result are counted as `dropped.unmatched_key.<list_column>`, NULL
 // values as `nulls.<list_column>`.
+//
+// For `pipectl predict`: `labelled_only = false` reads the unlabelled
+// sessions too (default query only), and `key_min`/`key_max` read one range
+// of list_key (the default queries get a `between` condition, a custom query
+// is wrapped as `select * from (<query>) where <key> between … order by
+// <key>`); an empty key range gives an empty table, not an error.
 #pragma once
 
 #include <pipectl/plugin.hpp>
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +59,8 @@ struct SqliteConfig {
   std::string list_column;
   bool list_distinct = true;
   std::map<std::string, DType> types;  ///< overrides
+  bool labelled_only = true;               ///< default query: only sessions with a device_type
+  std::optional<std::int64_t> key_min, key_max;  ///< read only rows with list_key in [key_min, key_max]
   std::int64_t busy_timeout_ms = 2000;
   std::int64_t mmap_mb = 256;
   bool count_rows = false;
@@ -59,6 +68,11 @@ struct SqliteConfig {
   /// Throws pipectl::Error on an invalid configuration (e.g. an unknown type name).
   static SqliteConfig from(const Params& p);
   bool default_query() const;
+  bool default_list_query() const;
+  bool key_range() const { return key_min.has_value(); }
+  /// The query that is run: the default one with its conditions (labelled
+  /// only, key range); a custom one as given (a key range wraps it later).
+  std::string main_sql() const;
   Contract contract() const;
 };
 

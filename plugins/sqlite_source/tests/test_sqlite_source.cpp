@@ -577,3 +577,51 @@ TEST_CASE("sqlite_source: the default queries run on the NetCollector schema (sc
   CHECK(list(t.at("dns"), 1) == std::vector<std::string>{"apple.com", "icloud.com"});
   CHECK(ctx.counters["dropped.unmatched_key.dns"] == 1);
 }
+
+TEST_CASE("sqlite_source: predicting: unlabelled sessions and key ranges") {
+  TempDir d;
+  auto db = make_db(d);
+  testing::TestContext ctx;
+  SUBCASE("labelled_only = false reads the unlabelled sessions too") {
+    Table t = read(params(db, {{"labelled_only", false}}), ctx);
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{1, 2, 3, 4, 5, 7});
+    CHECK(t.at("device_type").is_null(2));
+    CHECK(ctx.counters["nulls.device_type"] == 1);
+    CHECK(list(t.at("dns"), 2) == std::vector<std::string>{"unlabelled.example"});
+    CHECK(ctx.counters["dropped.unmatched_key.dns"] == 1);  // session 6 only
+    CHECK_FALSE(plugins::sqlite_spec().contract(params(db, {{"labelled_only", false}})).dynamic);
+  }
+  SUBCASE("a key range of the default queries") {
+    Table t = read(params(db, {{"key_min", 2}, {"key_max", 5}}), ctx);
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{2, 4, 5});
+    CHECK(list(t.at("dns"), 0) == std::vector<std::string>{"apple.com"});
+    CHECK(ctx.counters["dropped.unmatched_key.dns"] == 1);  // session 3, unlabelled; 1, 6 and 7 are not read
+    CHECK(ctx.measures["expected_rows"] == 4);
+    SUBCASE("with the unlabelled ones") {
+      Table u = read(params(db, {{"key_min", 2}, {"key_max", 5}, {"labelled_only", false}}), ctx);
+      CHECK(u.at("sessionid").i64 == std::vector<std::int64_t>{2, 3, 4, 5});
+    }
+  }
+  SUBCASE("a key range of custom queries wraps them") {
+    Table t = read(params(db, {{"key_min", 2},
+                               {"key_max", 4},
+                               {"query", "select sessionid, lensum, mac from sessions order by sessionid; -- all"},
+                               {"list_query", "select sessionid as sid, upper(qname) from dns_queries order by sessionid"}}),
+                   ctx);
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{2, 3, 4});
+    CHECK(t.at("lensum").type == DType::Int64);  // declared types survive the wrapping
+    CHECK(t.at("mac").type == DType::Categorical);
+    CHECK(list(t.at("dns"), 0) == std::vector<std::string>{"APPLE.COM"});
+    CHECK(list(t.at("dns"), 1) == std::vector<std::string>{"UNLABELLED.EXAMPLE"});
+  }
+  SUBCASE("an empty key range is an empty table, not an error") {
+    Table t = read(params(db, {{"key_min", 100}, {"key_max", 200}}), ctx);
+    CHECK(t.rows() == 0);
+    CHECK(t.num_columns() == 10);
+    CHECK(t.at("sessionid").type == DType::Int64);
+  }
+  SUBCASE("key_min needs key_max") {
+    CHECK_THROWS_WITH_AS(SqliteSource(params(db, {{"key_min", 1}})),
+                         "parameters \"key_min\" and \"key_max\" go together", Error);
+  }
+}

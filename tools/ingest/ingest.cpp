@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <iomanip>
 #include <ostream>
@@ -249,6 +250,8 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
         break;
       }
       ++st.packets;
+      if ((n & 4095) == 0 && opts.interrupt && opts.interrupt->load())
+        throw IngestError(kExitInterrupted, "interrupted by a signal; \"" + opts.out + "\" not written");
       if ((n & 4095) == 0 && fp) progress.update(bytes_before + static_cast<std::uint64_t>(std::max(0L, std::ftell(fp))), fi + 1, files.size());
       Packet pkt;
       const SkipReason why = parse_frame(linktype, data, hdr->caplen, pkt);

@@ -4,6 +4,7 @@
 
 #include "dns.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <iosfwd>
 #include <map>
@@ -18,6 +19,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitDataError = 6;
+constexpr int kExitInterrupted = 130;
 
 /// A failure with the exit code the CLI should return.
 class IngestError : public std::runtime_error {
@@ -41,6 +43,8 @@ struct IngestOptions {
   QtypeSet dns_types = default_qtypes();
   ProgressMode progress = ProgressMode::Auto;
   std::size_t batch = 4096;         ///< closed sessions buffered before an insert batch
+  /// Set asynchronously (a signal handler) to stop: IngestError(130), no database written.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct IngestStats {

@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <csignal>
 #include <iostream>
 #include <sstream>
 
@@ -33,7 +34,8 @@ const char* kDetails =
     "[[device]] mac = \"..\" device_type = \"..\" hostname = \"..\". Listed devices get\n"
     "their device_type ('Other' when empty or \"other\"); the rest NULL.\n"
     "\n"
-    "exit codes: 0 ok, 1 failure (writing the database), 2 usage, 6 unreadable input\n";
+    "exit codes: 0 ok, 1 failure (writing the database), 2 usage, 6 unreadable input,\n"
+    "            130 interrupted (SIGINT / SIGTERM; no database is written)\n";
 
 po::options_description make_options() {
   po::options_description o("options");
@@ -61,9 +63,23 @@ po::options_description make_options() {
 
 }  // namespace
 
-int cli_main(const std::vector<std::string>& args) { return cli_main(args, std::cout, std::cerr); }
+namespace {
+std::atomic<bool> g_interrupt{false};
+extern "C" void ingest_on_signal(int) { g_interrupt.store(true); }
+}  // namespace
 
-int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int cli_main(const std::vector<std::string>& args) {
+  g_interrupt.store(false);
+  auto old_int = std::signal(SIGINT, ingest_on_signal);
+  auto old_term = std::signal(SIGTERM, ingest_on_signal);
+  const int rc = cli_main(args, std::cout, std::cerr, &g_interrupt);
+  std::signal(SIGINT, old_int == SIG_ERR ? SIG_DFL : old_int);
+  std::signal(SIGTERM, old_term == SIG_ERR ? SIG_DFL : old_term);
+  return rc;
+}
+
+int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+             const std::atomic<bool>* interrupt) {
   const po::options_description opts = make_options();
   auto usage_error = [&](const std::string& msg) {
     err << "pipectl ingest: " << msg << "\n" << kUsage << "(pipectl ingest --help for the options)\n";
@@ -96,6 +112,7 @@ int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 
   IngestOptions o;
+  o.interrupt = interrupt;
   if (vm.count("input")) o.inputs = vm["input"].as<std::vector<std::string>>();
   if (o.inputs.empty()) return usage_error("no input captures given");
   if (!vm.count("out")) return usage_error("--out DB is required");

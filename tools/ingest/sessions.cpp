@@ -35,6 +35,13 @@ void Session::add_name(std::string&& n) {
 }
 
 Sessionizer::Handle Sessionizer::packet(const FlowKey& key, std::int64_t ts_ns, std::uint32_t frame_len) {
+  if (started_ && ts_ns < newest_ns_ - timeout_) {
+    finish();  // time went back: an earlier capture
+    newest_ns_ = ts_ns;
+  } else if (!started_ || ts_ns > newest_ns_) {
+    newest_ns_ = ts_ns;
+  }
+  started_ = true;
   while (!lru_.empty() && idle(lru_.front(), ts_ns)) close(lru_.begin());
   auto it = open_.find(key);
   if (it != open_.end() && idle(*it->second, ts_ns)) {

@@ -1,9 +1,12 @@
 // Sessions: one direction of a flow, keyed by (sending device, protocol,
-// src ip, src port, dst ip, dst port). A session ends when no packet of it was
-// seen for longer than the idle timeout, or with a TCP packet carrying FIN or
-// RST (that packet included). Open sessions sit in a hash map plus a list in
-// order of last activity, so idle ones are found in O(1) per packet and memory
-// is bounded by the number of open flows, not by the capture.
+// src ip, src port, dst ip, dst port). A session ends when the next packet of
+// its key comes more than the idle timeout after its last one, or with a TCP
+// packet carrying FIN or RST (that packet included). When time jumps back by
+// more than the idle timeout (the next capture file was taken earlier), every
+// open session ends first: sessions continue across files only while time
+// runs on. Open sessions sit in a hash map plus a list in order of last
+// activity, so idle ones are closed in O(1) per packet and memory is bounded
+// by the number of open flows, not by the capture.
 #pragma once
 
 #include "packet.hpp"
@@ -50,9 +53,10 @@ class Sessionizer {
 
   explicit Sessionizer(std::int64_t idle_timeout_ns) : timeout_(idle_timeout_ns) {}
 
-  /// Account one packet: close sessions idle for longer than the timeout
-  /// (relative to `ts_ns`, in either direction of time), then add the packet
-  /// to its session (a new one when none is open). The handle stays valid
+  /// Account one packet: close every session when `ts_ns` is more than the
+  /// timeout before the newest packet so far, else the sessions idle for
+  /// longer than the timeout; then add the packet to its session (a new one
+  /// when none is open). The handle stays valid
   /// until close() / finish() / the next packet().
   Handle packet(const FlowKey& key, std::int64_t ts_ns, std::uint32_t frame_len);
   /// Close a session now (FIN / RST).
@@ -67,12 +71,11 @@ class Sessionizer {
   std::int64_t sessions_started() const { return next_id_ - 1; }
 
  private:
-  bool idle(const Session& s, std::int64_t now) const {
-    const std::int64_t d = now - s.last_ns;
-    return d > timeout_ || -d > timeout_;
-  }
+  bool idle(const Session& s, std::int64_t now) const { return now - s.last_ns > timeout_; }
 
   std::int64_t timeout_;
+  bool started_ = false;
+  std::int64_t newest_ns_ = 0;  // the latest packet time seen (since the last jump back)
   std::int64_t next_id_ = 1;
   std::list<Session> lru_;  // front = least recently active
   std::unordered_map<FlowKey, Handle, FlowKeyHash> open_;

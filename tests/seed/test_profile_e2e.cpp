@@ -27,7 +27,8 @@ TEST_CASE("profile: iot-profile.toml shows the analysis's findings on the demo d
   }
   SUBCASE("Raspberry Pi sessions are all IoT") {
     bool seen = false;
-    for (const auto& v : find(p["categorical"], "manufacturer")["top"])
+    const json manufacturer = find(p["categorical"], "manufacturer");
+    for (const auto& v : manufacturer["top"])
       if (v["value"] == "Raspberry Pi Foundation") {
         seen = true;
         CHECK(v["label_rate"].get<double>() == 1.0);

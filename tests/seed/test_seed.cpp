@@ -96,7 +96,9 @@ TEST_CASE("seed: a broken database ends with a clear error and a non-zero exit")
     }
   }
   SUBCASE("a missing file") {
-    auto r = run_pipectl("run " + kPipelines + "/iot.toml -q --set source.path=/nonexistent/x.sqlite", home.path);
+    auto r = run_pipectl("run " + kPipelines + "/iot.toml -q --set source.path=/nonexistent/x.sqlite --runs-dir " +
+                             quote((home / "runs").string()),
+                         home.path);
     CHECK(r.rc == 6);
     CHECK(r.err.find("database \"/nonexistent/x.sqlite\" not found") != std::string::npos);
   }

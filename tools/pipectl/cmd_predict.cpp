@@ -208,13 +208,17 @@ int cmd_predict(const Args& args) {
     const bool chunked = chunk_rows > 0 && src.plugin->spec.find("key_min") && src.plugin->spec.find("key_max");
     std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
     if (chunked && src.plugin->name == "sqlite") {
-      SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
-      SQLite::Statement q(db, "select min(sessionid), max(sessionid), count(*) from sessions");
-      if (q.executeStep() && !q.getColumn(0).isNull()) {
-        const std::int64_t lo = q.getColumn(0).getInt64(), hi = q.getColumn(1).getInt64(), n = q.getColumn(2).getInt64();
-        const std::int64_t chunks = std::max<std::int64_t>(1, (n + chunk_rows - 1) / chunk_rows);
-        const std::int64_t span = (hi - lo) / chunks + 1;
-        for (std::int64_t a = lo; a <= hi; a += span) ranges.emplace_back(a, std::min(hi, a + span - 1));
+      try {
+        SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
+        SQLite::Statement q(db, "select min(sessionid), max(sessionid), count(*) from sessions");
+        if (q.executeStep() && !q.getColumn(0).isNull()) {
+          const std::int64_t lo = q.getColumn(0).getInt64(), hi = q.getColumn(1).getInt64(), n = q.getColumn(2).getInt64();
+          const std::int64_t chunks = std::max<std::int64_t>(1, (n + chunk_rows - 1) / chunk_rows);
+          const std::int64_t span = (hi - lo) / chunks + 1;
+          for (std::int64_t a = lo; a <= hi; a += span) ranges.emplace_back(a, std::min(hi, a + span - 1));
+        }
+      } catch (const SQLite::Exception&) {
+        ranges.clear();  // not the expected schema: one chunk, and the source stage says what is wrong
       }
     }
     if (ranges.empty()) ranges.emplace_back(0, -1);  // one chunk: everything

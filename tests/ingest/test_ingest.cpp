@@ -315,7 +315,8 @@ TEST_CASE("ingest/cli: inputs, output file, errors") {
     craft::Capture n;
     n.add(30.123456789, udp4(kHue, kHueIp, kGwIp, 7, 8));
     n.write_pcap((t / "nano.pcap").string(), true);
-    auto r = ingest({"pcap", (t / "caps").string(), (t / "nano.pcap").string(), "--out", db});
+    auto r = ingest({"pcap", (t / "caps").string(), (t / "nano.pcap").string(), (t / "caps" / "z" / "2.pcap").string(),
+                     "--out", db});  // 2.pcap is read once
     REQUIRE_MESSAGE(r.rc == 0, r.err);
     CHECK(join(query(db, "select sessionid, srcport, starttime from sessions order by sessionid")) ==
           "1|1|10.0\n2|3|20.0\n3|7|30.123456789\n");

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <fstream>
 #include <iomanip>
 #include <ostream>
@@ -145,8 +146,18 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, s
       files.push_back(in);
     }
   }
+  // The same file named twice (or inside a folder also given) is read once.
+  std::vector<std::string> unique;
+  std::set<std::string> seen;
+  for (const std::string& f : files) {
+    std::error_code ec;
+    fs::path c = fs::weakly_canonical(f, ec);
+    if (ec) c = fs::absolute(f);
+    if (!seen.insert(c.string()).second) continue;
+    unique.push_back(f);
+  }
   if (ignored) *ignored = skipped;
-  return files;
+  return unique;
 }
 
 IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostream& progress_out) {

@@ -15,9 +15,9 @@ namespace fs = std::filesystem;
 
 TEST_CASE("two independent stages overlap under --jobs 2 and outputs equal --jobs 1") {
   TempDir t;
-  auto a = run_pipectl("run " + kGood + "/fanout.toml --quiet --jobs 2 --out " + quote((t / "j2").string()));
+  auto a = run_pipectl("run " + kGood + "/fanout.toml --quiet --no-cache --jobs 2 --out " + quote((t / "j2").string()));
   REQUIRE(a.rc == 0);
-  auto b = run_pipectl("run " + kGood + "/fanout.toml --quiet --jobs 1 --out " + quote((t / "j1").string()));
+  auto b = run_pipectl("run " + kGood + "/fanout.toml --quiet --no-cache --jobs 1 --out " + quote((t / "j1").string()));
   REQUIRE(b.rc == 0);
   auto times = [&](const std::string& run, const std::string& stage) {
     return json::parse(slurp(t / run / "stages" / stage / "times.json"));
@@ -153,7 +153,7 @@ TEST_CASE("world-writable plugin folders are refused unless allowed") {
   CHECK(ok.out.find("test_gen") != std::string::npos);
 }
 
-TEST_CASE("graph renders in every format; dot output is valid Graphviz") {
+TEST_CASE("graph renders in every format and dot output is valid Graphviz") {
   auto text = run_pipectl("graph " + kGood + "/fanout.toml");
   CHECK(text.rc == 0);
   CHECK(text.out == "fanout\n  gen (test_gen, source)\n  left (test_sleep, transform) <- gen\n"

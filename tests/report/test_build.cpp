@@ -120,7 +120,7 @@ TEST_CASE("build_compare: a single model under one evaluator") {
   CHECK(markdown_table(rep).find("**") == std::string::npos);  // nothing to compare against
 }
 
-TEST_CASE("build_compare: the trainer is found through pass-through stages; same model, two evaluators") {
+TEST_CASE("build_compare: the trainer is found through pass-through stages, same model under two evaluators") {
   TempDir t;
   const auto dir = t / "run";
   auto models = two_models();

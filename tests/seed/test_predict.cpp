@@ -124,7 +124,7 @@ TEST_CASE("predict: clear errors for a bad bundle or input") {
   }
 }
 
-TEST_CASE("cache: an unchanged re-run does no stage work; a new max_depth re-runs only the trainer and what follows") {
+TEST_CASE("cache: an unchanged re-run does no stage work, a new max_depth re-runs only the trainer and what follows") {
   TempDir home;
   const std::string run = "run " + kPipelines + "/iot.toml --set source.path=" + quote(demo_db(42)) + " --runs-dir " +
                           quote((home / "runs").string());

@@ -28,7 +28,7 @@ TEST_CASE("seed: iot.toml trains a model with ROC AUC >= 0.95 and prints the met
   CHECK(info["stages"][1]["counters"]["fixed.negative_duration"].get<int>() > 0);
 }
 
-TEST_CASE("seed: the same seed gives byte-identical metrics and model whatever --jobs; another seed another split") {
+TEST_CASE("seed: the same seed gives byte-identical metrics and model whatever --jobs, another seed another split") {
   TempDir home;
   const std::string db = quote(demo_db(42));
   auto a = run_pipectl("run " + kPipelines + "/iot.toml -q --no-cache --jobs 2 --set source.path=" + db + " --out " +

@@ -111,6 +111,8 @@ json record_json(const StageRecord& r) {
 RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry, const RunOptions& opt, Logger& log) {
   const int jobs = opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
   const std::size_t n = p.stages.size();
+  // Cores left to each stage when `jobs` stages run at once (results must not depend on it).
+  const int stage_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
   RunFolder folder(opt.runs_root, p.name, opt.out);
   log.open_file((folder.work_dir() / "log.txt").string());
   folder.write("pipeline.toml", p.to_toml());
@@ -166,7 +168,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
       for (auto u : s.inputs) ins.push_back(outputs[u]);
     }
     for (const auto& t : ins) rec.rows_in += t->rows();
-    HostContext ctx(s, opt.mode, folder, log, rec, cancel, 1);
+    HostContext ctx(s, opt.mode, folder, log, rec, cancel, stage_threads);
     const auto t0 = Clock::now();
     rec.start_s = std::chrono::duration<double>(t0 - t_start).count();
     log.log(LogLevel::Info, s.id, "started (" + s.plugin->name + ")", {{"event", "stage_start"}});

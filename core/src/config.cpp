@@ -113,6 +113,144 @@ std::vector<std::string> closest(const std::string& word, const std::vector<std:
   return out;
 }
 
+TomlDepth toml_nesting_depth(std::string_view text, std::size_t limit) {
+  // A small scanner, not a parser: it only tells keys from values, skips
+  // strings and comments, and adds up the levels of tables and arrays that
+  // the text would build. Malformed text may be measured loosely; toml++
+  // reports the actual error.
+  enum class Mode { Statement, Header, Key, Value };
+  struct Frame {
+    char kind;          // '[' array, '{' inline table
+    std::size_t depth;  // of the array or table itself; its elements are one deeper
+  };
+  TomlDepth out;
+  Mode mode = Mode::Statement;
+  std::vector<Frame> stack;
+  std::size_t header = 0, key_base = 0, segments = 0, value_depth = 0;
+  int line = 1;
+  std::size_t line_start = 0;
+  bool over = false;
+  const std::size_t n = text.size();
+  auto note = [&](std::size_t depth, std::size_t i) {
+    const bool first_over = depth > limit && !over;
+    if (depth > out.depth || first_over) {
+      out.depth = std::max(out.depth, depth);
+      if (!over) {
+        out.line = line;
+        out.column = static_cast<int>(i - line_start) + 1;
+      }
+      over = over || first_over;
+    }
+  };
+  auto newline = [&](std::size_t i) {
+    ++line;
+    line_start = i + 1;
+  };
+  // Skip the string starting at i (a quote); returns the index of its last byte.
+  auto skip_string = [&](std::size_t i) {
+    const char q = text[i];
+    const bool multi = i + 2 < n && text[i + 1] == q && text[i + 2] == q;
+    std::size_t j = i + (multi ? 3 : 1);
+    for (; j < n; ++j) {
+      const char c = text[j];
+      if (c == '\\' && q == '"') {
+        ++j;
+        if (j < n && text[j] == '\n') newline(j);
+        continue;
+      }
+      if (c == '\n') {
+        if (!multi) return j - 1;  // unterminated: toml++ reports it
+        newline(j);
+        continue;
+      }
+      if (c == q) {
+        if (!multi) return j;
+        if (j + 2 < n && text[j + 1] == q && text[j + 2] == q) {
+          j += 2;
+          while (j + 1 < n && text[j + 1] == q) ++j;  // up to two more quotes belong to the content
+          return j;
+        }
+      }
+    }
+    return n - 1;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    if (mode == Mode::Statement) {
+      if (c == ' ' || c == '\t' || c == '\r') continue;
+      if (c == '\n') {
+        newline(i);
+        continue;
+      }
+      if (c == '#') {
+        while (i + 1 < n && text[i + 1] != '\n') ++i;
+        continue;
+      }
+      if (c == '[') {
+        if (i + 1 < n && text[i + 1] == '[') ++i;
+        mode = Mode::Header;
+        header = 1;
+        note(header, i);
+        continue;
+      }
+      mode = Mode::Key;  // and this byte is the key's first
+      key_base = header;
+      segments = 1;
+    }
+    if (c == '"' || c == '\'') {
+      i = skip_string(i);
+      continue;
+    }
+    if (c == '#') {
+      while (i + 1 < n && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (c == '\n') {
+      newline(i);
+      if (stack.empty() || mode == Mode::Header) mode = Mode::Statement;
+      continue;
+    }
+    switch (mode) {
+      case Mode::Statement: break;
+      case Mode::Header:
+        if (c == '.') note(++header, i);
+        break;
+      case Mode::Key:
+        if (c == '.') {
+          ++segments;
+        } else if (c == '=') {
+          value_depth = key_base + segments;  // the value's own depth
+          note(value_depth, i);
+          mode = Mode::Value;
+        } else if (c == '}' && !stack.empty() && stack.back().kind == '{') {
+          stack.pop_back();
+          mode = Mode::Value;
+        }
+        break;
+      case Mode::Value:
+        if (c == '[' || c == '{') {
+          // The value of a key, or an element of the enclosing array.
+          const std::size_t d = !stack.empty() && stack.back().kind == '[' ? stack.back().depth + 1 : value_depth;
+          stack.push_back({c, d});
+          note(d, i);
+          if (c == '{') {
+            mode = Mode::Key;
+            key_base = d;
+            segments = 1;
+          }
+        } else if ((c == ']' || c == '}') && !stack.empty()) {
+          stack.pop_back();
+        } else if (c == ',' && !stack.empty() && stack.back().kind == '{') {
+          mode = Mode::Key;
+          key_base = stack.back().depth;
+          segments = 1;
+        }
+        break;
+    }
+  }
+  return out;
+}
+
 namespace {
 
 SourcePos pos_of(const toml::source_region& r, const std::string& file) {
@@ -278,8 +416,13 @@ struct Reader {
       SourcePos where;
       where.file = "--set " + o.stage + "." + o.key;
       json value;
+      const std::string doc = "v = " + o.text;
+      if (toml_nesting_depth(doc).depth > kMaxTomlDepth) {
+        error(where, "the value is nested more than " + std::to_string(kMaxTomlDepth) + " levels deep");
+        continue;
+      }
       try {
-        auto parsed = toml::parse("v = " + o.text);
+        auto parsed = toml::parse(doc);
         if (!to_json(*parsed.get("v"), value, o.stage + "." + o.key)) continue;
       } catch (const toml::parse_error&) {
         value = o.text;  // not a TOML value: take the text as a string
@@ -339,6 +482,16 @@ PipelineDecl read_pipeline_text(const std::string& text, const std::string& disp
   out.base_dir = base_dir;
   Reader r{display_file, opt, out};
   toml::table root;
+  if (const auto deep = toml_nesting_depth(text); deep.depth > kMaxTomlDepth) {
+    SourcePos p;
+    p.file = display_file;
+    p.line = deep.line;
+    p.column = deep.column;
+    out.diagnostics.push_back({p, "TOML nested more than " + std::to_string(kMaxTomlDepth) +
+                                      " levels deep (tables, dotted keys, arrays); refusing to parse it"});
+    out.syntax_ok = false;
+    return out;
+  }
   try {
     root = toml::parse(text, display_file);
   } catch (const toml::parse_error& e) {

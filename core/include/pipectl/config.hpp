@@ -26,6 +26,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pipectl {
@@ -91,6 +92,20 @@ PIPECTL_API PipelineDecl read_pipeline_text(const std::string& text, const std::
 /// Expand ${VAR} / ${VAR:-default} / $$; on an unset variable returns
 /// nullopt and sets `error` to `environment variable "VAR" is not set`.
 PIPECTL_API std::optional<std::string> expand_env(const std::string& s, const EnvLookup& env, std::string& error);
+
+/// How deeply a TOML text nests tables and arrays: the levels of its table
+/// headers' and keys' dotted parts plus its arrays and inline tables. `line`
+/// and `column` (1-based; 0 for an empty text) are where it first goes deeper
+/// than `limit`, or where it is deepest when it never does. toml++ limits
+/// nested values but not dotted keys, and walks the tree recursively: a text
+/// nested deeper than kMaxTomlDepth is refused before it is parsed.
+struct TomlDepth {
+  std::size_t depth = 0;
+  int line = 0;
+  int column = 0;
+};
+inline constexpr std::size_t kMaxTomlDepth = 256;
+PIPECTL_API TomlDepth toml_nesting_depth(std::string_view text, std::size_t limit = kMaxTomlDepth);
 
 /// Closest candidates by edit distance (for "did you mean …?").
 PIPECTL_API std::vector<std::string> closest(const std::string& word, const std::vector<std::string>& candidates,

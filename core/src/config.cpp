@@ -378,6 +378,7 @@ struct Reader {
         if (auto str = v.as_string()) {
           s.plugin = str->get();
           s.has_plugin = true;
+          if (s.plugin.empty()) error(vp, "stage " + label + " has an empty \"plugin\"");
         } else {
           error(vp, "\"plugin\" of stage " + label + " must be a string");
           s.has_plugin = true;  // reported; don't also say it is missing
@@ -447,8 +448,8 @@ struct Reader {
         continue;
       }
       if (o.key == "plugin") {
-        if (!value.is_string()) {
-          error(where, "\"plugin\" must be a string");
+        if (!value.is_string() || value.get<std::string>().empty()) {
+          error(where, "\"plugin\" must be a non-empty string");
           continue;
         }
         it->plugin = value.get<std::string>();
@@ -536,6 +537,9 @@ PipelineDecl read_pipeline_text(const std::string& text, const std::string& disp
 }
 
 PipelineDecl read_pipeline_file(const std::filesystem::path& file, const ReadOptions& opt) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw Error("cannot read pipeline file \"" + file.string() + "\" (it is a folder)", ExitCode::ConfigInvalid);
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("cannot read pipeline file \"" + file.string() + "\"", ExitCode::ConfigInvalid);
   std::stringstream ss;

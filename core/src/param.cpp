@@ -64,7 +64,7 @@ std::string ParamSpec::check(const json& v) const {
       return range_msg(static_cast<double>(v.get<std::int64_t>()));
     case ParamType::Float:
       if (!v.is_number()) return "expects a number, got " + describe_value(v);
-      if (!std::isfinite(v.get<double>())) return "expects a finite number, got " + v.dump();
+      if (!std::isfinite(v.get<double>())) return "expects a finite number, got " + fmt_num(v.get<double>());
       return range_msg(v.get<double>());
     case ParamType::String:
     case ParamType::Path:

@@ -353,6 +353,11 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
           contracts[i] = Contract{};
           contracts[i].dynamic = true;
           contracts[i].makes_split = true;
+        } catch (...) {
+          err(decl.stages[i].pos, "stage \"" + decl.stages[i].id + "\": its plugin's contract threw an unknown exception");
+          contracts[i] = Contract{};
+          contracts[i].dynamic = true;
+          contracts[i].makes_split = true;
         }
       }
     }

@@ -197,7 +197,8 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
       continue;
     }
     if (!valid_id(s.id)) {
-      err(s.id_pos, "stage id \"" + s.id + "\" may only contain letters, digits, '_' and '-' (at most 64)");
+      const std::string shown = s.id.size() > 64 ? s.id.substr(0, 64) + "..." : s.id;
+      err(s.id_pos, "stage id \"" + shown + "\" may only contain letters, digits, '_' and '-' (at most 64)");
       usable[i] = false;
       continue;
     }

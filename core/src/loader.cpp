@@ -70,16 +70,16 @@ std::vector<std::filesystem::path> PluginRegistry::default_search_path() {
   return dirs;
 }
 
-bool PluginRegistry::check_dir(const std::filesystem::path& dir) {
+bool PluginRegistry::check_secure(const std::filesystem::path& path, const char* what) {
   if (allow_insecure_) return true;
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) return true;  // reported when listing
+  if (::stat(path.c_str(), &st) != 0) return true;  // reported when listing or loading
   std::string why;
   if (st.st_mode & S_IWOTH) why = "it is world-writable";
   else if (st.st_uid != ::geteuid() && st.st_uid != 0) why = "it is owned by another user (uid " + std::to_string(st.st_uid) + ")";
   if (why.empty()) return true;
-  problems_.push_back({dir, "", "plugin folder \"" + dir.string() + "\" refused: " + why +
-                                    "; a plugin is native code run with your rights (use --allow-insecure-plugins to load it anyway)"});
+  problems_.push_back({path, "", std::string(what) + " \"" + path.string() + "\" refused: " + why +
+                                     "; a plugin is native code run with your rights (use --allow-insecure-plugins to load it anyway)"});
   return false;
 }
 
@@ -89,7 +89,7 @@ void PluginRegistry::load_dir(const std::filesystem::path& dir) {
     problems_.push_back({dir, "", "plugin folder \"" + dir.string() + "\" does not exist"});
     return;
   }
-  if (!check_dir(dir)) return;
+  if (!check_secure(dir, "plugin folder")) return;
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
     if (e.is_regular_file() && e.path().extension() == ".so") files.push_back(e.path());
@@ -108,6 +108,7 @@ bool PluginRegistry::load_file(const std::filesystem::path& file_in) {
   if (ec) file = file_in;
   if (std::find(loaded_files_.begin(), loaded_files_.end(), file) != loaded_files_.end()) return true;
   const std::string shown = "\"" + file.string() + "\"";
+  if (!check_secure(file, "plugin")) return false;
   boost::dll::shared_library lib;
   try {
     lib.load(boost::dll::fs::path(file.string()), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);

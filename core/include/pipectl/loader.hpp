@@ -49,7 +49,8 @@ class PIPECTL_API PluginRegistry {
   /// Load the default search path, then `extra` folders.
   void load_default(const std::vector<std::filesystem::path>& extra = {});
 
-  /// Refuse folders that are world-writable or owned by another user.
+  /// Refuse folders and libraries that are world-writable or owned by
+  /// another user (false, the default) or load them anyway (true).
   void set_allow_insecure(bool v) { allow_insecure_ = v; }
 
   const LoadedPlugin* find(const std::string& name) const;
@@ -63,7 +64,9 @@ class PIPECTL_API PluginRegistry {
   std::unique_ptr<Stage> create(const LoadedPlugin& p, const std::string& stage_id, const Params& params) const;
 
  private:
-  bool check_dir(const std::filesystem::path& dir);
+  /// A folder or library anyone else could change: refused (a problem is
+  /// recorded) unless allow_insecure_. `what` is "plugin folder" or "plugin".
+  bool check_secure(const std::filesystem::path& path, const char* what);
   std::map<std::string, LoadedPlugin> plugins_;
   std::vector<PluginProblem> problems_;
   std::vector<std::filesystem::path> loaded_files_;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 #include <sstream>
@@ -43,6 +44,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
     p = q + 1;
   }
   return out;
+}
+
+bool valid_plugin_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
 }
 
 }  // namespace
@@ -138,6 +146,11 @@ bool PluginRegistry::load_file(const std::filesystem::path& file_in) {
     }
   }
   const std::string name = d.name ? d.name : "";
+  if (mismatches.empty()) {
+    if (name.empty()) mismatches.push_back("its descriptor has no name");
+    else if (!valid_plugin_name(name))
+      mismatches.push_back("its name \"" + name + "\" is not a valid plugin name (letters, digits, '_' and '-')");
+  }
   if (!mismatches.empty()) {
     std::string msg = "plugin " + shown + (name.empty() ? "" : " (\"" + name + "\")") + " refused: ";
     for (std::size_t i = 0; i < mismatches.size(); ++i) msg += (i ? "; " : "") + mismatches[i];
@@ -149,6 +162,7 @@ bool PluginRegistry::load_file(const std::filesystem::path& file_in) {
                                          "\" clashes with the plugin loaded from \"" + it->second.file.string() + "\""});
     return false;
   }
+  const std::string named = shown + " (\"" + name + "\")";
   LoadedPlugin p;
   p.name = name;
   p.version = d.version ? d.version : "";
@@ -156,17 +170,20 @@ bool PluginRegistry::load_file(const std::filesystem::path& file_in) {
   p.file = file;
   p.descriptor = &d;
   if (!d.kind || !parse_kind(d.kind, p.kind)) {
-    problems_.push_back({file, name, "plugin " + shown + " refused: unknown kind \"" + std::string(d.kind ? d.kind : "") + "\""});
+    problems_.push_back({file, name, "plugin " + named + " refused: unknown kind \"" + std::string(d.kind ? d.kind : "") + "\""});
     return false;
   }
   if (!d.spec || !d.create) {
-    problems_.push_back({file, name, "plugin " + shown + " refused: descriptor lacks spec or factory"});
+    problems_.push_back({file, name, "plugin " + named + " refused: descriptor lacks spec or factory"});
     return false;
   }
   try {
     p.spec = d.spec();
   } catch (const std::exception& e) {
-    problems_.push_back({file, name, "plugin " + shown + " refused: its spec() threw: " + e.what()});
+    problems_.push_back({file, name, "plugin " + named + " refused: its spec() threw: " + e.what()});
+    return false;
+  } catch (...) {
+    problems_.push_back({file, name, "plugin " + named + " refused: its spec() threw an unknown exception"});
     return false;
   }
   {

@@ -138,7 +138,7 @@ Column encode_strings(std::string name, const std::vector<std::string>& values,
 }
 
 Table::Table(std::vector<ColumnPtr> columns) : columns_(std::move(columns)) {
-  rows_ = columns_.empty() ? 0 : columns_.front()->rows();
+  rows_ = columns_.empty() || !columns_.front() ? 0 : columns_.front()->rows();
 }
 
 std::vector<std::string> Table::column_names() const {
@@ -269,7 +269,9 @@ Table Table::with_meta(const std::string& key, const std::string& value) const {
 
 void Table::check() const {
   std::unordered_set<std::string> seen;
-  for (const auto& c : columns_) {
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    const auto& c = columns_[i];
+    if (!c) throw Error("column " + std::to_string(i + 1) + " is missing (a null column pointer)");
     if (!seen.insert(c->name).second) throw Error("column \"" + c->name + "\" appears twice");
     if (c->rows() != rows_)
       throw Error("column \"" + c->name + "\" has " + std::to_string(c->rows()) + " rows, expected " +

@@ -56,6 +56,20 @@ RunFolder::RunFolder(const fs::path& runs_root, const std::string& pipeline_name
   if (safe.empty()) safe = "pipeline";
   if (explicit_out) {
     final_ = fs::absolute(*explicit_out).lexically_normal();
+    if (!final_.has_filename()) final_ = final_.parent_path();  // "out/" names "out"
+    const std::string shown = "--out \"" + explicit_out->string() + "\"";
+    if (!final_.has_filename() || final_ == final_.root_path())
+      throw Error(shown + " cannot be a run folder", ExitCode::Usage);
+    // A successful run replaces the folder: only ever replace a run folder.
+    std::error_code ec;
+    const auto st = fs::symlink_status(final_, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st))
+        throw Error(shown + " exists and is not a folder; refusing to replace it", ExitCode::Usage);
+      if (!fs::is_empty(final_, ec) && !fs::exists(final_ / "run.json", ec))
+        throw Error(shown + " is an existing folder that is not a pipectl run folder (it has no run.json); "
+                    "refusing to replace it", ExitCode::Usage);
+    }
   } else {
     fs::create_directories(runs_root);
     auto base = fs::absolute(runs_root / (safe + "-" + utc_stamp())).lexically_normal();

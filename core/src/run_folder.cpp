@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -84,8 +85,11 @@ RunFolder::RunFolder(const fs::path& runs_root, const std::string& pipeline_name
 }
 
 fs::path RunFolder::stage_dir(const std::string& id) const {
-  if (!is_contained(id) || id.find('/') != std::string::npos)
-    throw Error("stage id \"" + id + "\" cannot name a folder");
+  // Stage ids are validated with the pipeline; check again here, where they
+  // become folder names: letters, digits, '_' and '-' only (no ".", "..", "/").
+  bool ok = !id.empty();
+  for (char c : id) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  if (!ok) throw Error("stage id \"" + id + "\" cannot name a folder");
   auto d = work_ / "stages" / id;
   fs::create_directories(d);
   return d;

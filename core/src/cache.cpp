@@ -56,6 +56,14 @@ std::optional<StageCache::Entry> StageCache::load(const std::string& key) const 
     e.artifacts = entry_dir(key) / "artifacts";
     return e;
   } catch (const std::exception&) {
+    // Entries appear complete (renamed from tmp/), so this one is damaged:
+    // set it aside so that the stage's next output takes its place.
+    std::random_device rd;
+    const auto aside = root_ / "tmp" / (key + ".damaged." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+    std::error_code ec;
+    fs::create_directories(aside.parent_path(), ec);
+    fs::rename(entry_dir(key), aside, ec);
+    fs::remove_all(aside, ec);
     return std::nullopt;
   }
 }

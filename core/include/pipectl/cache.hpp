@@ -43,7 +43,8 @@ class PIPECTL_API StageCache {
     json record;
     std::filesystem::path artifacts;
   };
-  /// nullopt when absent or unreadable (a damaged entry is treated as a miss).
+  /// nullopt when absent or unreadable (a damaged entry is a miss, and is
+  /// removed so that the next store replaces it).
   std::optional<Entry> load(const std::string& key) const;
   void store(const std::string& key, const Table& t, const json& record,
              const std::filesystem::path& artifacts_dir) const;

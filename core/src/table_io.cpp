@@ -34,6 +34,11 @@ struct Out {
 struct In {
   std::FILE* f;
   std::string file;
+  std::uint64_t size = 0;  ///< of the file: no length read from it may exceed what is left
+  std::uint64_t left() const {
+    const long at = std::ftell(f);
+    return at < 0 || static_cast<std::uint64_t>(at) > size ? 0 : size - static_cast<std::uint64_t>(at);
+  }
   void raw(void* p, std::size_t n) {
     if (n && std::fread(p, 1, n, f) != n) throw Error("table file \"" + file + "\" is truncated");
   }
@@ -45,7 +50,7 @@ struct In {
   }
   std::uint64_t count(std::size_t elem) {
     auto n = pod<std::uint64_t>();
-    if (elem && n > (std::uint64_t(1) << 40) / elem) throw Error("table file \"" + file + "\" is corrupt");
+    if (elem && n > left() / elem) throw Error("table file \"" + file + "\" is corrupt or truncated");
     return n;
   }
   std::string str() {
@@ -109,7 +114,9 @@ void write_table(const Table& t, const std::filesystem::path& file) {
 Table read_table(const std::filesystem::path& file) {
   std::unique_ptr<std::FILE, FileCloser> f(std::fopen(file.c_str(), "rb"));
   if (!f) throw Error("cannot read table file \"" + file.string() + "\"");
-  In in{f.get(), file.string()};
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  In in{f.get(), file.string(), ec ? 0 : static_cast<std::uint64_t>(size)};
   char magic[8];
   in.raw(magic, sizeof magic);
   if (std::memcmp(magic, kMagic, sizeof magic) != 0)
@@ -119,7 +126,7 @@ Table read_table(const std::filesystem::path& file) {
   const bool has_roles = in.pod<std::uint8_t>() != 0;
   std::shared_ptr<std::vector<Role>> roles;
   if (has_roles) {
-    if (rows > (std::uint64_t(1) << 40)) throw Error("table file \"" + file.string() + "\" is corrupt");
+    if (rows > in.left()) throw Error("table file \"" + file.string() + "\" is corrupt or truncated");
     roles = std::make_shared<std::vector<Role>>(rows);
     in.raw(roles->data(), rows);
   }
@@ -145,6 +152,7 @@ Table read_table(const std::filesystem::path& file) {
     const auto nd = in.pod<std::uint32_t>();
     if (nd || c->type == DType::Categorical || c->type == DType::MultiCategorical) {
       auto d = std::make_shared<Dictionary>();
+      if (nd > in.left() / sizeof(std::uint64_t)) throw Error("table file \"" + file.string() + "\" is corrupt or truncated");
       d->reserve(nd);
       for (std::uint32_t k = 0; k < nd; ++k) d->push_back(in.str());
       c->dictionary = d;

@@ -557,6 +557,17 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   if (n == 0 && !cfg_.key_range())
     throw DataError("query returned no rows (" + db.where() + "); query: " + query_sql);
 
+  if (cfg_.default_query() && !cfg_.key_range()) {
+    // Sessions with a NULL id cannot be joined to their device, so the query
+    // never sees them: count them (free when sessionid is the primary key).
+    sqlite3_stmt* e = nullptr;
+    if (sqlite3_prepare_v2(db.h(), "select count(*) from sessions where sessionid is null", -1, &e, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(e) == SQLITE_ROW && sqlite3_column_int64(e, 0) > 0)
+      ctx.count("dropped.null.sessionid", sqlite3_column_int64(e, 0));
+    sqlite3_finalize(e);
+  }
+
   std::vector<ColumnPtr> out;
   out.reserve(cols.size() + 1);
   for (auto& b : cols) {
@@ -575,6 +586,10 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     const auto& keys = keycol.i64;
     for (std::size_t i = 0; i < n; ++i) {
       if (keycol.is_null(i)) throw DataError("column \"" + cfg_.list_key + "\" (list_key): NULL at row " + std::to_string(i));
+      if (i > 0 && keys[i] == keys[i - 1] && cfg_.default_query())  // a custom query's rows may share a key
+        throw DataError("column \"sessionid\": session " + std::to_string(keys[i]) + " appears more than once (rows " +
+                        std::to_string(i - 1) + " and " + std::to_string(i) +
+                        "); a NetCollector database has one row per session and one device per session");
       if (i > 0 && keys[i] < keys[i - 1])
         throw DataError("query result is not ordered by \"" + cfg_.list_key + "\": row " + std::to_string(i) +
                         " has " + cfg_.list_key + " " + std::to_string(keys[i]) + " after " +

@@ -20,7 +20,12 @@
 //
 // List query: its first result column is the key, its second the value; both
 // it and the main query must be ordered by the key (checked; an unordered
-// result is an error) and they are merged in one pass. A row of the main
+// result is an error) and they are merged in one pass. A NULL key is an
+// error; rows of a custom query that share a key share its list. With the
+// default query sessionid is a session's key: a session that appears twice
+// (a sessions table without its primary key, a device listed twice) is an
+// error naming it and its rows, and a session whose id is NULL, which the
+// join never reads, is counted as `dropped.null.sessionid`. A row of the main
 // query with no list rows gets an empty list; list rows whose key is not in
 // the main result are counted as `dropped.unmatched_key.<list_column>`, NULL
 // values as `nulls.<list_column>`.

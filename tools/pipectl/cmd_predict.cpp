@@ -224,8 +224,7 @@ int cmd_predict(const Args& args) {
     if (ranges.empty()) ranges.emplace_back(0, -1);  // one chunk: everything
 
     Logger log(quiet ? LogLevel::Warn : LogLevel::Info);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    install_signal_handlers();
     std::random_device rd;
     const fs::path scratch = fs::temp_directory_path() / ("pipectl-predict-" + std::to_string(rd()));
     std::vector<Prediction> preds;

@@ -12,11 +12,15 @@
 #include <boost/program_options.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+
+#include <unistd.h>
 
 #ifndef PIPECTL_VERSION
 #define PIPECTL_VERSION "0.0.0"
@@ -27,7 +31,34 @@ namespace po = boost::program_options;
 namespace pipectl::cli {
 
 std::atomic<bool> g_interrupt{false};
-extern "C" void on_signal(int) { g_interrupt.store(true); }
+static std::atomic<int> g_signals{0};
+extern "C" void on_signal(int) {
+  if (g_signals.fetch_add(1) > 0) {  // the second one: stop now (async-signal-safe calls only)
+    static const char msg[] = "error: interrupted again; exiting at once\n";
+    [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
+    ::_exit(code(ExitCode::Interrupted));
+  }
+  g_interrupt.store(true);
+}
+
+void install_signal_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // A stage that never checks for cancellation must not keep pipectl
+    // alive: after the grace period the process ends anyway. The run folder
+    // is then left as ".<name>.partial" and the cache only lacks that stage.
+    std::thread([] {
+      while (!g_interrupt.load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::this_thread::sleep_for(std::chrono::seconds(kInterruptGraceSeconds));
+      std::fprintf(stderr, "error: interrupted by a signal, and a stage did not stop within %d s; exiting at once\n",
+                   kInterruptGraceSeconds);
+      std::fflush(stderr);
+      ::_exit(code(ExitCode::Interrupted));
+    }).detach();
+  });
+}
 
 void add_pipeline_options(po::options_description& d, Common& c) {
   d.add_options()("set", po::value<std::vector<std::string>>(&c.sets)->composing(),
@@ -179,8 +210,7 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
       loaded.push_back(load_pipeline(file, cc, loaded.empty()));
     }
     Logger log(level_from(quiet, verbose), log_format == "json" ? LogFormat::Json : LogFormat::Text);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    install_signal_handlers();
     History history(History::default_path());
     std::vector<std::pair<std::string, RunResult>> done;
     for (std::size_t k = 0; k < loaded.size(); ++k) {

@@ -36,6 +36,11 @@ int cmd_report(const Args& args);
 // Shared by the commands.
 extern std::atomic<bool> g_interrupt;
 extern "C" void on_signal(int);
+/// SIGINT / SIGTERM set g_interrupt, and the run cancels its stages; a second
+/// signal, or a stage still running kInterruptGraceSeconds after the first,
+/// ends the process at once with exit 130.
+void install_signal_handlers();
+inline constexpr int kInterruptGraceSeconds = 3;
 inline int code(ExitCode c) { return static_cast<int>(c); }
 
 struct Common {

@@ -227,101 +227,29 @@ int cmd_predict(const Args& args) {
     install_signal_handlers();
     std::random_device rd;
     const fs::path scratch = fs::temp_directory_path() / ("pipectl-predict-" + std::to_string(rd()));
-    std::vector<Prediction> preds;
     std::vector<std::string> classes;
-    std::int64_t chunk_no = 0;
-    for (const auto& [lo, hi] : ranges) {
-      if (g_interrupt) throw Interrupted("interrupted by a signal");
-      ResolvedPipeline piece = sub;
-      if (hi >= lo) {
-        auto& s = piece.stages[piece.index_of(src_id)];
-        json v = s.params.all();
-        v["key_min"] = lo;
-        v["key_max"] = hi;
-        s.params = Params(v);
-      }
-      RunOptions opt;
-      opt.mode = Mode::Apply;
-      opt.state_from = run;
-      opt.out = scratch / ("chunk-" + std::to_string(chunk_no++));
-      opt.keep_outputs = true;
-      opt.print_reports = false;
-      opt.use_cache = false;
-      opt.interrupt = &g_interrupt;
-      opt.jobs = 1;
-      Logger chunk_log(LogLevel::Warn);
-      RunResult r;
-      try {
-        r = run_pipeline(piece, reg, opt, ranges.size() == 1 ? log : chunk_log);
-      } catch (...) {
-        std::error_code ec;
-        fs::remove_all(scratch, ec);
-        throw;
-      }
-      const Table& t = *r.outputs.at(model_id);
-      if (t.rows() == 0) continue;
-      const Column& pl = t.at("pred_label");
-      classes = *pl.dictionary;
-      const auto pcols = proba_columns(classes);
-      std::vector<const Column*> pc;
-      for (const auto& n : pcols) pc.push_back(&t.at(n));
-      const std::string label = t.meta("label", full.stages[model_ix].params.has("label")
-                                                    ? full.stages[model_ix].params.str("label") : "");
-      ColumnPtr truth = label.empty() ? nullptr : t.find(label);
-      std::vector<std::string> truth_names;
-      if (truth) truth_names = label_classes(t, label);
-      ColumnPtr sid = t.find(chunk_key);
-      for (std::size_t i = 0; i < t.rows(); ++i) {
-        Prediction p;
-        p.sessionid = sid && !sid->is_null(i) ? static_cast<std::int64_t>(sid->number(i)) : static_cast<std::int64_t>(preds.size());
-        for (auto* col : pc) p.proba.push_back(col->f64[i]);
-        p.pred = pl.codes[i];
-        if (truth && !truth->is_null(i)) {
-          if (truth->type == DType::Categorical && truth->codes[i] >= 0) p.truth = truth_names[truth->codes[i]];
-          else if (truth->type == DType::Int64) p.truth = truth_names.at(static_cast<std::size_t>(truth->i64[i]));
-        }
-        preds.push_back(std::move(p));
-      }
-      if (!quiet && ranges.size() > 1)
-        log.log(LogLevel::Info, "", "chunk " + std::to_string(chunk_no) + "/" + std::to_string(ranges.size()) + ": " +
-                                        std::to_string(t.rows()) + " sessions");
-      std::error_code ec;
-      fs::remove_all(opt.out.value(), ec);
-    }
-    {
-      std::error_code ec;
-      fs::remove_all(scratch, ec);
-    }
-    std::sort(preds.begin(), preds.end(), [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
+    bool binary = true;
 
-    std::string csv;
-    const bool binary = classes.size() <= 2;
-    if (by == "session") {
-      csv = "sessionid,probability,predicted,label\n";
-      for (const auto& p : preds) {
-        const double prob = binary ? p.proba[0] : p.proba[static_cast<std::size_t>(p.pred)];
-        csv += std::to_string(p.sessionid) + "," + fmt17(prob) + "," + csv_field(classes[static_cast<std::size_t>(p.pred)]) +
-               "," + csv_field(p.truth) + "\n";
-      }
-    } else {
-      // One row per device: its sessions' predictions combined.
-      struct Dev {
-        std::string mac, manufacturer, hostname, device_type;
-        std::int64_t sessions = 0;
-        std::vector<double> sum;  // logits (binary) or probabilities (multiclass)
-        std::int64_t votes = 0;
-      };
-      std::unordered_map<std::int64_t, std::int64_t> sess_dev;
-      std::map<std::int64_t, Dev> devs;
+    // --by device: every session's device, known before predicting.
+    struct Dev {
+      std::string mac, manufacturer, hostname, device_type;
+      std::int64_t sessions = 0;
+      std::vector<double> sum;  // log-odds (binary) or probabilities (multiclass)
+      std::int64_t votes = 0;
+    };
+    std::vector<std::pair<std::int64_t, std::int64_t>> sess_dev;  // sorted by sessionid
+    std::map<std::int64_t, Dev> devs;
+    if (by == "device") {
       if (src.plugin->name != "sqlite")
         throw Error("--by device needs the devices table of a NetCollector database (sqlite source)", ExitCode::Usage);
       SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
       SQLite::Statement q(db,
                           "select s.sessionid, d.deviceid, d.mac, coalesce(d.manufacturer,''), coalesce(d.hostname,''), "
-                          "coalesce(d.device_type,'') from sessions s join devices d on d.deviceid = s.deviceid");
+                          "coalesce(d.device_type,'') from sessions s join devices d on d.deviceid = s.deviceid "
+                          "order by s.sessionid");
       while (q.executeStep()) {
         const auto dev = q.getColumn(1).getInt64();
-        sess_dev[q.getColumn(0).getInt64()] = dev;
+        sess_dev.emplace_back(q.getColumn(0).getInt64(), dev);
         auto& d = devs[dev];
         if (d.mac.empty()) {
           d.mac = q.getColumn(2).getString();
@@ -330,60 +258,166 @@ int cmd_predict(const Args& args) {
           d.device_type = q.getColumn(5).getString();
         }
       }
-      const std::size_t k = binary ? 1 : classes.size();
-      for (const auto& p : preds) {
-        auto it = sess_dev.find(p.sessionid);
-        if (it == sess_dev.end()) continue;
-        auto& d = devs[it->second];
-        if (d.sum.empty()) d.sum.assign(k, 0.0);
-        ++d.sessions;
-        if (binary) {
-          const double pr = std::min(1 - 1e-7, std::max(1e-7, p.proba[0]));
-          d.sum[0] += std::log(pr / (1 - pr));
-          d.votes += pr >= threshold;
-        } else {
-          for (std::size_t j = 0; j < k; ++j) d.sum[j] += p.proba[j];
-        }
-      }
-      struct Row {
-        const Dev* d;
-        double p;
-        std::string verdict;
-      };
-      std::vector<Row> rows;
-      for (const auto& [id, d] : devs) {
-        if (d.sessions == 0) continue;
-        Row r{&d, 0, ""};
-        if (binary) {
-          r.p = aggregate == "vote" ? double(d.votes) / d.sessions : 1 / (1 + std::exp(-d.sum[0] / d.sessions));
-          r.verdict = classes.size() == 2 ? classes[r.p >= threshold ? 1 : 0] : (r.p >= threshold ? "1" : "0");
-        } else {
-          std::size_t best = 0;
-          for (std::size_t j = 1; j < k; ++j)
-            if (d.sum[j] > d.sum[best]) best = j;
-          r.p = d.sum[best] / d.sessions;
-          r.verdict = classes[best];
-        }
-        rows.push_back(r);
-      }
-      std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-        if (a.p != b.p) return a.p > b.p;
-        return a.d->mac < b.d->mac;
-      });
-      csv = std::string("mac,manufacturer,hostname,sessions,") + (binary ? "p_positive" : "p_verdict") +
-            ",verdict,device_type\n";
-      for (const auto& r : rows)
-        csv += csv_field(r.d->mac) + "," + csv_field(r.d->manufacturer) + "," + csv_field(r.d->hostname) + "," +
-               std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) + "," +
-               csv_field(r.d->device_type) + "\n";
     }
-    if (out.empty()) {
-      std::fputs(csv.c_str(), stdout);
-    } else {
-      write_file_atomic(out, csv);
-      if (!quiet)
-        std::fprintf(stderr, "wrote %zu %s to %s\n", by == "session" ? preds.size() : std::count(csv.begin(), csv.end(), '\n') - 1,
-                     by == "session" ? "session predictions" : "device verdicts", out.c_str());
+
+    // Output is written chunk by chunk (chunks come in key order), so memory
+    // stays bounded by one chunk; a file appears only when complete.
+    const fs::path tmp_out = out.empty() ? fs::path() : fs::path(out + ".tmp");
+    std::FILE* of = out.empty() ? stdout : std::fopen(tmp_out.c_str(), "wb");
+    if (!of) throw Error("cannot write \"" + tmp_out.string() + "\"");
+    auto discard = [&] {
+      if (!out.empty()) {
+        std::fclose(of);
+        std::error_code ec;
+        fs::remove(tmp_out, ec);
+      }
+    };
+    std::int64_t written = 0;
+    bool header = false;
+    std::int64_t chunk_no = 0;
+    try {
+      for (const auto& [lo, hi] : ranges) {
+        if (g_interrupt) throw Interrupted("interrupted by a signal");
+        ResolvedPipeline piece = sub;
+        if (hi >= lo) {
+          auto& s = piece.stages[piece.index_of(src_id)];
+          json v = s.params.all();
+          v["key_min"] = lo;
+          v["key_max"] = hi;
+          s.params = Params(v);
+        }
+        RunOptions opt;
+        opt.mode = Mode::Apply;
+        opt.state_from = run;
+        opt.out = scratch / ("chunk-" + std::to_string(chunk_no++));
+        opt.keep_outputs = true;
+        opt.print_reports = false;
+        opt.use_cache = false;
+        opt.interrupt = &g_interrupt;
+        opt.jobs = 1;
+        Logger chunk_log(LogLevel::Warn);
+        RunResult r = run_pipeline(piece, reg, opt, ranges.size() == 1 ? log : chunk_log);
+        {
+          std::error_code ec;
+          fs::remove_all(opt.out.value(), ec);
+        }
+        const Table& t = *r.outputs.at(model_id);
+        if (t.rows() == 0) continue;
+        const Column& pl = t.at("pred_label");
+        classes = *pl.dictionary;
+        binary = classes.size() <= 2;
+        const auto pcols = proba_columns(classes);
+        std::vector<const Column*> pc;
+        for (const auto& n : pcols) pc.push_back(&t.at(n));
+        const std::string label = t.meta("label", full.stages[model_ix].params.has("label")
+                                                      ? full.stages[model_ix].params.str("label") : "");
+        ColumnPtr truth = label.empty() ? nullptr : t.find(label);
+        std::vector<std::string> truth_names;
+        if (truth) truth_names = label_classes(t, label);
+        ColumnPtr sid = t.find(chunk_key);
+        std::vector<Prediction> preds;
+        preds.reserve(t.rows());
+        for (std::size_t i = 0; i < t.rows(); ++i) {
+          Prediction p;
+          p.sessionid = sid && !sid->is_null(i) ? static_cast<std::int64_t>(sid->number(i))
+                                                : written + static_cast<std::int64_t>(i);
+          for (auto* col : pc) p.proba.push_back(col->f64[i]);
+          p.pred = pl.codes[i];
+          if (truth && !truth->is_null(i)) {
+            if (truth->type == DType::Categorical && truth->codes[i] >= 0) p.truth = truth_names[truth->codes[i]];
+            else if (truth->type == DType::Int64) p.truth = truth_names.at(static_cast<std::size_t>(truth->i64[i]));
+          }
+          preds.push_back(std::move(p));
+        }
+        std::sort(preds.begin(), preds.end(),
+                  [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
+        if (by == "session") {
+          if (!header) std::fputs("sessionid,probability,predicted,label\n", of);
+          header = true;
+          for (const auto& p : preds) {
+            const double prob = binary ? p.proba[0] : p.proba[static_cast<std::size_t>(p.pred)];
+            const std::string line = std::to_string(p.sessionid) + "," + fmt17(prob) + "," +
+                                     csv_field(classes[static_cast<std::size_t>(p.pred)]) + "," + csv_field(p.truth) + "\n";
+            std::fwrite(line.data(), 1, line.size(), of);
+          }
+        } else {
+          const std::size_t k = binary ? 1 : classes.size();
+          for (const auto& p : preds) {
+            auto it = std::lower_bound(sess_dev.begin(), sess_dev.end(), std::make_pair(p.sessionid, std::int64_t{-1}));
+            if (it == sess_dev.end() || it->first != p.sessionid) continue;
+            auto& d = devs[it->second];
+            if (d.sum.empty()) d.sum.assign(k, 0.0);
+            ++d.sessions;
+            if (binary) {
+              const double pr = std::min(1 - 1e-7, std::max(1e-7, p.proba[0]));
+              d.sum[0] += std::log(pr / (1 - pr));
+              d.votes += pr >= threshold;
+            } else {
+              for (std::size_t j = 0; j < k; ++j) d.sum[j] += p.proba[j];
+            }
+          }
+        }
+        written += static_cast<std::int64_t>(preds.size());
+        if (!quiet && ranges.size() > 1)
+          log.log(LogLevel::Info, "", "chunk " + std::to_string(chunk_no) + "/" + std::to_string(ranges.size()) + ": " +
+                                          std::to_string(t.rows()) + " sessions");
+      }
+      std::size_t device_rows = 0;
+      if (by == "device") {
+        struct Row {
+          const Dev* d;
+          double p;
+          std::string verdict;
+        };
+        std::vector<Row> rows;
+        for (const auto& [id, d] : devs) {
+          if (d.sessions == 0) continue;
+          Row r{&d, 0, ""};
+          if (binary) {
+            r.p = aggregate == "vote" ? double(d.votes) / d.sessions : 1 / (1 + std::exp(-d.sum[0] / d.sessions));
+            r.verdict = classes.size() == 2 ? classes[r.p >= threshold ? 1 : 0] : (r.p >= threshold ? "1" : "0");
+          } else {
+            std::size_t best = 0;
+            for (std::size_t j = 1; j < d.sum.size(); ++j)
+              if (d.sum[j] > d.sum[best]) best = j;
+            r.p = d.sum[best] / d.sessions;
+            r.verdict = classes[best];
+          }
+          rows.push_back(r);
+        }
+        std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+          if (a.p != b.p) return a.p > b.p;
+          return a.d->mac < b.d->mac;
+        });
+        std::string csv = std::string("mac,manufacturer,hostname,sessions,") + (binary ? "p_positive" : "p_verdict") +
+                          ",verdict,device_type\n";
+        for (const auto& r : rows)
+          csv += csv_field(r.d->mac) + "," + csv_field(r.d->manufacturer) + "," + csv_field(r.d->hostname) + "," +
+                 std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) + "," +
+                 csv_field(r.d->device_type) + "\n";
+        std::fwrite(csv.data(), 1, csv.size(), of);
+        device_rows = rows.size();
+      } else if (!header) {
+        std::fputs("sessionid,probability,predicted,label\n", of);
+      }
+      if (std::fflush(of) != 0 || std::ferror(of)) throw Error("writing the predictions failed");
+      if (!out.empty()) {
+        std::fclose(of);
+        fs::rename(tmp_out, out);
+        if (!quiet)
+          std::fprintf(stderr, "wrote %lld %s to %s\n",
+                       static_cast<long long>(by == "session" ? written : static_cast<std::int64_t>(device_rows)),
+                       by == "session" ? "session predictions" : "device verdicts", out.c_str());
+      }
+    } catch (...) {
+      discard();
+      std::error_code ec;
+      fs::remove_all(scratch, ec);
+      throw;
+    }
+    {
+      std::error_code ec;
+      fs::remove_all(scratch, ec);
     }
     return 0;
   } catch (const SQLite::Exception& e) {

@@ -1,13 +1,13 @@
 #include "liblinear.hpp"
 
 #include <pipectl/error.hpp>
+#include <pipectl/trainer.hpp>
 
 #include <linear.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -25,23 +25,6 @@ std::mutex& train_mutex() {
 }
 
 void quiet(const char*) {}
-
-std::string fmt17(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string join_quoted(const std::vector<std::string>& v, std::size_t max_items = 20) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
-  if (v.size() > max_items) s += ", …";
-  return s;
-}
-
-bool label_is_null(const Column& c, std::size_t r) {
-  return c.is_null(r) || (c.type == DType::Categorical && c.codes[r] < 0);
-}
 
 const char* solver_name(int solver) { return solver == L2R_LR ? "L2R_LR" : "L2R_L2LOSS_SVC_DUAL"; }
 
@@ -74,19 +57,6 @@ SparseRows sparse_rows(const FeatureMatrix& m, const std::vector<double>& diviso
   return s;
 }
 
-// A non-finite numeric value (±inf; NaN is already "missing") would poison
-// the solver: refuse it, naming the column and the table row.
-void check_finite(const FeatureMatrix& m, const std::vector<std::uint32_t>* rows) {
-  for (std::size_t i = 0; i < m.rows; ++i)
-    for (auto e = m.indptr[i]; e < m.indptr[i + 1]; ++e)
-      if (!std::isfinite(m.values[e])) {
-        const std::size_t r = rows ? (*rows)[i] : i;
-        const std::string val = m.values[e] > 0 ? "inf" : "-inf";
-        throw DataError("column \"" + m.names[m.indices[e]] + "\": non-finite value " + val + " at row " +
-                        std::to_string(r));
-      }
-}
-
 }  // namespace
 
 void ModelDeleter::operator()(model* m) const noexcept {
@@ -94,18 +64,6 @@ void ModelDeleter::operator()(model* m) const noexcept {
 }
 
 // ---------------------------------------------------------------- helpers
-
-std::vector<bool> numeric_features(const Table& t, const std::vector<std::string>& columns) {
-  std::vector<bool> out;
-  for (const auto& name : columns) {
-    const Column& c = t.at(name);
-    if (c.is_numeric())
-      out.push_back(true);
-    else
-      out.insert(out.end(), c.dictionary ? c.dictionary->size() : 0, false);
-  }
-  return out;
-}
 
 std::vector<double> max_abs_divisors(const FeatureMatrix& m, const std::vector<bool>& numeric) {
   std::vector<double> mx(m.cols, 0.0);
@@ -167,63 +125,18 @@ double LiblinearTrainer::binary_decision(const double* dec) const {
 
 Table LiblinearTrainer::fit(StageContext& ctx, const Table& t) {
   using clock = std::chrono::steady_clock;
-  if (!t.has_roles())
-    throw DataError("liblinear: the table has no train/valid/test split; a splitter is needed upstream");
-  const Column& lab = t.at(label_);
-  classes_ = label_classes(t, label_);
-  if (classes_.size() < 2)
-    throw DataError("label column \"" + label_ + "\" has a single class (" + join_quoted(classes_) +
-                    "); a classifier needs at least two");
-  columns_ = feature_columns(t, label_, features_param_, exclude_);
-  if (std::find(columns_.begin(), columns_.end(), label_) != columns_.end())
-    throw DataError("label column \"" + label_ + "\" is listed among the features");
-  if (columns_.empty())
-    throw DataError("liblinear: no feature columns left (columns: " + join_quoted(t.column_names()) + ")");
-
-  // Labelled rows of a role; rows with a NULL label are left out and counted.
-  std::int64_t skipped = 0;
-  auto labelled = [&](Role r) {
-    auto rows = t.rows_with(r);
-    std::vector<std::uint32_t> keep;
-    keep.reserve(rows.size());
-    for (auto i : rows) {
-      if (label_is_null(lab, i))
-        ++skipped;
-      else
-        keep.push_back(i);
-    }
-    return keep;
-  };
-  const auto train_rows = labelled(Role::Train);
-  const auto valid_rows = labelled(Role::Valid);
-  if (skipped > 0) {
-    ctx.count("skipped.null_label." + label_, skipped);
-    ctx.warn("liblinear: " + std::to_string(skipped) + " train/valid rows with a NULL \"" + label_ +
-             "\" are left out of training (they are still predicted)");
-  }
-  if (train_rows.empty())
-    throw DataError("liblinear: no labelled rows with role train (label \"" + label_ + "\")");
-
-  const LabelVector ytr = label_vector(t, label_, train_rows);
-  std::vector<std::size_t> per(classes_.size(), 0);
-  for (float y : ytr.y) {
-    const auto k = static_cast<std::size_t>(y);
-    if (k >= per.size())
-      throw DataError("label column \"" + label_ + "\" has class index " + std::to_string(k) + " outside " +
-                      std::to_string(per.size()) + " classes");
-    ++per[k];
-  }
-  std::size_t distinct = 0, only = 0;
-  for (std::size_t k = 0; k < per.size(); ++k)
-    if (per[k]) ++distinct, only = k;
-  if (distinct < 2)
-    throw DataError("label column \"" + label_ + "\" has a single class (\"" + classes_[only] + "\") in the " +
-                    std::to_string(train_rows.size()) + " training rows; a classifier needs at least two");
+  const TrainingSet set = prepare_training(ctx, t, label_, features_param_, exclude_, "liblinear");
+  classes_ = set.classes;
+  columns_ = set.columns;
+  const auto& train_rows = set.train_rows;
+  const auto& valid_rows = set.valid_rows;
+  const LabelVector& ytr = set.y_train;
+  const auto& per = set.per_class;
 
   const bool svm = model_type_ == "linear_svm";
   const bool binary = classes_.size() == 2;
-  const auto t0 = clock::now();
-  const FeatureMatrix mtr = build_features(t, columns_, train_rows);
+  const auto t0 = set.started;
+  const FeatureMatrix& mtr = set.x_train;
   check_finite(mtr, &train_rows);
   feature_names_ = mtr.names;
   const auto numeric = numeric_features(t, columns_);
@@ -256,7 +169,7 @@ Table LiblinearTrainer::fit(StageContext& ctx, const Table& t) {
       if (per[k]) {
         weight_label.push_back(static_cast<int>(k));
         weight.push_back(static_cast<double>(train_rows.size()) /
-                         (static_cast<double>(distinct) * static_cast<double>(per[k])));
+                         (static_cast<double>(set.distinct) * static_cast<double>(per[k])));
       }
   }
   par.nr_weight = static_cast<int>(weight.size());
@@ -389,16 +302,7 @@ Table LiblinearTrainer::predict_all(StageContext& ctx, const Table& t, const Fea
 Table LiblinearTrainer::apply(StageContext& ctx, const Table& t) {
   if (!model_) throw Error("liblinear: apply mode without a loaded model (load_state was not called)");
   const FeatureMatrix m = build_features(t, columns_);
-  if (m.names != feature_names_) {
-    std::size_t i = 0;
-    while (i < m.names.size() && i < feature_names_.size() && m.names[i] == feature_names_[i]) ++i;
-    const std::string want = i < feature_names_.size() ? "\"" + feature_names_[i] + "\"" : "nothing (end)";
-    const std::string got = i < m.names.size() ? "\"" + m.names[i] + "\"" : "nothing (end)";
-    throw DataError("liblinear: the features differ from the fitted model's (" +
-                    std::to_string(feature_names_.size()) + " fitted, " + std::to_string(m.names.size()) +
-                    " now): first difference at feature " + std::to_string(i) + ": expected " + want + ", got " +
-                    got);
-  }
+  check_feature_names(feature_names_, m.names, "liblinear");
   check_finite(m, nullptr);
   return predict_all(ctx, t, m);
 }

@@ -28,10 +28,6 @@ namespace pipectl::lin {
 /// The plugin's parameter declarations and contract.
 PluginSpec liblinear_spec();
 
-/// Per feature of `m` (built from `columns` of `t`): true when it comes from
-/// a numeric column (one feature), false for one-hot / multi-hot indicators.
-std::vector<bool> numeric_features(const Table& t, const std::vector<std::string>& columns);
-
 /// Divisor per feature: max |value| over the rows of `m` for numeric
 /// features (1 when that is 0 or the feature never occurs), 1 for indicators.
 std::vector<double> max_abs_divisors(const FeatureMatrix& m, const std::vector<bool>& numeric);

@@ -1,5 +1,7 @@
 #include "liblinear.hpp"
 
+#include <pipectl/trainer.hpp>
+
 namespace pipectl::lin {
 
 PluginSpec liblinear_spec() {
@@ -7,12 +9,7 @@ PluginSpec liblinear_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
-  s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
-  s.param("features", ParamType::StringList,
-          "feature columns; empty = every column except label, exclude and pred_*")
-      .def(json::array());
-  s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
-      .def(json::array({"sessionid"}));
+  declare_trainer_params(s);
   s.param("model", ParamType::String,
           "\"logistic_regression\": L2-regularised logistic regression (solver L2R_LR), probabilities from "
           "liblinear's predict_probability; \"linear_svm\": L2-regularised L2-loss linear SVM (solver "
@@ -37,14 +34,10 @@ PluginSpec liblinear_spec() {
           "one-hot / multi-hot indicators are already 0/1. Missing numeric values enter as 0")
       .def(true);
   s.contract = [](const Params& p) {
-    Contract c;
-    c.needs.push_back(p.str("label"));
-    for (const auto& f : p.strings("features")) c.needs.push_back(f);
+    Contract c = trainer_contract(p);
     // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
     // which one depends on the data, so the output is declared dynamic.
-    c.makes = {"pred_label"};
     c.dynamic = true;
-    c.needs_split = true;
     return c;
   };
   return s;

@@ -1,6 +1,7 @@
 #include "mlp.hpp"
 
 #include <pipectl/error.hpp>
+#include <pipectl/trainer.hpp>
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
@@ -9,7 +10,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 
 namespace pipectl::mlp {
 
@@ -34,47 +34,6 @@ struct SplitMix64 {
     return v % n;
   }
 };
-
-std::string fmt17(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string join_quoted(const std::vector<std::string>& v, std::size_t max_items = 20) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
-  if (v.size() > max_items) s += ", …";
-  return s;
-}
-
-bool label_is_null(const Column& c, std::size_t r) {
-  return c.is_null(r) || (c.type == DType::Categorical && c.codes[r] < 0);
-}
-
-std::vector<bool> numeric_features(const Table& t, const std::vector<std::string>& columns) {
-  std::vector<bool> out;
-  for (const auto& name : columns) {
-    const Column& c = t.at(name);
-    if (c.is_numeric())
-      out.push_back(true);
-    else
-      out.insert(out.end(), c.dictionary ? c.dictionary->size() : 0, false);
-  }
-  return out;
-}
-
-// A non-finite numeric value (±inf; NaN is already "missing") would poison
-// the network: refuse it, naming the column and the table row.
-void check_finite(const FeatureMatrix& m, const std::vector<std::uint32_t>* rows) {
-  for (std::size_t i = 0; i < m.rows; ++i)
-    for (auto e = m.indptr[i]; e < m.indptr[i + 1]; ++e)
-      if (!std::isfinite(m.values[e])) {
-        const std::size_t r = rows ? (*rows)[i] : i;
-        throw DataError("column \"" + m.names[m.indices[e]] + "\": non-finite value " +
-                        (m.values[e] > 0 ? "inf" : "-inf") + " at row " + std::to_string(r));
-      }
-}
 
 int activation_id(const std::string& a) {
   if (a == "relu") return cv::ml::ANN_MLP::RELU;
@@ -269,52 +228,18 @@ Table MlpTrainer::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
 
 Table MlpTrainer::fit(StageContext& ctx, const Table& t) {
   using clock = std::chrono::steady_clock;
-  if (!t.has_roles()) throw DataError("mlp: the table has no train/valid/test split; a splitter is needed upstream");
-  const Column& lab = t.at(label_);
-  classes_ = label_classes(t, label_);
-  if (classes_.size() < 2)
-    throw DataError("label column \"" + label_ + "\" has a single class (" + join_quoted(classes_) +
-                    "); a classifier needs at least two");
-  columns_ = feature_columns(t, label_, features_param_, exclude_);
-  if (std::find(columns_.begin(), columns_.end(), label_) != columns_.end())
-    throw DataError("label column \"" + label_ + "\" is listed among the features");
-  if (columns_.empty())
-    throw DataError("mlp: no feature columns left (columns: " + join_quoted(t.column_names()) + ")");
-
-  std::int64_t skipped = 0;
-  std::vector<std::uint32_t> train_rows;
-  for (auto i : t.rows_with(Role::Train)) {
-    if (label_is_null(lab, i))
-      ++skipped;
-    else
-      train_rows.push_back(i);
-  }
-  if (skipped > 0) {
-    ctx.count("skipped.null_label." + label_, skipped);
-    ctx.warn("mlp: " + std::to_string(skipped) + " train rows with a NULL \"" + label_ +
-             "\" are left out of training (they are still predicted)");
-  }
-  if (train_rows.empty()) throw DataError("mlp: no labelled rows with role train (label \"" + label_ + "\")");
-
-  const LabelVector ytr = label_vector(t, label_, train_rows);
+  // Only the Train rows: the network has no use for the Valid ones.
+  const TrainingSet set =
+      prepare_training(ctx, t, label_, features_param_, exclude_, "mlp", /*with_valid=*/false);
+  classes_ = set.classes;
+  columns_ = set.columns;
+  const auto& train_rows = set.train_rows;
+  const LabelVector& ytr = set.y_train;
   const std::size_t K = classes_.size();
-  std::vector<std::size_t> per(K, 0);
-  for (float y : ytr.y) {
-    const auto k = static_cast<std::size_t>(y);
-    if (k >= K)
-      throw DataError("label column \"" + label_ + "\" has class index " + std::to_string(k) + " outside " +
-                      std::to_string(K) + " classes");
-    ++per[k];
-  }
-  std::size_t distinct = 0, only = 0;
-  for (std::size_t k = 0; k < K; ++k)
-    if (per[k]) ++distinct, only = k;
-  if (distinct < 2)
-    throw DataError("label column \"" + label_ + "\" has a single class (\"" + classes_[only] + "\") in the " +
-                    std::to_string(train_rows.size()) + " training rows; a classifier needs at least two");
+  const auto& per = set.per_class;
 
-  const auto t0 = clock::now();
-  const FeatureMatrix mtr = build_features(t, columns_, train_rows);
+  const auto t0 = set.started;
+  const FeatureMatrix& mtr = set.x_train;
   check_finite(mtr, &train_rows);
   feature_names_ = mtr.names;
   if (mtr.cols == 0) throw DataError("mlp: the feature columns (" + join_quoted(columns_) + ") give no features");
@@ -423,15 +348,7 @@ Table MlpTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMa
 Table MlpTrainer::apply(StageContext& ctx, const Table& t) {
   if (!net_) throw Error("mlp: apply mode without a loaded model (load_state was not called)");
   const FeatureMatrix m = build_features(t, columns_);
-  if (m.names != feature_names_) {
-    std::size_t i = 0;
-    while (i < m.names.size() && i < feature_names_.size() && m.names[i] == feature_names_[i]) ++i;
-    const std::string want = i < feature_names_.size() ? "\"" + feature_names_[i] + "\"" : "nothing (end)";
-    const std::string got = i < m.names.size() ? "\"" + m.names[i] + "\"" : "nothing (end)";
-    throw DataError("mlp: the features differ from the fitted model's (" + std::to_string(feature_names_.size()) +
-                    " fitted, " + std::to_string(m.names.size()) + " now): first difference at feature " +
-                    std::to_string(i) + ": expected " + want + ", got " + got);
-  }
+  check_feature_names(feature_names_, m.names, "mlp");
   check_finite(m, nullptr);
   return predict_all(ctx, t, m);
 }

@@ -1,5 +1,7 @@
 #include "mlp.hpp"
 
+#include <pipectl/trainer.hpp>
+
 namespace pipectl::mlp {
 
 PluginSpec mlp_spec() {
@@ -7,12 +9,7 @@ PluginSpec mlp_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
-  s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
-  s.param("features", ParamType::StringList,
-          "feature columns; empty = every column except label, exclude and pred_*")
-      .def(json::array());
-  s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
-      .def(json::array({"sessionid"}));
+  declare_trainer_params(s);
   s.param("hidden", ParamType::String,
           "hidden layer sizes, comma-separated, each in [2, 4096] (\"\" = no hidden layer); the input layer has "
           "one neuron per feature, the output layer one per class")
@@ -42,14 +39,10 @@ PluginSpec mlp_spec() {
           "(OpenCV 4.6's ANN_MLP misapplies per-sample weights, so they are not used)")
       .def(true);
   s.contract = [](const Params& p) {
-    Contract c;
-    c.needs.push_back(p.str("label"));
-    for (const auto& f : p.strings("features")) c.needs.push_back(f);
+    Contract c = trainer_contract(p);
     // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
     // which one depends on the data, so the output is declared dynamic.
-    c.makes = {"pred_label"};
     c.dynamic = true;
-    c.needs_split = true;
     return c;
   };
   return s;

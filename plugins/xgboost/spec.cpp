@@ -1,5 +1,7 @@
 #include "xgboost.hpp"
 
+#include <pipectl/trainer.hpp>
+
 namespace pipectl::xgb {
 
 PluginSpec xgboost_spec() {
@@ -7,12 +9,7 @@ PluginSpec xgboost_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
-  s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
-  s.param("features", ParamType::StringList,
-          "feature columns; empty = every column except label, exclude and pred_*")
-      .def(json::array());
-  s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
-      .def(json::array({"sessionid"}));
+  declare_trainer_params(s);
   s.param("mode", ParamType::String,
           "\"boosted\": gradient-boosted trees; \"forest\": XGBoost random forest (num_parallel_tree = "
           "forest_trees, one round, eta 1, subsample 0.8, colsample_bynode 0.8)")
@@ -46,17 +43,10 @@ PluginSpec xgboost_spec() {
           "extra XGBoost parameters passed through verbatim, e.g. { scale_pos_weight = 2 }; keys that have "
           "their own parameter here (eta, seed, objective…) are refused")
       .def(json::object());
-  s.contract = [](const Params& p) {
-    Contract c;
-    c.needs.push_back(p.str("label"));
-    for (const auto& f : p.strings("features")) c.needs.push_back(f);
-    // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
-    // which one depends on the data (the label's classes), so only pred_label
-    // is declared; the runner accepts undeclared "pred_*" columns.
-    c.makes = {"pred_label"};
-    c.needs_split = true;
-    return c;
-  };
+  // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
+  // which one depends on the data (the label's classes), so only pred_label
+  // is declared; the runner accepts undeclared "pred_*" columns.
+  s.contract = trainer_contract;
   return s;
 }
 

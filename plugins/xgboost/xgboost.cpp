@@ -1,13 +1,13 @@
 #include "xgboost.hpp"
 
 #include <pipectl/error.hpp>
+#include <pipectl/trainer.hpp>
 
 #include <xgboost/c_api.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -60,23 +60,6 @@ DMatrixPtr make_dmatrix(const FeatureMatrix& m, const std::vector<std::string>& 
 
 void set_param(void* booster, const std::string& k, const std::string& v) {
   XGB_CALL(XGBoosterSetParam, booster, k.c_str(), v.c_str());
-}
-
-std::string fmt17(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
-std::string join_quoted(const std::vector<std::string>& v, std::size_t max_items = 20) {
-  std::string s;
-  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
-  if (v.size() > max_items) s += ", …";
-  return s;
-}
-
-bool label_is_null(const Column& c, std::size_t r) {
-  return c.is_null(r) || (c.type == DType::Categorical && c.codes[r] < 0);
 }
 
 // Parameters with a dedicated setting of their own (or derived from the label):
@@ -228,64 +211,18 @@ Table XGBoostTrainer::run(StageContext& ctx, const std::vector<TablePtr>& inputs
 
 Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   using clock = std::chrono::steady_clock;
-  if (!t.has_roles())
-    throw DataError("xgboost: the table has no train/valid/test split; a splitter is needed upstream");
-  const Column& lab = t.at(label_);
-  classes_ = label_classes(t, label_);
-  if (classes_.size() < 2)
-    throw DataError("label column \"" + label_ + "\" has a single class (" + join_quoted(classes_) +
-                    "); a classifier needs at least two");
-  columns_ = feature_columns(t, label_, features_param_, exclude_);
-  if (std::find(columns_.begin(), columns_.end(), label_) != columns_.end())
-    throw DataError("label column \"" + label_ + "\" is listed among the features");
-  if (columns_.empty()) throw DataError("xgboost: no feature columns left (columns: " + join_quoted(t.column_names()) + ")");
-
-  // Labelled rows of a role; rows with a NULL label are left out and counted.
-  std::int64_t skipped = 0;
-  auto labelled = [&](Role r) {
-    auto rows = t.rows_with(r);
-    std::vector<std::uint32_t> keep;
-    keep.reserve(rows.size());
-    for (auto i : rows) {
-      if (label_is_null(lab, i))
-        ++skipped;
-      else
-        keep.push_back(i);
-    }
-    return keep;
-  };
-  const auto train_rows = labelled(Role::Train);
-  const auto valid_rows = labelled(Role::Valid);
-  if (skipped > 0) {
-    ctx.count("skipped.null_label." + label_, skipped);
-    ctx.warn("xgboost: " + std::to_string(skipped) + " train/valid rows with a NULL \"" + label_ +
-             "\" are left out of training (they are still predicted)");
-  }
-  if (train_rows.empty()) throw DataError("xgboost: no labelled rows with role train (label \"" + label_ + "\")");
-
-  const LabelVector ytr = label_vector(t, label_, train_rows);
-  {
-    std::vector<std::size_t> per(classes_.size(), 0);
-    for (float y : ytr.y) {
-      const auto k = static_cast<std::size_t>(y);
-      if (k >= per.size())
-        throw DataError("label column \"" + label_ + "\" has class index " + std::to_string(k) + " outside " +
-                        std::to_string(per.size()) + " classes");
-      ++per[k];
-    }
-    std::size_t distinct = 0, only = 0;
-    for (std::size_t k = 0; k < per.size(); ++k)
-      if (per[k]) ++distinct, only = k;
-    if (distinct < 2)
-      throw DataError("label column \"" + label_ + "\" has a single class (\"" + classes_[only] + "\") in the " +
-                      std::to_string(train_rows.size()) + " training rows; a classifier needs at least two");
-  }
+  TrainingSet set = prepare_training(ctx, t, label_, features_param_, exclude_, "xgboost");
+  classes_ = set.classes;
+  columns_ = set.columns;
+  const auto& train_rows = set.train_rows;
+  const auto& valid_rows = set.valid_rows;
+  const LabelVector& ytr = set.y_train;
   const bool binary = classes_.size() == 2;
   objective_ = binary ? "binary:logistic" : "multi:softprob";
   const bool forest = mode_ == "forest";
 
-  const auto t0 = clock::now();
-  FeatureMatrix mtr = build_features(t, columns_, train_rows);
+  const auto t0 = set.started;
+  FeatureMatrix& mtr = set.x_train;
   feature_names_ = mtr.names;
   const auto xgb_names = sanitize_feature_names(feature_names_);
   ctx.metric("num_features", static_cast<std::int64_t>(mtr.cols));
@@ -457,15 +394,7 @@ Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const Featu
 Table XGBoostTrainer::apply(StageContext& ctx, const Table& t) {
   if (!booster_) throw Error("xgboost: apply mode without a loaded model (load_state was not called)");
   const FeatureMatrix m = build_features(t, columns_);
-  if (m.names != feature_names_) {
-    std::size_t i = 0;
-    while (i < m.names.size() && i < feature_names_.size() && m.names[i] == feature_names_[i]) ++i;
-    const std::string want = i < feature_names_.size() ? "\"" + feature_names_[i] + "\"" : "nothing (end)";
-    const std::string got = i < m.names.size() ? "\"" + m.names[i] + "\"" : "nothing (end)";
-    throw DataError("xgboost: the features differ from the fitted model's (" + std::to_string(feature_names_.size()) +
-                    " fitted, " + std::to_string(m.names.size()) + " now): first difference at feature " +
-                    std::to_string(i) + ": expected " + want + ", got " + got);
-  }
+  check_feature_names(feature_names_, m.names, "xgboost");
   return predict_all(ctx, t, m);
 }
 

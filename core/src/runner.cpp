@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 namespace pipectl {
@@ -311,8 +312,20 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     }
   });
   {
+    // No more workers than stages; if the system refuses a thread, run with
+    // those started (or on this thread) rather than abort.
+    const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(jobs), std::max<std::size_t>(n, 1));
     std::vector<std::thread> pool;
-    for (int k = 0; k < jobs; ++k) pool.emplace_back(worker);
+    for (std::size_t k = 0; k < workers; ++k) {
+      try {
+        pool.emplace_back(worker);
+      } catch (const std::system_error& e) {
+        log.log(LogLevel::Warn, "", "could start only " + std::to_string(pool.size()) + " of " +
+                                        std::to_string(workers) + " worker threads: " + e.what());
+        break;
+      }
+    }
+    if (pool.empty()) worker();
     for (auto& t : pool) t.join();
   }
   {

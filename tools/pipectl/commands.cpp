@@ -189,6 +189,15 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
       }
       axes.push_back(vals);
     }
+    // Every combination is validated (and its plugins loaded) before any runs.
+    std::size_t runs = 1;
+    for (const auto& axis : axes) {
+      runs = axis.size() > kMaxSweepRuns ? kMaxSweepRuns + 1 : runs * axis.size();
+      if (runs > kMaxSweepRuns)
+        throw Error("the --set value lists make a sweep of more than " + std::to_string(kMaxSweepRuns) +
+                        " runs; split it into several sweeps",
+                    ExitCode::Usage);
+    }
     std::vector<std::vector<std::string>> combos{{}};
     for (const auto& axis : axes) {
       std::vector<std::vector<std::string>> next;

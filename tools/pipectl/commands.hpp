@@ -41,6 +41,8 @@ extern "C" void on_signal(int);
 /// ends the process at once with exit 130.
 void install_signal_handlers();
 inline constexpr int kInterruptGraceSeconds = 3;
+/// Most runs one sweep (`--set K=a,b,c …`) may make.
+inline constexpr std::size_t kMaxSweepRuns = 10000;
 inline int code(ExitCode c) { return static_cast<int>(c); }
 
 struct Common {

@@ -1,7 +1,8 @@
 #include "csv_source.hpp"
 
 #include "csv_reader.hpp"
-#include "interner.hpp"
+
+#include <pipectl/interner.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -17,7 +18,6 @@
 
 namespace pipectl::plugins {
 
-using csv_detail::Interner;
 namespace fs = std::filesystem;
 
 namespace {

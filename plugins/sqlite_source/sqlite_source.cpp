@@ -1,6 +1,6 @@
 #include "sqlite_source.hpp"
 
-#include "interner.hpp"
+#include <pipectl/interner.hpp>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -19,7 +19,6 @@
 
 namespace pipectl::plugins {
 
-using sqlite_detail::Interner;
 namespace fs = std::filesystem;
 
 namespace {

@@ -1,9 +1,11 @@
 // Dictionary encoding on the fly: string -> int32 code in first-seen order.
 //
-// Lookups take a string_view (e.g. straight from sqlite3_column_text), so a
-// value costs a hash and a compare; only a value not seen before is copied
-// (into the dictionary). Open addressing over indices into the dictionary,
-// so the table never holds pointers that a dictionary reallocation could move.
+// The sources (csv, sqlite) build their categorical columns with it. Lookups
+// take a string_view (straight from the CSV buffer, or from
+// sqlite3_column_text), so a value costs a hash and a compare; only a value
+// not seen before is copied (into the dictionary). Open addressing over
+// indices into the dictionary, so the table never holds pointers that a
+// dictionary reallocation could move.
 #pragma once
 
 #include <pipectl/error.hpp>
@@ -17,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pipectl::plugins::sqlite_detail {
+namespace pipectl {
 
 class Interner {
  public:
@@ -73,4 +75,4 @@ class Interner {
   std::int32_t last_ = -1;
 };
 
-}  // namespace pipectl::plugins::sqlite_detail
+}  // namespace pipectl

@@ -3,36 +3,25 @@
 #include <pipectl/features.hpp>
 #include <pipectl/testing.hpp>
 
+#include "support/synthetic.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 using namespace pipectl;
 using pipectl::testing::TestContext;
 using pipectl::testing::params_with_defaults;
+using pipectl::synthetic::auc;
+using pipectl::synthetic::data_error;
+using pipectl::synthetic::in;
+using pipectl::synthetic::slurp;
+using pipectl::synthetic::SplitMix64;
 
 namespace {
-
-struct SplitMix64 {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-  double normal() {
-    double u1 = uniform(), u2 = uniform();
-    if (u1 < 1e-300) u1 = 1e-300;
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-};
 
 enum class LabelKind { Separable, Noise, ThreeClass, AllZero };
 
@@ -52,76 +41,30 @@ Table make_table(std::size_t n, LabelKind kind, std::uint64_t seed = 7) {
     x2[i] = g.normal();
     port[i] = static_cast<std::int64_t>(g.next() % 3) * 443;
     proto[i] = static_cast<std::int32_t>(g.next() % 2);
-    if (g.uniform() < 0.5) dns.push_back(static_cast<std::int32_t>(g.next() % 3));
-    if (g.uniform() < 0.3) dns.push_back(static_cast<std::int32_t>(g.next() % 3));
-    offsets.push_back(static_cast<std::int64_t>(dns.size()));
+    synthetic::draw_dns(g, dns, offsets);
     switch (kind) {
       case LabelKind::Separable: y[i] = (x1[i] + 0.5 * x2[i] > 0.2) ? 1 : 0; break;
       case LabelKind::Noise: y[i] = static_cast<std::int64_t>(g.next() % 2); break;
       case LabelKind::AllZero: y[i] = 0; break;
       case LabelKind::ThreeClass: cls[i] = x1[i] < -0.5 ? 0 : (x2[i] < 0.0 ? 1 : 2); break;
     }
-    const double u = g.uniform();
-    (*roles)[i] = u < 0.6 ? Role::Train : (u < 0.8 ? Role::Valid : Role::Test);
+    (*roles)[i] = synthetic::draw_role(g);
   }
-  std::vector<ColumnPtr> cols;
-  auto add = [&](Column c) { cols.push_back(std::make_shared<const Column>(std::move(c))); };
-  add(Column::make_i64("sessionid", sid));
-  add(Column::make_f64("x1", x1));
-  add(Column::make_f64("x2", x2));
-  add(Column::make_i64("port", port));
-  add(Column::make_cat("proto", proto, std::make_shared<Dictionary>(Dictionary{"tcp", "udp"})));
-  add(Column::make_multi("dns", offsets, dns,
-                         std::make_shared<Dictionary>(Dictionary{"a.example", "b.example", "c.example"})));
+  std::vector<Column> cols;
+  cols.push_back(Column::make_i64("sessionid", sid));
+  cols.push_back(Column::make_f64("x1", x1));
+  cols.push_back(Column::make_f64("x2", x2));
+  cols.push_back(Column::make_i64("port", port));
+  cols.push_back(Column::make_cat("proto", proto, std::make_shared<Dictionary>(Dictionary{"tcp", "udp"})));
+  cols.push_back(synthetic::dns_column(offsets, dns));
   if (kind == LabelKind::ThreeClass)
-    add(Column::make_cat("kind", cls, std::make_shared<Dictionary>(Dictionary{"cam", "plug", "tv"})));
+    cols.push_back(Column::make_cat("kind", cls, std::make_shared<Dictionary>(Dictionary{"cam", "plug", "tv"})));
   else
-    add(Column::make_i64("is_iot", y));
-  Table t(cols);
-  t = t.with_roles(roles).with_meta("label_names.is_iot", "no,yes");
-  t.check();
-  return t;
+    cols.push_back(Column::make_i64("is_iot", y));
+  return synthetic::split_table(std::move(cols), roles);
 }
-
-std::vector<TablePtr> in(const Table& t) { return {std::make_shared<const Table>(t)}; }
 
 PluginSpec spec() { return xgb::xgboost_spec(); }
-
-// Exact binary ROC AUC (average ranks for ties) of the rows with role r.
-double auc(const Table& t, const std::string& label, const std::string& score, Role r) {
-  const auto rows = t.rows_with(r);
-  const auto& y = t.at(label).i64;
-  const auto& p = t.at(score).f64;
-  std::vector<std::uint32_t> o(rows);
-  std::sort(o.begin(), o.end(), [&](auto a, auto b) { return p[a] < p[b]; });
-  double rank_sum = 0, npos = 0, nneg = 0;
-  for (std::size_t i = 0; i < o.size();) {
-    std::size_t j = i;
-    while (j < o.size() && p[o[j]] == p[o[i]]) ++j;
-    const double avg = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2.0;
-    for (std::size_t k = i; k < j; ++k)
-      if (y[o[k]] == 1) rank_sum += avg;
-    i = j;
-  }
-  for (auto i : rows) (y[i] == 1 ? npos : nneg) += 1;
-  return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string error_of(xgb::XGBoostTrainer& st, TestContext& ctx, const Table& t) {
-  try {
-    st.run(ctx, in(t));
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
-}
 
 }  // namespace
 
@@ -346,7 +289,7 @@ TEST_CASE("xgboost: Apply with features that differ from the fit") {
     const auto& p = t.at("proto");
     std::vector<std::int32_t> codes(p.codes);
     const Table t2 = t.with(Column::make_cat("proto", codes, std::make_shared<Dictionary>(Dictionary{"udp", "tcp"})));
-    CHECK(error_of(st2, ctx, t2) ==
+    CHECK(data_error(st2, ctx, t2) ==
           "xgboost: the features differ from the fitted model's (8 fitted, 8 now): first difference at feature 3: "
           "expected \"proto=tcp\", got \"proto=udp\"");
   }
@@ -355,12 +298,12 @@ TEST_CASE("xgboost: Apply with features that differ from the fit") {
     const Table t2 = t.with(Column::make_multi(
         "dns", p.offsets, p.codes,
         std::make_shared<Dictionary>(Dictionary{"a.example", "b.example", "c.example", "d.example"})));
-    CHECK(error_of(st2, ctx, t2) ==
+    CHECK(data_error(st2, ctx, t2) ==
           "xgboost: the features differ from the fitted model's (8 fitted, 9 now): first difference at feature 8: "
           "expected nothing (end), got \"dns=d.example\"");
   }
   SUBCASE("a missing column") {
-    CHECK(error_of(st2, ctx, t.without("x2")) ==
+    CHECK(data_error(st2, ctx, t.without("x2")) ==
           "no column \"x2\" (columns: sessionid, x1, port, proto, dns, is_iot)");
   }
   SUBCASE("no state loaded") {
@@ -376,7 +319,7 @@ TEST_CASE("xgboost: data errors") {
     xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"num_round", 5}}));
     TestContext ctx("xgb");
     const auto n = t.rows_with(Role::Train).size();
-    CHECK(error_of(st, ctx, t) == "label column \"is_iot\" has a single class (\"no\") in the " + std::to_string(n) +
+    CHECK(data_error(st, ctx, t) == "label column \"is_iot\" has a single class (\"no\") in the " + std::to_string(n) +
                                       " training rows; a classifier needs at least two");
   }
   SUBCASE("single-class categorical label") {
@@ -385,26 +328,26 @@ TEST_CASE("xgboost: data errors") {
                                 std::make_shared<Dictionary>(Dictionary{"only"})));
     xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"label", "one"}, {"exclude", {"is_iot", "sessionid"}}}));
     TestContext ctx("xgb");
-    CHECK(error_of(st, ctx, t) == "label column \"one\" has a single class (\"only\"); a classifier needs at least two");
+    CHECK(data_error(st, ctx, t) == "label column \"one\" has a single class (\"only\"); a classifier needs at least two");
   }
   SUBCASE("no split") {
     const Table t = make_table(300, LabelKind::Separable).with_roles(nullptr);
     xgb::XGBoostTrainer st(params_with_defaults(spec()));
     TestContext ctx("xgb");
-    CHECK(error_of(st, ctx, t) == "xgboost: the table has no train/valid/test split; a splitter is needed upstream");
+    CHECK(data_error(st, ctx, t) == "xgboost: the table has no train/valid/test split; a splitter is needed upstream");
   }
   SUBCASE("float label") {
     Table t = make_table(300, LabelKind::Separable);
     t = t.with(Column::make_f64("is_iot", std::vector<double>(t.rows(), 1.0)));
     xgb::XGBoostTrainer st(params_with_defaults(spec()));
     TestContext ctx("xgb");
-    CHECK(error_of(st, ctx, t) == "label column \"is_iot\" must be int64 or categorical, it is float64");
+    CHECK(data_error(st, ctx, t) == "label column \"is_iot\" must be int64 or categorical, it is float64");
   }
   SUBCASE("missing label column") {
     const Table t = make_table(300, LabelKind::Separable).without("is_iot");
     xgb::XGBoostTrainer st(params_with_defaults(spec()));
     TestContext ctx("xgb");
-    CHECK(error_of(st, ctx, t) == "no column \"is_iot\" (columns: sessionid, x1, x2, port, proto, dns)");
+    CHECK(data_error(st, ctx, t) == "no column \"is_iot\" (columns: sessionid, x1, x2, port, proto, dns)");
   }
 }
 

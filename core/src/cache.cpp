@@ -90,15 +90,11 @@ void StageCache::store(const std::string& key, const Table& t, const json& recor
 }
 
 void StageCache::remember(const std::string& pipeline, const json& stage_keys) const {
-  std::string safe;
-  for (char c : pipeline) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  write_file_atomic(root_ / "index" / (safe + ".json"), stage_keys.dump(2) + "\n");
+  write_file_atomic(root_ / "index" / (safe_file_name(pipeline) + ".json"), stage_keys.dump(2) + "\n");
 }
 
 json StageCache::last(const std::string& pipeline) const {
-  std::string safe;
-  for (char c : pipeline) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  const auto f = root_ / "index" / (safe + ".json");
+  const auto f = root_ / "index" / (safe_file_name(pipeline) + ".json");
   if (!fs::exists(f)) return json::object();
   try {
     return json::parse(read_file(f));

@@ -1,4 +1,5 @@
 #include <pipectl/error.hpp>
+#include <pipectl/pipeline.hpp>
 #include <pipectl/run_folder.hpp>
 
 #include <unistd.h>
@@ -20,6 +21,14 @@ std::string utc_stamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
+}
+
+std::string safe_file_name(const std::string& name) {
+  std::string safe;
+  for (char c : name) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  if (safe.empty()) return "pipeline";
+  if (safe.size() > 72) safe = safe.substr(0, 64) + "-" + sha1_hex(name).substr(0, 7);
+  return safe;
 }
 
 bool is_contained(const fs::path& rel) {
@@ -52,9 +61,7 @@ std::string read_file(const fs::path& path) {
 
 RunFolder::RunFolder(const fs::path& runs_root, const std::string& pipeline_name,
                      const std::optional<fs::path>& explicit_out) {
-  std::string safe;
-  for (char c : pipeline_name) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  if (safe.empty()) safe = "pipeline";
+  const std::string safe = safe_file_name(pipeline_name);
   if (explicit_out) {
     final_ = fs::absolute(*explicit_out).lexically_normal();
     if (!final_.has_filename()) final_ = final_.parent_path();  // "out/" names "out"

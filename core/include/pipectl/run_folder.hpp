@@ -44,6 +44,10 @@ class PIPECTL_API RunFolder {
   bool done_ = false;
 };
 
+/// A pipeline name as a file name: letters, digits, '-' and '_' kept, any
+/// other byte '_'; "pipeline" when empty; a long name is cut to 64 bytes plus
+/// a hash of the whole, so that it fits any file system.
+PIPECTL_API std::string safe_file_name(const std::string& name);
 /// "YYYYmmddTHHMMSSZ" for now, UTC.
 PIPECTL_API std::string utc_stamp();
 /// Write a file atomically (temp + rename).

@@ -25,6 +25,12 @@ Contract trainer_contract(const Params& p) {
   return c;
 }
 
+Contract dynamic_trainer_contract(const Params& p) {
+  Contract c = trainer_contract(p);
+  c.dynamic = true;
+  return c;
+}
+
 TrainingSet prepare_training(StageContext& ctx, const Table& t, const std::string& label,
                              const std::vector<std::string>& features, const std::vector<std::string>& exclude,
                              const std::string& plugin, bool with_valid) {

@@ -33,13 +33,7 @@ PluginSpec liblinear_spec() {
           "divide every numeric feature by its max |value| over the training rows (kept in the state); "
           "one-hot / multi-hot indicators are already 0/1. Missing numeric values enter as 0")
       .def(true);
-  s.contract = [](const Params& p) {
-    Contract c = trainer_contract(p);
-    // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
-    // which one depends on the data, so the output is declared dynamic.
-    c.dynamic = true;
-    return c;
-  };
+  s.contract = dynamic_trainer_contract;  // the pred_proba columns depend on the label's classes
   return s;
 }
 

@@ -38,13 +38,7 @@ PluginSpec mlp_spec() {
           "balance the classes of the training rows by repeating each row of class k round(n_max / n_k) times "
           "(OpenCV 4.6's ANN_MLP misapplies per-sample weights, so they are not used)")
       .def(true);
-  s.contract = [](const Params& p) {
-    Contract c = trainer_contract(p);
-    // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
-    // which one depends on the data, so the output is declared dynamic.
-    c.dynamic = true;
-    return c;
-  };
+  s.contract = dynamic_trainer_contract;  // the pred_proba columns depend on the label's classes
   return s;
 }
 

@@ -43,10 +43,7 @@ PluginSpec xgboost_spec() {
           "extra XGBoost parameters passed through verbatim, e.g. { scale_pos_weight = 2 }; keys that have "
           "their own parameter here (eta, seed, objective…) are refused")
       .def(json::object());
-  // Binary labels give "pred_proba", multiclass ones "pred_proba.<class>":
-  // which one depends on the data (the label's classes), so only pred_label
-  // is declared; the runner accepts undeclared "pred_*" columns.
-  s.contract = trainer_contract;
+  s.contract = trainer_contract;  // declares pred_label only; the runner accepts the undeclared pred_proba columns
   return s;
 }
 

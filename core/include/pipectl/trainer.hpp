@@ -23,9 +23,14 @@ namespace pipectl {
 PIPECTL_API void declare_trainer_params(PluginSpec& s);
 
 /// A trainer's contract: it needs the label and the listed features, makes
-/// "pred_label" (and "pred_proba…", which depend on the data) and needs a
-/// train/valid/test split.
+/// "pred_label" and needs a train/valid/test split. Binary labels give
+/// "pred_proba", multiclass ones "pred_proba.<class>": which one depends on
+/// the data (the label's classes), so they are not declared (the runner
+/// accepts undeclared "pred_*" columns).
 PIPECTL_API Contract trainer_contract(const Params& p);
+/// The same, with the output declared dynamic (downstream column checks are
+/// skipped).
+PIPECTL_API Contract dynamic_trainer_contract(const Params& p);
 
 /// What a fit trains on, after prepare_training's checks.
 struct PIPECTL_API TrainingSet {

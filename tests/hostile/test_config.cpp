@@ -309,3 +309,40 @@ TEST_CASE("hostile: config: the pipeline file is missing, a folder, or unreadabl
   CHECK(r.err == "error: cannot read pipeline file \"dir.toml\" (it is a folder)\n");
   CHECK_FALSE(fs::exists(h / "runs"));
 }
+
+TEST_CASE("hostile: config: command-line extremes: --jobs, huge sweeps, a long or escaping pipeline name") {
+  Home h;
+  h.write("p.toml", kGenStage + "rows = 5\n");
+  SUBCASE("--jobs far beyond the stages, or zero") {
+    auto r = h.pipectl("run p.toml -q --jobs 100000 --out run");
+    CHECK_MESSAGE(r.rc == 0, r.err);
+    CHECK(read_json(h / "run" / "run.json")["jobs"] == 100000);
+    r = h.pipectl("run p.toml -q --jobs 0 --out run0");
+    CHECK(r.rc == 2);
+    CHECK(r.err == "pipectl: --jobs must be at least 1\n");
+  }
+  SUBCASE("a sweep of more than 10,000 runs is refused before anything is validated") {
+    std::string many;
+    for (int i = 1; i <= 101; ++i) many += (i > 1 ? "," : "") + std::to_string(i);
+    auto r = h.pipectl("run p.toml -q --out sweep --set gen.rows=" + many + " --set gen.note=" + many);
+    CHECK(r.rc == 2);
+    CHECK(r.err == "error: the --set value lists make a sweep of more than 10000 runs; split it into several sweeps\n");
+    CHECK_FALSE(fs::exists(h / "sweep"));
+  }
+  SUBCASE("a 300-character name, and one that looks like a path") {
+    h.write("long.toml", "[pipeline]\nname = \"" + std::string(300, 'n') + "\"\n\n" + kGenStage);
+    auto r = h.pipectl("run long.toml -q --runs-dir runs");
+    CHECK_MESSAGE(r.rc == 0, r.err);
+    h.write("esc.toml", "[pipeline]\nname = \"../../escape\"\n\n" + kGenStage);
+    r = h.pipectl("run esc.toml -q --runs-dir runs");
+    CHECK_MESSAGE(r.rc == 0, r.err);
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(h / "runs")) names.push_back(e.path().filename().string());
+    REQUIRE(names.size() == 2);
+    for (const auto& n : names) {
+      CHECK(n.size() < 100);
+      CHECK(n.find('/') == std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(h.path().parent_path() / "escape"));
+  }
+}

@@ -139,13 +139,22 @@ int cmd_predict(const Args& args) {
     if (!fs::exists(run / "pipeline.toml") || !fs::exists(run / "run.json"))
       throw Error("\"" + run_dir + "\" is not a finished pipectl run folder (no pipeline.toml and run.json)",
                   ExitCode::Usage);
-    const json info = json::parse(read_file(run / "run.json"));
+    json info;
+    try {
+      info = json::parse(read_file(run / "run.json"));
+    } catch (const json::exception& e) {
+      throw Error("\"" + run_dir + "\" is not a usable run folder: its run.json is damaged (" + e.what() + ")",
+                  ExitCode::Usage);
+    }
+    if (!info.is_object() || (info.contains("plugins") && !info["plugins"].is_object()))
+      throw Error("\"" + run_dir + "\" is not a usable run folder: its run.json is damaged", ExitCode::Usage);
     if (info.value("status", "") != "ok") throw Error("run \"" + run_dir + "\" did not finish", ExitCode::Usage);
     if (!fs::exists(input)) throw DataError("input \"" + input + "\" not found");
 
     // The resolved pipeline, with the source pointed at the new input.
     ReadOptions ro;
     auto decl = read_pipeline_file(run / "pipeline.toml", ro);
+    if (!decl.syntax_ok) throw ConfigError(decl.diagnostics);  // a damaged bundle: say where
     std::vector<std::size_t> sources;
     for (std::size_t i = 0; i < decl.stages.size(); ++i)
       if (decl.stages[i].inputs.empty()) sources.push_back(i);
@@ -162,7 +171,7 @@ int cmd_predict(const Args& args) {
     // The bundle's plugins must be installed, in a compatible version.
     for (auto it = info["plugins"].begin(); it != info["plugins"].end(); ++it) {
       const auto* p = reg.find(it.key());
-      const std::string v = it.value().value("version", "");
+      const std::string v = it.value().is_object() ? it.value().value("version", "") : "";
       if (!p)
         throw PluginLoadError("the run was made with plugin \"" + it.key() + "\" " + v + ", which is not installed");
       if (major_of(p->version) != major_of(v))

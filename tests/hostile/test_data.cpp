@@ -318,3 +318,49 @@ TEST_CASE("hostile: data: CSV files with ragged rows, a BOM, CRLF, quotes left o
     CHECK_MESSAGE(r.rc == 0, r.err);
   }
 }
+
+TEST_CASE("hostile: data: predict with a damaged fitted run or an input that is no database") {
+  Home h;
+  const auto db = copy_db(h);
+  auto fit = h.pipectl("run " + kPipelines + "/iot.toml -q --out fit --set source.path=" + quote(db));
+  REQUIRE_MESSAGE(fit.rc == 0, fit.err);
+  auto damaged = [&](const std::string& file, const std::string& text) {
+    fs::remove_all(h / "bad");
+    fs::copy(h / "fit", h / "bad", fs::copy_options::recursive);
+    h.write("bad/" + file, text);
+    return h.pipectl("predict bad -q --input " + quote(db) + " --out p.csv");
+  };
+  SUBCASE("pipeline.toml is no longer TOML") {
+    auto r = damaged("pipeline.toml", "garbage [[\n");
+    CHECK(r.rc == 3);
+    CHECK(contains(r.err, "bad/pipeline.toml:1:9: TOML syntax error"));
+  }
+  SUBCASE("run.json is not JSON, or not an object") {
+    auto r = damaged("run.json", "{\"status\": ");
+    CHECK(r.rc == 2);
+    CHECK(contains(r.err, "error: \"bad\" is not a usable run folder: its run.json is damaged ("));
+    r = damaged("run.json", "[1, 2]");
+    CHECK(r.rc == 2);
+    CHECK(r.err == "error: \"bad\" is not a usable run folder: its run.json is damaged\n");
+  }
+  SUBCASE("a fitted state that is not JSON, or not what the stage saved") {
+    auto r = damaged("stages/train/state.json", "garbage");
+    CHECK(r.rc == 5);
+    CHECK(contains(r.err, "error: stage \"train\" (plugin \"xgboost\") failed: "));
+    r = damaged("stages/normalise/state.json", "{}");
+    CHECK(r.rc == 5);
+    CHECK(contains(r.err, "error: stage \"normalise\" (plugin \"normaliser\") failed: normaliser state: "));
+  }
+  SUBCASE("a folder that is no run, an input that is no database") {
+    fs::create_directories(h / "empty");
+    auto r = h.pipectl("predict empty -q --input " + quote(db));
+    CHECK(r.rc == 2);
+    CHECK(r.err == "error: \"empty\" is not a finished pipectl run folder (no pipeline.toml and run.json)\n");
+    h.write("notdb.sqlite", "hello");
+    r = h.pipectl("predict fit -q --input notdb.sqlite --out p.csv");
+    CHECK(r.rc == 6);
+    CHECK(contains(r.err, "is not a SQLite database (it does not start with the SQLite header)"));
+    CHECK_FALSE(fs::exists(h / "p.csv"));
+  }
+  CHECK_FALSE(fs::exists(h / "p.csv"));
+}

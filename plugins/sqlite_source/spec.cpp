@@ -8,16 +8,23 @@ const char* const kSqliteDefaultQuery =
     "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
     "where d.device_type is not null order by s.sessionid";
 
-std::string SqliteConfig::main_sql() const {
+std::string SqliteConfig::main_sql(bool captures_table) const {
   if (!default_query()) return query;
+  // The capture file of each session, from the table `pipectl ingest pcap
+  // --captures` adds (not part of the NetCollector schema): NULL without it.
+  std::string capture_sel, capture_join;
+  if (!capture_column.empty()) {
+    capture_sel = std::string(", ") + (captures_table ? "c.file" : "null") + " as \"" + capture_column + "\"";
+    if (captures_table) capture_join = " left join captures c on c.sessionid = s.sessionid";
+  }
   std::string conds;
   if (labelled_only) conds = "d.device_type is not null";
   if (key_range())
     conds += (conds.empty() ? "" : " and ") + std::string("s.sessionid between ") + std::to_string(*key_min) +
              " and " + std::to_string(*key_max);
   return "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-         "s.endtime, d.manufacturer, d.device_type "
-         "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" +
+         "s.endtime, d.manufacturer, d.device_type" + capture_sel + " "
+         "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" + capture_join +
          (conds.empty() ? std::string() : " where " + conds) + " order by s.sessionid";
 }
 
@@ -58,6 +65,12 @@ PluginSpec sqlite_spec() {
           "the default query reads only sessions whose device has a device_type (false: the unlabelled "
           "ones too, e.g. to predict them; no effect on a custom query)")
       .def(true);
+  s.param("capture_column", ParamType::String,
+          "the default query also reads each session's capture file into a categorical column of this name, "
+          "from the table captures(sessionid, file) that `pipectl ingest pcap --captures` adds (NULL when the "
+          "database has no such table), e.g. for the splitter's `group`; \"\" = no such column; no effect on "
+          "a custom query")
+      .def("");
   s.param("key_min", ParamType::Int,
           "with key_max: read only the rows whose list_key is in [key_min, key_max] (one chunk; unset = all)");
   s.param("key_max", ParamType::Int, "see key_min");

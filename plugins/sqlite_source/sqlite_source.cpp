@@ -353,12 +353,19 @@ SqliteConfig SqliteConfig::from(const Params& p) {
   c.mmap_mb = p.has("mmap_mb") ? p.integer("mmap_mb") : 256;
   c.count_rows = p.has("count_rows") && p.boolean("count_rows");
   c.labelled_only = p.has("labelled_only") ? p.boolean("labelled_only") : true;
+  c.capture_column = p.has("capture_column") ? p.str("capture_column") : "";
   if (p.has("key_min") != p.has("key_max")) throw Error("parameters \"key_min\" and \"key_max\" go together");
   if (p.has("key_min")) {
     c.key_min = p.integer("key_min");
     c.key_max = p.integer("key_max");
   }
   if (trim(c.query).empty()) throw Error("parameter \"query\" is empty");
+  if (!c.capture_column.empty() && c.default_query()) {
+    const auto cols = sqlite_default_columns();
+    if (std::find(cols.begin(), cols.end(), c.capture_column) != cols.end() ||
+        (!trim(c.list_query).empty() && c.capture_column == c.list_column))
+      throw Error("parameter \"capture_column\": \"" + c.capture_column + "\" is already a column of the source");
+  }
   if (!trim(c.list_query).empty()) {
     if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty (list_query needs it)");
     if (c.list_column.empty()) throw Error("parameter \"list_column\" is empty (list_query needs it)");
@@ -376,6 +383,8 @@ SqliteConfig SqliteConfig::from(const Params& p) {
       c.types[it.key()] = d;
     }
   }
+  // Categorical even when every value is NULL (no captures table).
+  if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
   return c;
 }
 
@@ -383,6 +392,7 @@ Contract SqliteConfig::contract() const {
   Contract k;
   if (default_query()) {
     k.makes = sqlite_default_columns();
+    if (!capture_column.empty()) k.makes.push_back(capture_column);
   } else {
     k.dynamic = true;
   }
@@ -397,7 +407,19 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   const auto t0 = std::chrono::steady_clock::now();
   Db db(cfg_, ctx);
 
-  std::string query_sql = cfg_.main_sql();
+  bool captures_table = false;
+  if (cfg_.default_query() && !cfg_.capture_column.empty()) {
+    sqlite3_stmt* e = nullptr;
+    captures_table = sqlite3_prepare_v2(db.h(), "select 1 from sqlite_master where name = 'captures' and type in "
+                                        "('table', 'view')", -1, &e, nullptr) == SQLITE_OK &&
+                     sqlite3_step(e) == SQLITE_ROW;
+    sqlite3_finalize(e);
+    if (!captures_table)
+      ctx.info("the database has no captures table: column \"" + cfg_.capture_column + "\" is NULL");
+  }
+  if (!cfg_.default_query() && !cfg_.capture_column.empty())
+    ctx.info("capture_column has no effect on a custom query");
+  std::string query_sql = cfg_.main_sql(captures_table);
   if (cfg_.key_range() && !cfg_.default_query()) {
     Stmt probe = db.prepare(query_sql, "query");
     query_sql = in_key_range(statement_text(probe.get()), cfg_.list_key, *cfg_.key_min, *cfg_.key_max);

@@ -30,6 +30,12 @@
 // the main result are counted as `dropped.unmatched_key.<list_column>`, NULL
 // values as `nulls.<list_column>`.
 //
+// `capture_column` (default query only) adds each session's capture file
+// from the optional table `captures(sessionid, file)` that `pipectl ingest
+// pcap --captures` writes (left join; NULL for every row when the database
+// has no such table, so a pipeline that groups by it runs on any
+// NetCollector database).
+//
 // For `pipectl predict`: `labelled_only = false` reads the unlabelled
 // sessions too (default query only), and `key_min`/`key_max` read one range
 // of list_key (the default queries get a `between` condition, a custom query
@@ -65,6 +71,7 @@ struct SqliteConfig {
   bool list_distinct = true;
   std::map<std::string, DType> types;  ///< overrides
   bool labelled_only = true;               ///< default query: only sessions with a device_type
+  std::string capture_column;              ///< default query: + captures.file under this name ("" = none)
   std::optional<std::int64_t> key_min, key_max;  ///< read only rows with list_key in [key_min, key_max]
   std::int64_t busy_timeout_ms = 2000;
   std::int64_t mmap_mb = 256;
@@ -76,8 +83,9 @@ struct SqliteConfig {
   bool default_list_query() const;
   bool key_range() const { return key_min.has_value(); }
   /// The query that is run: the default one with its conditions (labelled
-  /// only, key range); a custom one as given (a key range wraps it later).
-  std::string main_sql() const;
+  /// only, key range) and capture column (read from the captures table when
+  /// `captures_table`, else NULL); a custom one as given (a key range wraps it later).
+  std::string main_sql(bool captures_table = false) const;
   Contract contract() const;
 };
 

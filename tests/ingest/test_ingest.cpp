@@ -115,6 +115,53 @@ TEST_CASE("ingest/sessions: files out of time order") {
         "4|1|1|801.0|801.0\n");
 }
 
+TEST_CASE("ingest/captures: --captures names each session's file, --per-file ends sessions with their file") {
+  TempDir t;
+  const Bytes a = udp4(kHue, kHueIp, kGwIp, 1, 2), b = udp4(kHue, kHueIp, kGwIp, 3, 4);
+  craft::Capture f1, f2, f3;
+  f1.add(1000, a).add(1001, b);
+  f2.add(1010, a).add(1011, b);  // 9 s later: without --per-file, the sessions of 1.pcap go on
+  f3.add(1020, a);
+  fs::create_directories(t / "caps" / "Hue");
+  f1.write_pcap((t / "caps" / "Hue" / "1.pcap").string());
+  f2.write_pcap((t / "caps" / "Hue" / "2.pcap").string());
+  f3.write_pcap((t / "3.pcap").string());
+  const std::string in = (t / "caps").string(), lone = (t / "3.pcap").string();
+  const char* kCaps =
+      "select s.sessionid, s.srcport, s.pktcount, c.file from sessions s left join captures c using (sessionid) "
+      "order by s.sessionid";
+  SUBCASE("sessions across files: the file of the first packet, counted in the summary") {
+    const std::string db = (t / "x.db").string();
+    auto r = ingest({"pcap", in, lone, "--captures", "--out", db});
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    CHECK(join(query(db, kCaps)) ==
+          "1|1|3|Hue/1.pcap\n"  // relative to the input folder; a file given alone: as given
+          "2|3|2|Hue/1.pcap\n");
+    CHECK(r.out.find("; captures table (2 sessions span files, each given its first; --per-file ends them with "
+                     "each file);") != std::string::npos);
+    CHECK(one(db, "select sql from sqlite_master where name = 'captures'") == pipectl::ingest::kCapturesTableSql);
+    CHECK(query(db, "pragma foreign_key_check").empty());
+  }
+  SUBCASE("--per-file: no session mixes two files") {
+    const std::string db = (t / "y.db").string();
+    auto r = ingest({"pcap", in, lone, "--captures", "--per-file", "--out", db});
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    CHECK(join(query(db, kCaps)) ==
+          "1|1|1|Hue/1.pcap\n"
+          "2|3|1|Hue/1.pcap\n"
+          "3|1|1|Hue/2.pcap\n"
+          "4|3|1|Hue/2.pcap\n"
+          "5|1|1|" + lone + "\n");
+    CHECK(r.out.find("; captures table;") != std::string::npos);
+  }
+  SUBCASE("--per-file alone: the NetCollector schema only") {
+    const std::string db = (t / "z.db").string();
+    REQUIRE(ingest({"pcap", in, "--per-file", "--out", db}).rc == 0);
+    CHECK(one(db, "select count(*) from sessions") == "4");
+    CHECK(one(db, "select count(*) from sqlite_master where name = 'captures'") == "0");
+  }
+}
+
 TEST_CASE("ingest/sessions: sessions close while others go on, memory bounded by open flows") {
   TempDir t;
   const std::string cap = (t / "c.pcap").string(), db = (t / "c.db").string();

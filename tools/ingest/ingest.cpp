@@ -120,44 +120,56 @@ void fsync_path(const fs::path& p) {
 
 }  // namespace
 
-std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, std::size_t* ignored) {
-  std::vector<std::string> files;
+const char* const kCapturesTableSql =
+    "CREATE TABLE captures (\n"
+    "    sessionid INTEGER PRIMARY KEY REFERENCES sessions (sessionid),\n"
+    "    file      TEXT NOT NULL  -- capture file of the session's first packet, relative to the input folder\n"
+    ")";
+
+std::vector<InputFile> expand_inputs_named(const std::vector<std::string>& inputs, std::size_t* ignored) {
+  std::vector<InputFile> files;
   std::size_t skipped = 0;
   for (const std::string& in : inputs) {
     std::error_code ec;
     const fs::file_status st = fs::status(in, ec);
     if (ec || !fs::exists(st)) throw IngestError(kExitUsage, "input \"" + in + "\" does not exist");
     if (fs::is_directory(st)) {
-      std::vector<std::string> found;
+      std::vector<InputFile> found;
       for (fs::recursive_directory_iterator it(in, fs::directory_options::skip_permission_denied, ec), end;
            !ec && it != end; it.increment(ec)) {
         std::error_code ec2;
         if (!it->is_regular_file(ec2)) continue;
         if (has_capture_magic(it->path())) {
-          found.push_back(it->path().string());
+          found.push_back(InputFile{it->path().string(), it->path().lexically_relative(in).generic_string()});
         } else {
           ++skipped;
         }
       }
       if (ec) throw IngestError(kExitDataError, "cannot list the folder \"" + in + "\": " + ec.message());
-      std::sort(found.begin(), found.end());
+      std::sort(found.begin(), found.end(), [](const InputFile& a, const InputFile& b) { return a.path < b.path; });
       files.insert(files.end(), found.begin(), found.end());
     } else {
-      files.push_back(in);
+      files.push_back(InputFile{in, in});
     }
   }
   // The same file named twice (or inside a folder also given) is read once.
-  std::vector<std::string> unique;
+  std::vector<InputFile> unique;
   std::set<std::string> seen;
-  for (const std::string& f : files) {
+  for (InputFile& f : files) {
     std::error_code ec;
-    fs::path c = fs::weakly_canonical(f, ec);
-    if (ec) c = fs::absolute(f);
+    fs::path c = fs::weakly_canonical(f.path, ec);
+    if (ec) c = fs::absolute(f.path);
     if (!seen.insert(c.string()).second) continue;
-    unique.push_back(f);
+    unique.push_back(std::move(f));
   }
   if (ignored) *ignored = skipped;
   return unique;
+}
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, std::size_t* ignored) {
+  std::vector<std::string> paths;
+  for (InputFile& f : expand_inputs_named(inputs, ignored)) paths.push_back(std::move(f.path));
+  return paths;
 }
 
 IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostream& progress_out) {
@@ -175,7 +187,12 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
   }
 
   IngestStats st;
-  const std::vector<std::string> files = expand_inputs(opts.inputs, &st.files_ignored);
+  const std::vector<InputFile> inputs = expand_inputs_named(opts.inputs, &st.files_ignored);
+  std::vector<std::string> files, names_of_files;
+  for (const InputFile& f : inputs) {
+    files.push_back(f.path);
+    names_of_files.push_back(f.name);
+  }
   if (files.empty()) throw IngestError(kExitDataError, "no capture files (pcap / pcapng) found in the inputs");
 
   std::map<Mac, DeviceLabel> labels;
@@ -217,7 +234,7 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
   TempGuard guard{tmp};
   std::unique_ptr<DbWriter> db;
   try {
-    db = std::make_unique<DbWriter>(tmp.string());
+    db = std::make_unique<DbWriter>(tmp.string(), opts.captures_table ? &names_of_files : nullptr);
   } catch (const std::exception& e) {
     throw IngestError(kExitFailure, e.what());
   }
@@ -232,6 +249,7 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
   std::uint64_t bytes_before = 0;
 
   auto flush = [&] {
+    for (const Session& s : sess.closed()) st.sessions_across_files += s.file != s.last_file;
     try {
       db->write_sessions(sess.closed());
     } catch (const std::exception& e) {
@@ -299,6 +317,8 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
       key.dst = pkt.dst_ip;
       const std::int64_t ts_ns = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1000000000LL + hdr->ts.tv_usec;
       Sessionizer::Handle h = sess.packet(key, ts_ns, hdr->len);
+      if (h->packets == 1) h->file = static_cast<std::uint32_t>(fi);
+      h->last_file = static_cast<std::uint32_t>(fi);
       ++st.packets_in_sessions;
       st.bytes_in_sessions += hdr->len;
       if (pkt.proto == 17 && pkt.udp_payload_len > 0) {
@@ -318,6 +338,10 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
     std::error_code ec;
     const auto sz = fs::file_size(path, ec);
     if (!ec) bytes_before += sz;
+    if (opts.per_file) {
+      sess.finish();
+      if (sess.closed().size() >= opts.batch) flush();
+    }
   }
   sess.finish();
   flush();
@@ -366,6 +390,7 @@ IngestStats run_ingest(const IngestOptions& opts, std::ostream& warn, std::ostre
   }
 
   st.devices = static_cast<std::int64_t>(devices.size());
+  st.captures_table = opts.captures_table;
   st.peak_open_sessions = sess.peak_open();
   for (std::size_t i = 1; i < skipped.size(); ++i)
     if (skipped[i]) st.skipped[skip_name(static_cast<SkipReason>(i))] = skipped[i];
@@ -391,6 +416,11 @@ std::string summary_line(const IngestStats& s, const std::string& out) {
     << skipped << " packets";
   if (skipped) o << " (" << by_count(s.skipped) << ")";
   if (!s.dns_errors.empty()) o << "; dns names dropped (" << by_count(s.dns_errors) << ")";
+  if (s.captures_table) {
+    o << "; captures table";
+    if (s.sessions_across_files)
+      o << " (" << s.sessions_across_files << " sessions span files, each given its first; --per-file ends them with each file)";
+  }
   if (s.files_truncated) o << "; " << s.files_truncated << " truncated files";
   if (s.files_ignored) o << "; " << s.files_ignored << " non-capture files ignored";
   o << "; " << std::fixed << std::setprecision(2) << s.seconds << " s -> " << out;

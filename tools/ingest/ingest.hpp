@@ -43,6 +43,15 @@ struct IngestOptions {
   QtypeSet dns_types = default_qtypes();
   ProgressMode progress = ProgressMode::Auto;
   std::size_t batch = 4096;         ///< closed sessions buffered before an insert batch
+  /// Also write the table `captures(sessionid, file)`: the capture file of each
+  /// session's first packet (see kCapturesTableSql). Not part of the NetCollector
+  /// schema; off by default so that the database has exactly that schema.
+  bool captures_table = false;
+  /// End every open session at the end of each input file (`--per-file`): for
+  /// captures that are separate recordings (one device set-up each), so that
+  /// no session mixes two of them. Default: sessions continue across files
+  /// while time runs on (rotated captures).
+  bool per_file = false;
   /// Set asynchronously (a signal handler) to stop: IngestError(130), no database written.
   const std::atomic<bool>* interrupt = nullptr;
 };
@@ -57,6 +66,8 @@ struct IngestStats {
   std::int64_t sessions = 0;
   std::int64_t devices = 0;
   std::int64_t dns_names = 0;        ///< dns_queries rows
+  std::int64_t sessions_across_files = 0;  ///< sessions whose packets come from more than one input file
+  bool captures_table = false;       ///< the `captures` table was written
   std::size_t peak_open_sessions = 0;
   std::map<std::string, std::uint64_t> skipped;     ///< reason -> packets not in any session
   std::map<std::string, std::uint64_t> dns_errors;  ///< reason -> packets whose DNS names were dropped (packet kept)
@@ -68,6 +79,19 @@ struct IngestStats {
 /// pcapng magic number (`ignored` counts the others). Throws IngestError
 /// (usage) for an input that does not exist.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs, std::size_t* ignored = nullptr);
+
+/// A capture file to read and the name the `captures` table gives it.
+struct InputFile {
+  std::string path;  ///< as found (the input, or input folder / relative path)
+  std::string name;  ///< a file found in an input folder: its path relative to that folder ('/'-separated,
+                     ///< e.g. "Aria/Setup-A-1-STA.pcap"); a file given as an input: the path as given
+};
+
+/// expand_inputs() with each file's name for the `captures` table.
+std::vector<InputFile> expand_inputs_named(const std::vector<std::string>& inputs, std::size_t* ignored = nullptr);
+
+/// The optional table written with IngestOptions::captures_table (`--captures`).
+extern const char* const kCapturesTableSql;
 
 /// Run the ingest. Warnings (truncated captures, no MAC registry) go to
 /// `warn`, the progress bar to `progress_out` (when enabled and a TTY for

@@ -48,6 +48,10 @@ po::options_description make_options() {
     ("idle-timeout", po::value<double>()->value_name("SECONDS")->default_value(120.0, "120"),
        "a session ends after this long without a packet")
     ("force", "overwrite DB if it exists")
+    ("captures", "also write the table captures(sessionid, file): the capture file of each session's "
+       "first packet, relative to its input folder (an extension, not in the NetCollector schema)")
+    ("per-file", "end every session at the end of its input file (separate recordings, e.g. one device "
+       "set-up per file); default: sessions continue across files while time runs on")
     ("oui", po::value<std::vector<std::string>>()->value_name("FILE")->composing(),
        "IEEE MAC registry CSV (repeatable; default: oui.csv, mam.csv, oui36.csv, iab.csv "
        "of /usr/share/ieee-data)")
@@ -120,6 +124,8 @@ int cli_main(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (vm.count("devices")) o.devices_file = vm["devices"].as<std::string>();
   o.idle_timeout = vm["idle-timeout"].as<double>();
   o.force = vm.count("force") > 0;
+  o.captures_table = vm.count("captures") > 0;
+  o.per_file = vm.count("per-file") > 0;
   if (vm.count("oui")) o.oui_files = vm["oui"].as<std::vector<std::string>>();
   try {
     o.dns_types = parse_qtypes(vm["dns-types"].as<std::string>());

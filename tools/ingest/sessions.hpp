@@ -42,6 +42,8 @@ struct Session {
   std::int64_t last_ns = 0;   ///< timestamp of the last packet
   std::uint64_t bytes = 0;    ///< sum of original frame lengths
   std::uint64_t packets = 0;
+  std::uint32_t file = 0;     ///< index of the input file of the first packet (set by the caller)
+  std::uint32_t last_file = 0;  ///< index of the input file of the last packet (set by the caller)
   std::vector<std::string> names;  ///< DNS names asked, first-seen order, each once
 
   void add_name(std::string&& n);

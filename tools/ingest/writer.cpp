@@ -1,5 +1,6 @@
 #include "writer.hpp"
 
+#include "ingest.hpp"
 #include "ingest/netcollector_schema.hpp"
 
 #include <sqlite3.h>
@@ -8,7 +9,8 @@
 
 namespace pipectl::ingest {
 
-DbWriter::DbWriter(const std::string& path) : path_(path) {
+DbWriter::DbWriter(const std::string& path, const std::vector<std::string>* capture_names)
+    : capture_names_(capture_names), path_(path) {
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -20,6 +22,7 @@ DbWriter::DbWriter(const std::string& path) : path_(path) {
   exec("PRAGMA journal_mode=OFF");
   exec("PRAGMA synchronous=OFF");
   exec(kNetcollectorSchemaSql);
+  if (capture_names_) exec(kCapturesTableSql);
   exec("BEGIN");
   auto prep = [&](const char* sql, sqlite3_stmt** st) {
     if (sqlite3_prepare_v2(db_, sql, -1, st, nullptr) != SQLITE_OK) fail("preparing statement");
@@ -30,12 +33,14 @@ DbWriter::DbWriter(const std::string& path) : path_(path) {
   prep("INSERT INTO dns_queries (sessionid, qname) VALUES (?1, ?2)", &ins_name_);
   prep("INSERT INTO devices (deviceid, mac, ip, manufacturer, device_type, hostname) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
        &ins_device_);
+  if (capture_names_) prep("INSERT INTO captures (sessionid, file) VALUES (?1, ?2)", &ins_capture_);
 }
 
 DbWriter::~DbWriter() {
   sqlite3_finalize(ins_session_);
   sqlite3_finalize(ins_name_);
   sqlite3_finalize(ins_device_);
+  sqlite3_finalize(ins_capture_);
   if (db_) sqlite3_close(db_);
 }
 
@@ -71,6 +76,13 @@ void DbWriter::write_sessions(const std::vector<Session>& sessions) {
     if (sqlite3_step(ins_session_) != SQLITE_DONE) fail("inserting session " + std::to_string(s.id));
     sqlite3_reset(ins_session_);
     ++sessions_;
+    if (ins_capture_) {
+      const std::string& f = capture_names_->at(s.file);
+      sqlite3_bind_int64(ins_capture_, 1, s.id);
+      sqlite3_bind_text(ins_capture_, 2, f.data(), static_cast<int>(f.size()), SQLITE_STATIC);
+      if (sqlite3_step(ins_capture_) != SQLITE_DONE) fail("inserting the capture of session " + std::to_string(s.id));
+      sqlite3_reset(ins_capture_);
+    }
     for (const std::string& n : s.names) {
       sqlite3_bind_int64(ins_name_, 1, s.id);
       sqlite3_bind_text(ins_name_, 2, n.data(), static_cast<int>(n.size()), SQLITE_STATIC);
@@ -104,7 +116,8 @@ void DbWriter::commit() {
   sqlite3_finalize(ins_session_);
   sqlite3_finalize(ins_name_);
   sqlite3_finalize(ins_device_);
-  ins_session_ = ins_name_ = ins_device_ = nullptr;
+  sqlite3_finalize(ins_capture_);
+  ins_session_ = ins_name_ = ins_device_ = ins_capture_ = nullptr;
   if (sqlite3_close(db_) != SQLITE_OK) fail("closing");
   db_ = nullptr;
 }

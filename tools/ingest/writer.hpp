@@ -22,13 +22,16 @@ struct DeviceRow {
 
 class DbWriter {
  public:
-  /// Create `path` (which must not exist), execute the schema, begin the transaction.
-  explicit DbWriter(const std::string& path);
+  /// Create `path` (which must not exist), execute the schema, begin the
+  /// transaction. With `capture_names` (input file index -> name), also create
+  /// the table `captures` (kCapturesTableSql) and write each session's file.
+  explicit DbWriter(const std::string& path, const std::vector<std::string>* capture_names = nullptr);
   ~DbWriter();
   DbWriter(const DbWriter&) = delete;
   DbWriter& operator=(const DbWriter&) = delete;
 
-  /// Insert sessions (deviceid = key.device + 1) and their DNS names.
+  /// Insert sessions (deviceid = key.device + 1), their DNS names and (with
+  /// capture names) their capture file.
   void write_sessions(const std::vector<Session>& sessions);
   void write_device(const DeviceRow& d);
   /// Commit and close. Returns the number of dns_queries rows written.
@@ -45,6 +48,8 @@ class DbWriter {
   sqlite3_stmt* ins_session_ = nullptr;
   sqlite3_stmt* ins_name_ = nullptr;
   sqlite3_stmt* ins_device_ = nullptr;
+  sqlite3_stmt* ins_capture_ = nullptr;
+  const std::vector<std::string>* capture_names_ = nullptr;
   std::string path_;
   std::int64_t sessions_ = 0, names_ = 0;
 };

@@ -625,3 +625,59 @@ TEST_CASE("sqlite_source: predicting: unlabelled sessions and key ranges") {
                          "parameters \"key_min\" and \"key_max\" go together", Error);
   }
 }
+
+TEST_CASE("sqlite_source: capture_column reads ingest's captures table, NULL without it") {
+  TempDir d;
+  testing::TestContext ctx;
+  const Params with = [&] {
+    auto db = make_db(d, "caps.sqlite",
+                      "create table captures(sessionid integer primary key references sessions, file text not null);"
+                      "insert into captures values (1, 'Aria/Setup-A-1-STA.pcap'), (2, 'Aria/Setup-A-1-STA.pcap'),"
+                      " (4, 'Hue/Setup-A-2-STA.pcap');");  // session 5 and 7: no row
+    return params(db, {{"capture_column", "capture"}});
+  }();
+  SUBCASE("left join: a session without a row gets NULL") {
+    Table t = read(with, ctx);
+    CHECK(t.column_names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets",
+                                                       "starttime", "endtime", "manufacturer", "device_type",
+                                                       "capture", "dns"});
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{1, 2, 4, 5, 7});
+    CHECK(t.at("capture").type == DType::Categorical);
+    CHECK(labels(t.at("capture")) == std::vector<std::string>{"Aria/Setup-A-1-STA.pcap", "Aria/Setup-A-1-STA.pcap",
+                                                              "Hue/Setup-A-2-STA.pcap", "<null>", "<null>"});
+    CHECK(list(t.at("dns"), 0) == std::vector<std::string>{"time.hue.com", "api.hue.com"});
+    CHECK(ctx.counters["nulls.capture"] == 2);
+  }
+  SUBCASE("with labelled_only = false and a key range (predict)") {
+    json v = with.all();
+    v["labelled_only"] = false;
+    v["key_min"] = 3;
+    v["key_max"] = 4;
+    Table t = read(Params(v), ctx);
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{3, 4});
+    CHECK(labels(t.at("capture")) == std::vector<std::string>{"<null>", "Hue/Setup-A-2-STA.pcap"});
+  }
+  SUBCASE("a database without the table: a categorical column of NULLs") {
+    Table t = read(params(make_db(d), {{"capture_column", "capture"}}), ctx);
+    CHECK(t.at("sessionid").i64 == std::vector<std::int64_t>{1, 2, 4, 5, 7});
+    CHECK(t.at("capture").type == DType::Categorical);
+    CHECK(ctx.counters["nulls.capture"] == 5);
+  }
+  SUBCASE("the contract names it; no effect on a custom query") {
+    auto c = plugins::sqlite_spec().contract(with);
+    CHECK_FALSE(c.dynamic);
+    CHECK(c.makes == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets", "starttime",
+                                              "endtime", "manufacturer", "device_type", "capture", "dns"});
+    json v = with.all();
+    v["query"] = "select sessionid, lensum from sessions order by sessionid";
+    Table t = read(Params(v), ctx);
+    CHECK(t.column_names() == std::vector<std::string>{"sessionid", "lensum", "dns"});
+  }
+  SUBCASE("a name the source already uses is refused") {
+    const auto db = make_db(d);
+    CHECK_THROWS_WITH_AS(SqliteSource(params(db, {{"capture_column", "device_type"}})),
+                         "parameter \"capture_column\": \"device_type\" is already a column of the source", Error);
+    CHECK_THROWS_WITH_AS(SqliteSource(params(db, {{"capture_column", "dns"}})),
+                         "parameter \"capture_column\": \"dns\" is already a column of the source", Error);
+  }
+}

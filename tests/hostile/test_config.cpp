@@ -3,6 +3,7 @@
 #include "common.hpp"
 
 #include <pipectl/config.hpp>
+#include <pipectl/graph.hpp>
 
 using namespace hostile;
 
@@ -345,4 +346,25 @@ TEST_CASE("hostile: config: command-line extremes: --jobs, huge sweeps, a long o
     }
     CHECK_FALSE(fs::exists(h.path().parent_path() / "escape"));
   }
+}
+
+TEST_CASE("hostile: config: the stage graph of a 200,000-stage chain and cycle needs no deep stack") {
+  // Boost's depth_first_search keeps its own stack (no recursion), and the
+  // topological order is Kahn's algorithm: neither depends on the depth.
+  const std::size_t n = 200000;
+  std::vector<std::string> names(n);
+  for (std::size_t i = 0; i < n; ++i) names[i] = "s" + std::to_string(i);
+  pipectl::StageGraph chain(names);
+  for (std::size_t i = 1; i < n; ++i) chain.add_edge(i - 1, i);
+  CHECK_FALSE(chain.find_cycle());
+  const auto order = chain.topo_order();
+  REQUIRE(order.size() == n);
+  CHECK(order.back() == n - 1);
+  pipectl::StageGraph loop = chain;
+  loop.add_edge(n - 1, 0);
+  const auto cycle = loop.find_cycle();
+  REQUIRE(cycle);
+  CHECK(cycle->size() == n + 1);
+  CHECK(cycle->front() == cycle->back());
+  CHECK_THROWS_AS(loop.topo_order(), pipectl::Error);
 }

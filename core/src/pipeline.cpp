@@ -115,7 +115,24 @@ static json escape_json_strings(const json& j) {
   return j;
 }
 
+static bool has_line_break(const json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find_first_of("\r\n") != std::string::npos;
+  if (j.is_array() || j.is_object())
+    for (const auto& e : j)
+      if (has_line_break(e)) return true;
+  return false;
+}
+
 std::string ResolvedPipeline::to_toml() const {
+  // toml++ prints a string holding a line break as a multi-line string, and
+  // gets it wrong when the text holds three quotes or starts with a line
+  // break (the file no longer parses, or loses that line break): then every
+  // string is printed on one line, with escapes.
+  bool breaks = has_line_break(name) || has_line_break(description);
+  for (const auto& s : stages) breaks = breaks || has_line_break(s.params.all());
+  const auto flags = breaks ? toml::toml_formatter::default_flags & ~toml::format_flags::allow_literal_strings &
+                                  ~toml::format_flags::allow_multi_line_strings
+                            : toml::toml_formatter::default_flags;
   std::ostringstream out;
   out << "# Resolved pipeline: environment expanded, --set applied, defaults filled.\n";
   toml::table head;
@@ -124,7 +141,7 @@ std::string ResolvedPipeline::to_toml() const {
   if (!description.empty()) p.insert("description", escape_dollars(description));
   p.insert("seed", seed);
   head.insert("pipeline", std::move(p));
-  out << head << "\n";
+  out << toml::toml_formatter{head, flags} << "\n";
   for (const auto& s : stages) {
     toml::table st;
     st.insert("id", s.id);
@@ -143,7 +160,7 @@ std::string ResolvedPipeline::to_toml() const {
     toml::table rest;
     for (auto&& [k, v] : st)
       if (k != "id" && k != "plugin") rest.insert(k, v);
-    out << rest << "\n";
+    out << toml::toml_formatter{rest, flags} << "\n";
   }
   return out.str();
 }

@@ -368,3 +368,19 @@ TEST_CASE("hostile: config: the stage graph of a 200,000-stage chain and cycle n
   CHECK(cycle->front() == cycle->back());
   CHECK_THROWS_AS(loop.topo_order(), pipectl::Error);
 }
+
+TEST_CASE("hostile: config: strings with quotes and line breaks survive the resolved pipeline.toml") {
+  // toml++ printed such strings as multi-line literals it could not read back.
+  Home h;
+  for (const char* note : {"line 1\\n'''\\nline 3", "\\nstarts with a line break", "ends in quotes''''", "tab\\tcr\\r"}) {
+    fs::remove_all(h / "run");
+    fs::remove_all(h / "again");
+    h.write("p.toml", kGenStage + "note = \"" + note + "\"\n");
+    auto r = h.pipectl("run p.toml -q --out run");
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    auto again = h.pipectl("run run/pipeline.toml -q --out again");
+    REQUIRE_MESSAGE(again.rc == 0, again.err);
+    CHECK(slurp(h / "again" / "pipeline.toml") == slurp(h / "run" / "pipeline.toml"));
+    CHECK(read_json(h / "again" / "run.json")["pipeline_hash"] == read_json(h / "run" / "run.json")["pipeline_hash"]);
+  }
+}

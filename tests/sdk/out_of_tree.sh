@@ -7,7 +7,10 @@ BUILD=$1 SRC=$2 FIXTURES=$3
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cmake --install "$BUILD" --prefix "$WORK/prefix" >"$WORK/install.log"
-cmake -S "$SRC/examples/ratio" -B "$WORK/ratio" -DCMAKE_PREFIX_PATH="$WORK/prefix" >"$WORK/configure.log"
+# SDK_CXXFLAGS / SDK_LDFLAGS: the flags the tree under test was built with (e.g. sanitizers).
+cmake -S "$SRC/examples/ratio" -B "$WORK/ratio" -DCMAKE_PREFIX_PATH="$WORK/prefix" \
+  -DCMAKE_CXX_FLAGS="${SDK_CXXFLAGS:-}" -DCMAKE_EXE_LINKER_FLAGS="${SDK_LDFLAGS:-}" \
+  -DCMAKE_SHARED_LINKER_FLAGS="${SDK_LDFLAGS:-}" -DCMAKE_MODULE_LINKER_FLAGS="${SDK_LDFLAGS:-}" >"$WORK/configure.log"
 cmake --build "$WORK/ratio" -j2 >"$WORK/build.log"
 ctest --test-dir "$WORK/ratio" --output-on-failure
 cat >"$WORK/p.toml" <<'TOML'

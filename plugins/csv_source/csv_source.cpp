@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -236,13 +237,13 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
   {
     csv::Reader r(data, cfg.delimiter);
     if (!r.next(f)) throw DataError("no header row (the file is empty)");
+    std::unordered_set<std::string> seen;  // a header may have a million columns: no quadratic search
     for (std::size_t i = 0; i < f.size(); ++i) {
       std::string name(f[i].text);
       if (name.empty())
         throw DataError("line " + std::to_string(r.line()) + ": column " + std::to_string(i + 1) + " has no name");
-      for (const auto& o : names)
-        if (o == name)
-          throw DataError("line " + std::to_string(r.line()) + ": column \"" + name + "\" appears twice in the header");
+      if (!seen.insert(name).second)
+        throw DataError("line " + std::to_string(r.line()) + ": column \"" + name + "\" appears twice in the header");
       names.push_back(std::move(name));
     }
   }

@@ -5,6 +5,7 @@
 // first bad row, leaving `<out>.failed` and no `<out>`.
 #include "common.hpp"
 
+#include <chrono>
 #include <thread>
 
 using namespace hostile;
@@ -312,6 +313,18 @@ TEST_CASE("hostile: data: CSV files with ragged rows, a BOM, CRLF, quotes left o
     fails("a,b\n", "no data rows (only a header)");
     fails("a,,c\n1,2,3\n", "line 1: column 2 has no name");
     fails("a,b,a\n1,2,3\n", "line 1: column \"a\" appears twice in the header");
+  }
+  SUBCASE("a header of 300,000 columns, the last a repeat, is checked in linear time") {
+    std::string head, row;
+    for (int i = 0; i < 300000; ++i) {
+      head += (i ? ",c" : "c") + std::to_string(i);
+      row += i ? ",1" : "1";
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    fails(head + ",c17\n" + row + ",1\n", "line 1: column \"c17\" appears twice in the header");
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < 20);
+    auto r = run(head + "\n" + row + "\n");
+    CHECK_MESSAGE(r.rc == 0, r.err);
   }
   SUBCASE("NUL bytes and a 10 MB field are data like any other") {
     auto r = run(std::string("a,b\n1,x\0y\n2,", 13) + std::string(10 * 1000 * 1000, 'z') + "\n");

@@ -19,6 +19,7 @@ enum class ExitCode : int {
   PluginLoad = 4,     ///< a plugin the pipeline needs could not be loaded
   StageFailed = 5,    ///< a stage threw or broke its contract while running
   DataError = 6,      ///< the input data is unusable (missing table, bad values…)
+  WorkerLost = 7,     ///< a distributed run lost a worker (collective failed)
   Interrupted = 130,  ///< SIGINT / SIGTERM
 };
 

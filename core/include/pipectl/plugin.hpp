@@ -19,6 +19,7 @@
 #pragma once
 
 #include <pipectl/error.hpp>
+#include <pipectl/collective.hpp>
 #include <pipectl/export.hpp>
 #include <pipectl/param.hpp>
 #include <pipectl/table.hpp>
@@ -31,7 +32,7 @@
 #include <vector>
 
 #define PIPECTL_PLUGIN_MAGIC 0x50495045u  // "PIPE"
-#define PIPECTL_PLUGIN_ABI_VERSION 1u
+#define PIPECTL_PLUGIN_ABI_VERSION 2u
 
 #define PIPECTL_STR2_(x) #x
 #define PIPECTL_STR_(x) PIPECTL_STR2_(x)
@@ -88,6 +89,16 @@ struct PIPECTL_API PluginSpec {
   /// Learns state on training rows (normaliser, encoder, model): the runner
   /// saves it after a fit and loads it back to apply the run to new data.
   bool learns = false;
+  /// How the stage behaves on several workers (`pipectl run --workers N`),
+  /// each holding a shard of the rows. PerShard: it works row by row and
+  /// needs nothing from other shards (a cleaner). Combined: it reads only its
+  /// own shard (a source) or combines its statistics over all shards through
+  /// StageContext::collective() so every worker holds the state one process
+  /// would fit on all rows (a learning stage, an evaluator). No: it cannot
+  /// run on several workers. Sources, learning stages, evaluators, reports
+  /// and sinks must say Combined to be allowed on more than one worker.
+  enum class Distributed { PerShard, Combined, No };
+  Distributed distributed = Distributed::PerShard;
   std::function<Contract(const Params&)> contract;
 
   ParamSpec& param(std::string name, ParamType type, std::string description);
@@ -126,6 +137,8 @@ class PIPECTL_API StageContext {
   virtual int threads() const = 0;
   /// Text printed to the terminal at the end of the run (e.g. a metrics table).
   virtual void report(const std::string& text) = 0;
+  /// The workers of this run (rank 0 of 1 unless the run is distributed).
+  virtual Collective& collective();
 };
 
 /// One stage instance, created by the plugin's factory with resolved params.

@@ -7,6 +7,7 @@ PluginSpec csv_sink_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = false;
+  s.distributed = PluginSpec::Distributed::No;  // writes one file from one process's rows
   s.param("path", ParamType::Path, "the CSV file to write (replaced atomically: written to <path>.tmp, then renamed)")
       .required();
   s.param("columns", ParamType::StringList, "the columns to write, in this order ([] = all)").def(json::array());

@@ -7,6 +7,7 @@ PluginSpec csv_spec() {
   s.min_inputs = 0;
   s.max_inputs = 0;
   s.learns = false;
+  s.distributed = PluginSpec::Distributed::No;  // reads the whole file (no sharding by key yet)
   s.param("path", ParamType::Path, "the CSV file (RFC 4180: a header row, quoted fields with \"\" escapes)")
       .required();
   s.param("delimiter", ParamType::String, "the field delimiter, one character").def(",");

@@ -9,6 +9,7 @@ PluginSpec mlp_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  s.distributed = PluginSpec::Distributed::No;  // fits on one process's rows (no combined fit over shards)
   declare_trainer_params(s);
   s.param("hidden", ParamType::String,
           "hidden layer sizes, comma-separated, each in [2, 4096] (\"\" = no hidden layer); the input layer has "

@@ -7,6 +7,7 @@ PluginSpec profile_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = false;
+  s.distributed = PluginSpec::Distributed::No;  // its statistics and files describe one process's rows
   s.param("label", ParamType::String,
           "label column: int64 0/1 or categorical (\"\" = no label: label rates, AUC and MI are omitted)")
       .def("is_iot");

@@ -7,6 +7,10 @@ PluginSpec splitter_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = false;
+  // Fitting nothing, it needs no statistics from other shards; with method =
+  // "hash" a row's split depends on the row alone, and its counters are
+  // summed over the workers. "shuffle" refuses to run on several workers.
+  s.distributed = PluginSpec::Distributed::Combined;
   s.param("train", ParamType::Float, "fraction of rows for training").def(0.70).range(0, 1);
   s.param("valid", ParamType::Float, "fraction of rows for validation").def(0.15).range(0, 1);
   s.param("test", ParamType::Float, "fraction of rows for testing (train + valid + test = 1)")
@@ -19,9 +23,18 @@ PluginSpec splitter_spec() {
           "categorical or int64 column (e.g. a device or capture file) whose groups never span two splits "
           "(\"\" = none)")
       .def("");
-  s.param("seed", ParamType::Int, "shuffle seed; -1 = the stage's seed derived from the pipeline seed")
+  s.param("seed", ParamType::Int, "shuffle / hash seed; -1 = the stage's seed derived from the pipeline seed")
       .def(-1)
       .at_least(-1);
+  s.param("method", ParamType::String,
+          "shuffle: shuffle each stratum and cut it by the fractions (exact shares, one process only); "
+          "hash: each row's split from a hash of its key (or group) and the seed, independent of row order "
+          "and of the number of workers (shares exact in expectation)")
+      .def("shuffle")
+      .one_of({"shuffle", "hash"});
+  s.param("key", ParamType::StringList,
+          "method = hash: int64 or categorical columns hashed to place a row (categorical by label)")
+      .def(json::array({"sessionid"}));
   s.contract = [](const Params& p) { return SplitterConfig::from(p).contract(); };
   return s;
 }

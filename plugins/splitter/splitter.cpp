@@ -1,6 +1,8 @@
 #include "splitter.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -29,6 +31,66 @@ std::uint64_t splitmix64(std::uint64_t& x) {
 }
 
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+/// splitmix64's finaliser: a bijection of 64-bit words with full avalanche.
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Little-endian byte strings for the collective (every worker runs this same code).
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xFF));
+}
+void put_str(std::string& out, const std::string& v) {
+  put_u64(out, v.size());
+  out += v;
+}
+struct Reader {
+  const std::string& s;
+  std::size_t p = 0;
+  std::uint64_t u64() {
+    if (s.size() - p < 8) throw Error("splitter: truncated message from another worker");
+    std::uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[p + b])) << (8 * b);
+    p += 8;
+    return v;
+  }
+  std::string str() {
+    const auto n = u64();
+    if (s.size() - p < n) throw Error("splitter: truncated message from another worker");
+    std::string v = s.substr(p, n);
+    p += n;
+    return v;
+  }
+  bool done() const { return p == s.size(); }
+};
+
+bool null_at(const Column& c, std::size_t i) {
+  return c.is_null(i) || (c.type == DType::Categorical && c.codes[i] < 0);
+}
+
+/// Per-row hash of one key column's value (NULL -> split_null_hash()).
+std::vector<std::uint64_t> value_hashes(const Column& c, const char* param) {
+  const std::size_t n = c.rows();
+  std::vector<std::uint64_t> h(n, split_null_hash());
+  if (c.type == DType::Categorical) {
+    std::vector<std::uint64_t> of_code(c.dictionary->size());
+    for (std::size_t k = 0; k < of_code.size(); ++k) of_code[k] = split_value_hash((*c.dictionary)[k]);
+    for (std::size_t i = 0; i < n; ++i)
+      if (c.codes[i] >= 0 && !c.is_null(i)) h[i] = of_code[static_cast<std::size_t>(c.codes[i])];
+  } else if (c.type == DType::Int64) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (!c.is_null(i)) h[i] = split_value_hash(c.i64[i]);
+  } else {
+    throw DataError(std::string(param) + " column \"" + c.name + "\" is " + dtype_name(c.type) +
+                    "; it must be categorical or int64");
+  }
+  return h;
+}
 
 /// Dense ids of a column's values in ascending key order (categorical: code
 /// order, int64: value order); NULL rows get kNull. `distinct` = number of ids.
@@ -63,6 +125,42 @@ std::vector<std::uint32_t> dense_ids(const Column& c, const char* param, std::si
 }
 
 }  // namespace
+
+const char* const kShuffleOnWorkersError =
+    "method \"shuffle\" splits by row position within one process; on several workers use method = \"hash\" "
+    "(each row's split then depends only on its key)";
+
+std::uint64_t split_value_hash(std::int64_t v) { return mix64(static_cast<std::uint64_t>(v) ^ 0x6A09E667F3BCC908ULL); }
+
+std::uint64_t split_value_hash(const std::string& label) {
+  // Length first, then 8-byte little-endian words (the last zero-padded), each
+  // through the bijective finaliser before it is folded in.
+  std::uint64_t h = mix64(label.size() ^ 0xBB67AE8584CAA73BULL);
+  const auto* b = reinterpret_cast<const unsigned char*>(label.data());
+  for (std::size_t p = 0; p < label.size(); p += 8) {
+    std::uint64_t w = 0;
+    for (std::size_t k = 0; k < 8 && p + k < label.size(); ++k) w |= static_cast<std::uint64_t>(b[p + k]) << (8 * k);
+    h = mix64((h + kGolden) ^ mix64(w + kGolden));
+  }
+  return h;
+}
+
+std::uint64_t split_null_hash() { return 0x3C6EF372FE94F82BULL; }
+
+Role hash_role(double u, const std::array<double, 3>& f) {
+  // u < train -> train; u >= 1 - test -> test; valid between. A zero fraction
+  // gets no row (the sliver left by rounding goes to a split that has a share).
+  if (u < f[0]) return Role::Train;
+  if (f[2] > 0 && u >= 1.0 - f[2]) return Role::Test;
+  if (f[1] > 0) return Role::Valid;
+  return f[2] > 0 ? Role::Test : Role::Train;
+}
+
+double split_unit(std::uint64_t seed, const std::uint64_t* value_hashes, std::size_t n) {
+  std::uint64_t h = mix64(seed ^ 0xA54FF53A5F1D36F1ULL);
+  for (std::size_t k = 0; k < n; ++k) h = mix64((h + kGolden) ^ value_hashes[k]);
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
 
 SplitRng::SplitRng(std::uint64_t seed) {
   std::uint64_t x = seed;
@@ -142,6 +240,12 @@ SplitterConfig SplitterConfig::from(const Params& p) {
   c.group = p.str("group");
   c.seed = p.integer("seed");
   if (c.seed < -1) throw Error("splitter: seed must be -1 or at least 0, got " + std::to_string(c.seed));
+  const std::string method = p.str("method");
+  if (method != "shuffle" && method != "hash")
+    throw Error("splitter: method must be \"shuffle\" or \"hash\", got \"" + method + "\"");
+  c.hash = method == "hash";
+  c.key = p.strings("key");
+  if (c.hash && c.key.empty()) throw Error("splitter: key must name at least one column when method is \"hash\"");
   return c;
 }
 
@@ -149,6 +253,9 @@ Contract SplitterConfig::contract() const {
   Contract k;
   if (!stratify.empty()) k.needs.push_back(stratify);
   if (!group.empty() && group != stratify) k.needs.push_back(group);
+  if (hash)
+    for (const auto& c : key)
+      if (std::find(k.needs.begin(), k.needs.end(), c) == k.needs.end()) k.needs.push_back(c);
   k.makes_split = true;
   return k;
 }
@@ -159,11 +266,17 @@ Table Splitter::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("splitter takes exactly one input table");
   const Table& in = *inputs[0];
   const std::size_t n = in.rows();
+  Collective& coll = ctx.collective();
+  // Apply mode assigns no split (every row is a test row), so it runs anywhere.
+  if (ctx.mode() == Mode::Fit && coll.distributed() && !cfg_.hash) throw Error(kShuffleOnWorkersError);
   auto roles = std::make_shared<std::vector<Role>>(n, Role::Test);
   std::array<std::int64_t, 3> rows_in{0, 0, 0};
 
   if (ctx.mode() == Mode::Apply) {
     rows_in[2] = static_cast<std::int64_t>(n);
+  } else if (cfg_.hash) {
+    run_hash(ctx, in, *roles);
+    for (auto r : *roles) ++rows_in[static_cast<int>(r) - 1];
   } else {
     // Stratum of each row: NULL first, then values in key order.
     std::vector<std::uint32_t> stratum(n, 0);
@@ -251,8 +364,138 @@ Table Splitter::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     }
     for (auto r : *roles) ++rows_in[static_cast<int>(r) - 1];
   }
+  coll.allreduce(rows_in.data(), rows_in.size(), ReduceOp::Sum);  // global counts on every worker
   for (int s = 0; s < 3; ++s) ctx.count(std::string("rows.") + kSplitNames[s], rows_in[s]);
   return in.with_roles(std::move(roles));
+}
+
+void Splitter::run_hash(StageContext& ctx, const Table& in, std::vector<Role>& roles) const {
+  const std::size_t n = in.rows();
+  Collective& coll = ctx.collective();
+  const std::uint64_t seed = cfg_.seed >= 0 ? static_cast<std::uint64_t>(cfg_.seed) : ctx.seed();
+  // Check every column first (the same on every worker, before any collective call).
+  std::vector<std::uint64_t> strat_h, group_h;
+  if (!cfg_.stratify.empty()) {
+    std::size_t distinct = 0;
+    (void)dense_ids(in.at(cfg_.stratify), "stratify", distinct);
+  }
+  if (!cfg_.group.empty()) group_h = value_hashes(in.at(cfg_.group), "group");
+  std::vector<std::vector<std::uint64_t>> key_h;
+  for (const auto& k : cfg_.key) key_h.push_back(value_hashes(in.at(k), "key"));
+
+  const Column* group = cfg_.group.empty() ? nullptr : &in.at(cfg_.group);
+  std::vector<std::uint64_t> row(cfg_.key.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    double u;
+    if (group && !null_at(*group, i)) {
+      u = split_unit(seed, &group_h[i], 1);
+    } else {
+      for (std::size_t k = 0; k < row.size(); ++k) row[k] = key_h[k][i];
+      u = split_unit(seed, row.data(), row.size());
+    }
+    roles[i] = hash_role(u, cfg_.fractions);
+  }
+
+  if (!cfg_.group.empty()) {
+    // Distinct groups per split over all workers: each worker sends the hashes
+    // of its groups' values (a group has one split wherever its rows are);
+    // NULL-group rows are groups of one row and are just summed.
+    const Column& g = in.at(cfg_.group);
+    std::vector<std::pair<std::uint64_t, std::uint8_t>> mine;
+    std::array<std::int64_t, 3> singles{0, 0, 0};
+    for (std::size_t i = 0; i < n; ++i) {
+      const int s = static_cast<int>(roles[i]) - 1;
+      if (null_at(g, i))
+        ++singles[s];
+      else
+        mine.emplace_back(group_h[i], static_cast<std::uint8_t>(s));
+    }
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    std::string bytes;
+    for (auto& [h, s] : mine) {
+      put_u64(bytes, h);
+      put_u64(bytes, s);
+    }
+    std::vector<std::pair<std::uint64_t, std::uint8_t>> all;
+    for (const auto& b : coll.allgather(bytes)) {
+      Reader rd{b};
+      while (!rd.done()) {
+        const auto h = rd.u64();
+        all.emplace_back(h, static_cast<std::uint8_t>(rd.u64() % 3));
+      }
+    }
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    coll.allreduce(singles.data(), singles.size(), ReduceOp::Sum);
+    std::array<std::int64_t, 3> groups_in = singles;
+    for (auto& [h, s] : all) ++groups_in[s];
+    for (int s = 0; s < 3; ++s) ctx.count(std::string("groups.") + kSplitNames[s], groups_in[s]);
+  }
+
+  if (!cfg_.stratify.empty()) {
+    // Achieved per-class fractions over all workers, by value (labels, not codes).
+    const Column& c = in.at(cfg_.stratify);
+    std::map<std::pair<int, std::string>, std::array<std::int64_t, 3>> per;  // (0 NULL / 1 value, label)
+    std::map<std::int64_t, std::array<std::int64_t, 3>> per_int;
+    for (std::size_t i = 0; i < n; ++i) {
+      const int s = static_cast<int>(roles[i]) - 1;
+      if (null_at(c, i))
+        ++per[{0, ""}][s];
+      else if (c.type == DType::Int64)
+        ++per_int[c.i64[i]][s];
+      else
+        ++per[{1, c.label(i)}][s];
+    }
+    std::string bytes;
+    for (auto& [k, cnt] : per) {
+      put_u64(bytes, static_cast<std::uint64_t>(k.first));
+      put_str(bytes, k.second);
+      for (auto x : cnt) put_u64(bytes, static_cast<std::uint64_t>(x));
+    }
+    for (auto& [v, cnt] : per_int) {
+      put_u64(bytes, 2);
+      put_u64(bytes, static_cast<std::uint64_t>(v));
+      for (auto x : cnt) put_u64(bytes, static_cast<std::uint64_t>(x));
+    }
+    per.clear();
+    per_int.clear();
+    for (const auto& b : coll.allgather(bytes)) {
+      Reader rd{b};
+      while (!rd.done()) {
+        const auto kind = rd.u64();
+        std::array<std::int64_t, 3>* cnt;
+        if (kind == 2) {
+          const auto v = static_cast<std::int64_t>(rd.u64());
+          cnt = &per_int[v];
+        } else {
+          auto label = rd.str();
+          cnt = &per[{static_cast<int>(kind), std::move(label)}];
+        }
+        for (auto& x : *cnt) x += static_cast<std::int64_t>(rd.u64());
+      }
+    }
+    std::ostringstream o;
+    o << "hash split, achieved fractions per class of \"" << cfg_.stratify << "\" (exact only in expectation):";
+    auto line = [&](const std::string& name, const std::array<std::int64_t, 3>& cnt) {
+      const double m = static_cast<double>(cnt[0] + cnt[1] + cnt[2]);
+      o << " " << name << ": " << cnt[0] + cnt[1] + cnt[2] << " rows";
+      for (int s = 0; s < 3; ++s) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3f", m > 0 ? static_cast<double>(cnt[s]) / m : 0.0);
+        o << (s ? ", " : " (") << kSplitNames[s] << " " << buf;
+      }
+      o << ");";
+    };
+    for (auto& [k, cnt] : per)
+      if (k.first == 0) line("NULL", cnt);
+    for (auto& [v, cnt] : per_int) line(std::to_string(v), cnt);
+    for (auto& [k, cnt] : per)
+      if (k.first == 1) line("\"" + k.second + "\"", cnt);
+    std::string text = o.str();
+    text.pop_back();
+    ctx.info(text);
+  }
 }
 
 }  // namespace pipectl::plugins

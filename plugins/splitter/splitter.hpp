@@ -15,6 +15,24 @@
 // last groups go to still-empty splits, so that a stratum with enough groups
 // reaches every split.
 //
+// method = "hash" instead decides each row by that row alone: a 64-bit hash
+// (splitmix64 mixing) of the seed and the row's `key` values (int64 by value,
+// categorical by label string, NULL as a value of its own), mapped to
+// u in [0, 1): train when u < train, test when u >= 1 - test, valid between.
+// The split then depends neither on the row order nor on the number of rows
+// or of workers, so a key lands in the same split on whichever worker holds
+// it. Shares are exact only in expectation (binomial noise, about
+// sqrt(f (1 - f) / n)); `stratify` cannot be enforced row by row: each class
+// keeps its proportions in expectation, and the achieved per-class fractions
+// are logged (info). With `group`, the group's value is hashed instead of
+// the key, so a whole group lands in one split (a NULL group value falls
+// back to the row's key).
+//
+// Distributed (several workers, each a shard of the rows): only "hash" runs
+// there ("shuffle" throws, its split depends on row positions within one
+// process). The counters rows.* and groups.* are global: summed over the
+// workers (groups counted once even when they span workers).
+//
 // In Mode::Apply every row is Role::Test.
 #pragma once
 
@@ -36,8 +54,11 @@ struct SplitterConfig {
   std::string stratify;
   std::string group;
   std::int64_t seed = -1;
+  bool hash = false;                           ///< method = "hash" (else "shuffle")
+  std::vector<std::string> key{"sessionid"};  ///< hashed columns (method = "hash")
 
-  /// Throws pipectl::Error if a fraction is outside [0, 1] or they do not sum to 1 (± 1e-9).
+  /// Throws pipectl::Error if a fraction is outside [0, 1] or they do not sum to 1 (± 1e-9),
+  /// or method is "hash" with an empty key.
   static SplitterConfig from(const Params& p);
   Contract contract() const;
 };
@@ -63,12 +84,27 @@ class SplitRng {
   std::uint64_t s_[4];
 };
 
+/// The value in [0, 1) that decides a hashed row's split: the seed mixed with
+/// one 64-bit hash per key column (split_value_hash), top 53 bits.
+double split_unit(std::uint64_t seed, const std::uint64_t* value_hashes, std::size_t n);
+/// Hash of one key value: int64 by value, a categorical label by its bytes.
+std::uint64_t split_value_hash(std::int64_t v);
+std::uint64_t split_value_hash(const std::string& label);
+/// Hash standing for a NULL key value.
+std::uint64_t split_null_hash();
+/// The split of a hashed row whose unit value is u.
+Role hash_role(double u, const std::array<double, 3>& fractions);
+
+/// Thrown on several workers unless method = "hash".
+extern const char* const kShuffleOnWorkersError;
+
 class Splitter : public Stage {
  public:
   explicit Splitter(const Params& p);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:
+  void run_hash(StageContext& ctx, const Table& in, std::vector<Role>& roles) const;
   SplitterConfig cfg_;
 };
 

@@ -50,6 +50,7 @@ void Logger::log(LogLevel l, const std::string& stage, const std::string& msg, c
   if (!stage.empty()) j["stage"] = stage;
   j["message"] = msg;
   for (auto it = fields.begin(); it != fields.end(); ++it) j[it.key()] = it.value();
+  for (auto it = prefix_fields_.begin(); it != prefix_fields_.end(); ++it) j[it.key()] = it.value();
   std::string text = (stage.empty() ? "" : "[" + stage + "] ") + msg;
   if (l == LogLevel::Warn) text = "warning: " + text;
   if (l == LogLevel::Error) text = "error: " + text;
@@ -60,7 +61,7 @@ void Logger::log(LogLevel l, const std::string& stage, const std::string& msg, c
     bar_shown_ = false;
   }
   if (format_ == LogFormat::Json) std::fprintf(stderr, "%s\n", j.dump().c_str());
-  else std::fprintf(stderr, "%s\n", text.c_str());
+  else std::fprintf(stderr, "%s%s\n", prefix_.c_str(), text.c_str());
 }
 
 void Logger::to_file(LogLevel l, const std::string& msg) {

@@ -417,6 +417,7 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
         rs.params = params[i];
         rs.contract = contracts[i];
         rs.seed = stage_seed(decl.seed, rs.id);
+        rs.plugin_pos = decl.stages[i].has_plugin ? decl.stages[i].plugin_pos : decl.stages[i].pos;
         rp.stages.push_back(std::move(rs));
       }
       rp.graph = graph;
@@ -437,6 +438,30 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
   });
   if (load_error && diags.size() == 1) throw *load_error;
   throw ConfigError(diags);
+}
+
+void check_distributed(const ResolvedPipeline& p, int world) {
+  if (world <= 1) return;
+  std::vector<Diagnostic> diags;
+  const std::string on = "cannot run on " + std::to_string(world) + " workers: ";
+  for (const auto& s : p.stages) {
+    const auto& spec = s.plugin->spec;
+    const std::string who = "stage \"" + s.id + "\" (plugin \"" + s.plugin->name + "\") ";
+    if (spec.distributed == PluginSpec::Distributed::Combined) continue;
+    if (spec.distributed == PluginSpec::Distributed::No) {
+      diags.push_back({s.plugin_pos, who + on + "it fits on, or writes, the rows of one process; run it without --workers"});
+      continue;
+    }
+    // PerShard: fine for a stage that works row by row; a source, a learner,
+    // an evaluator, a report or a sink must say how it handles shards.
+    const auto kind = s.plugin->kind;
+    const bool row_local = !spec.learns && (kind == StageKind::Transform || kind == StageKind::Splitter);
+    if (!row_local)
+      diags.push_back({s.plugin_pos, who + on + "the plugin does not declare how it handles shards "
+                                      "(a source must read only its shard, a learning stage must combine its "
+                                      "statistics across workers: PluginSpec::distributed = Combined)"});
+  }
+  if (!diags.empty()) throw ConfigError(std::move(diags));
 }
 
 }  // namespace pipectl

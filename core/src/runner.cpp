@@ -20,8 +20,8 @@ namespace {
 class HostContext final : public StageContext {
  public:
   HostContext(const ResolvedStage& s, Mode mode, RunFolder& folder, Logger& log, StageRecord& rec,
-              const std::atomic<bool>& cancel, int threads)
-      : s_(s), mode_(mode), folder_(folder), log_(log), rec_(rec), cancel_(cancel), threads_(threads) {}
+              const std::atomic<bool>& cancel, int threads, Collective& coll)
+      : s_(s), mode_(mode), folder_(folder), log_(log), rec_(rec), cancel_(cancel), threads_(threads), coll_(coll) {}
 
   const std::string& stage_id() const override { return s_.id; }
   Mode mode() const override { return mode_; }
@@ -44,6 +44,7 @@ class HostContext final : public StageContext {
   void progress(double f) override { log_.progress(s_.id, f); }
   bool cancelled() const override { return cancel_.load(); }
   int threads() const override { return threads_; }
+  Collective& collective() override { return coll_; }
   void report(const std::string& text) override {
     std::lock_guard<std::mutex> lk(mu_);
     rec_.reports.push_back(text);
@@ -57,6 +58,7 @@ class HostContext final : public StageContext {
   StageRecord& rec_;
   const std::atomic<bool>& cancel_;
   int threads_;
+  Collective& coll_;
   std::mutex mu_;
 };
 
@@ -110,10 +112,14 @@ json record_json(const StageRecord& r) {
 }  // namespace
 
 RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry, const RunOptions& opt, Logger& log) {
-  const int jobs = opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+  Collective& coll = opt.collective ? *opt.collective : local_collective();
+  const bool distributed = coll.distributed();
+  const int jobs = distributed ? 1 : opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
   const std::size_t n = p.stages.size();
   // Cores left to each stage when `jobs` stages run at once (results must not depend on it).
-  const int stage_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
+  const int stage_threads = opt.stage_threads > 0
+                                ? opt.stage_threads
+                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
   RunFolder folder(opt.runs_root, p.name, opt.out);
   log.open_file((folder.work_dir() / "log.txt").string());
   folder.write("pipeline.toml", p.to_toml());
@@ -121,7 +127,11 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   const auto t_start = Clock::now();
   const auto wall_start = std::chrono::system_clock::now();
   log.log(LogLevel::Info, "", "running pipeline \"" + p.name + "\" (" + std::to_string(n) + " stages, " +
-                                  std::to_string(jobs) + (jobs == 1 ? " job" : " jobs") + ")" +
+                                  std::to_string(jobs) + (jobs == 1 ? " job" : " jobs") +
+                                  (distributed ? ", worker " + std::to_string(coll.rank()) + " of " +
+                                                     std::to_string(coll.world()) + ", stage cache off"
+                                               : "") +
+                                  ")" +
                                   (opt.mode == Mode::Apply ? " applying the fitted run " + opt.state_from.string() : ""));
 
   std::vector<StageRecord> recs(n);
@@ -146,7 +156,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   std::exception_ptr failure;
 
   // Cache keys chain along the graph, so they are all known before running.
-  const bool caching = opt.use_cache && opt.mode == Mode::Fit;
+  const bool caching = opt.use_cache && opt.mode == Mode::Fit && !distributed;
   StageCache cache(opt.cache_root ? *opt.cache_root : StageCache::default_root());
   std::vector<json> key_parts(n);
   std::vector<std::string> keys(n);
@@ -169,7 +179,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
       for (auto u : s.inputs) ins.push_back(outputs[u]);
     }
     for (const auto& t : ins) rec.rows_in += t->rows();
-    HostContext ctx(s, opt.mode, folder, log, rec, cancel, stage_threads);
+    HostContext ctx(s, opt.mode, folder, log, rec, cancel, stage_threads, coll);
     const auto t0 = Clock::now();
     rec.start_s = std::chrono::duration<double>(t0 - t_start).count();
     log.log(LogLevel::Info, s.id, "started (" + s.plugin->name + ")", {{"event", "stage_start"}});
@@ -224,7 +234,9 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
         throw;
       } catch (const Error& e) {
         throw StageError(s.id, s.plugin->name, e.what(),
-                         e.code() == ExitCode::DataError ? ExitCode::DataError : ExitCode::StageFailed);
+                         e.code() == ExitCode::DataError    ? ExitCode::DataError
+                         : e.code() == ExitCode::WorkerLost ? ExitCode::WorkerLost
+                                                            : ExitCode::StageFailed);
       } catch (const std::exception& e) {
         throw StageError(s.id, s.plugin->name, e.what());
       } catch (...) {
@@ -347,6 +359,8 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
                {"seed", p.seed},
                {"mode", opt.mode == Mode::Fit ? "fit" : "apply"},
                {"jobs", jobs},
+               {"workers", coll.world()},
+               {"rank", coll.rank()},
                {"started", std::chrono::duration_cast<std::chrono::seconds>(wall_start.time_since_epoch()).count()},
                {"duration_s", total},
                {"status", failure ? "failed" : "ok"}};

@@ -135,10 +135,35 @@ int cmd_version() {
   return 0;
 }
 
+void record_run(History& history, const Loaded& l, const std::string& file, const RunResult& res,
+                const std::string& sweep_id, Logger& log) {
+  RunEntry e;
+  e.run_id = res.dir.filename().string();
+  e.pipeline = l.pipeline.name;
+  e.pipeline_hash = l.pipeline.hash();
+  e.pipeline_file = std::filesystem::absolute(file).lexically_normal().string();
+  e.run_dir = res.dir.string();
+  e.status = "ok";
+  e.sweep = sweep_id;
+  e.data_hash = data_fingerprint(l.pipeline);
+  e.seed = l.pipeline.seed;
+  e.started = res.info.value("started", std::int64_t{0});
+  e.duration_s = res.info.value("duration_s", 0.0);
+  e.params = flatten_params(l.pipeline);
+  for (const auto& st : l.pipeline.stages) e.plugins[st.plugin->name] = st.plugin->version;
+  e.metrics = flatten_metrics(res.metrics);
+  try {
+    history.record(e);
+  } catch (const std::exception& ex) {
+    log.log(LogLevel::Warn, "", std::string("could not record the run in the history: ") + ex.what());
+  }
+}
+
 int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
   Common c;
   std::string file, out, log_format = "text", runs_dir = "runs";
-  int jobs = 0;
+  int jobs = 0, workers = 0;
+  std::string tracker_host = "127.0.0.1";
   bool quiet = false, verbose = false, force = false, no_cache = false;
   po::options_description d("run options");
   d.add_options()("pipeline", po::value<std::string>(&file), "pipeline file")(
@@ -149,12 +174,17 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
       "verbose,v", po::bool_switch(&verbose), "debug output")(
       "log-format", po::value<std::string>(&log_format), "text or json")(
       "force", po::bool_switch(&force), "re-run every stage even when its output is cached")(
-      "no-cache", po::bool_switch(&no_cache), "neither read nor write the stage cache");
+      "no-cache", po::bool_switch(&no_cache), "neither read nor write the stage cache")(
+      "workers", po::value<int>(&workers),
+      "train on N worker processes on this machine, each reading a shard of the rows, joined by XGBoost's "
+      "Rabit tracker (see `pipectl worker` for several machines)")(
+      "tracker-host", po::value<std::string>(&tracker_host),
+      "--workers: the address the tracker listens on (default 127.0.0.1)");
   add_pipeline_options(d, c);
   po::variables_map vm;
   int rc = 0;
   if (!parse(args, d, vm, "usage: pipectl run PIPELINE [--set STAGE.KEY=VALUE]... [--out DIR] [--jobs N] "
-                          "[--force] [--no-cache] [--quiet | --verbose] [--log-format text|json]",
+                          "[--force] [--no-cache] [--quiet | --verbose] [--log-format text|json] [--workers N]",
              "pipeline", 1, &rc))
     return rc;
   if (log_format != "text" && log_format != "json") {
@@ -168,6 +198,19 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
   if (vm.count("jobs") && jobs < 1) {
     std::fprintf(stderr, "pipectl: --jobs must be at least 1\n");
     return code(ExitCode::Usage);
+  }
+  if (vm.count("workers")) {
+    LaunchSpec ls;
+    ls.file = file;
+    ls.common = c;
+    ls.workers = workers;
+    ls.tracker_host = tracker_host;
+    ls.runs_dir = runs_dir;
+    ls.out = out;
+    ls.quiet = quiet;
+    ls.verbose = verbose;
+    ls.log_format = log_format;
+    return launch_workers(ls);
   }
   try {
     // A value list in --set (a,b,c) makes a sweep: every combination is a run.
@@ -237,28 +280,9 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
       ro.force = force;
       ro.use_cache = !no_cache;
       auto res = run_pipeline(l.pipeline, l.registry, ro, log);
-      RunEntry e;
-      e.run_id = res.dir.filename().string();
-      e.pipeline = l.pipeline.name;
-      e.pipeline_hash = l.pipeline.hash();
-      e.pipeline_file = std::filesystem::absolute(file).lexically_normal().string();
-      e.run_dir = res.dir.string();
-      e.status = "ok";
-      e.sweep = sweep_id;
-      e.data_hash = data_fingerprint(l.pipeline);
-      e.seed = l.pipeline.seed;
-      e.started = res.info.value("started", std::int64_t{0});
-      e.duration_s = res.info.value("duration_s", 0.0);
-      e.params = flatten_params(l.pipeline);
-      for (const auto& st : l.pipeline.stages) e.plugins[st.plugin->name] = st.plugin->version;
-      e.metrics = flatten_metrics(res.metrics);
-      try {
-        history.record(e);
-      } catch (const std::exception& ex) {
-        log.log(LogLevel::Warn, "", std::string("could not record the run in the history: ") + ex.what());
-      }
+      record_run(history, l, file, res, sweep_id, log);
       if (run_dirs) run_dirs->push_back(res.dir);
-      done.emplace_back(e.run_id, std::move(res));
+      done.emplace_back(res.dir.filename().string(), std::move(res));
     }
     if (sweep) {
       std::printf("\n%s: %zu runs (see them side by side: pipectl runs list --pipeline %s)\n", sweep_id.c_str(),
@@ -458,6 +482,8 @@ int dispatch(const std::string& cmd, const Args& args, const char* usage) {
     if (cmd == "compare") return cmd_compare(args);
     if (cmd == "ingest") return ingest::cli_main(args);
     if (cmd == "report") return cmd_report(args);
+    if (cmd == "worker") return cmd_worker(args);
+    if (cmd == "tracker") return cmd_tracker(args);
   } catch (const std::exception& e) {
     return report_error(e);
   }

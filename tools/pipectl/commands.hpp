@@ -4,7 +4,9 @@
 #include <pipectl/error.hpp>
 #include <pipectl/loader.hpp>
 #include <pipectl/log.hpp>
+#include <pipectl/history.hpp>
 #include <pipectl/pipeline.hpp>
+#include <pipectl/runner.hpp>
 
 #include <boost/program_options.hpp>
 
@@ -32,6 +34,8 @@ int cmd_predict(const Args& args);
 int cmd_runs(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_report(const Args& args);
+int cmd_worker(const Args& args);
+int cmd_tracker(const Args& args);
 
 // Shared by the commands.
 extern std::atomic<bool> g_interrupt;
@@ -62,6 +66,22 @@ struct Loaded {
 /// Read, load plugins (default path + the pipeline's plugin_path), validate.
 std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, bool warn = true);
 LogLevel level_from(bool quiet, bool verbose);
+
+/// Record a finished run in the run history (a warning if that fails).
+void record_run(History& history, const Loaded& l, const std::string& file, const RunResult& res,
+                const std::string& sweep_id, Logger& log);
+
+/// `pipectl run --workers N`: start the tracker and N `pipectl worker`
+/// processes on this machine, watch them, stop them all when one fails.
+struct LaunchSpec {
+  std::string file;
+  Common common;
+  int workers = 1;
+  std::string tracker_host = "127.0.0.1";
+  std::string runs_dir = "runs", out, log_format = "text";
+  bool quiet = false, verbose = false;
+};
+int launch_workers(const LaunchSpec& spec);
 
 /// Print an error the way every command does, return its exit code.
 int report_error(const std::exception& e);

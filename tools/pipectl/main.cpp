@@ -27,11 +27,13 @@ static const char* kUsage =
     "  report RUN_DIR      (re)build the comparison report of a finished run\n"
     "  ingest pcap IN...   packet captures -> a NetCollector database (--out DB [--devices FILE])\n"
     "  predict RUN_DIR     apply a fitted run to new sessions (--input FILE, --by session|device)\n"
+    "  worker PIPELINE     one worker of a distributed run (--tracker HOST:PORT --rank R --world N)\n"
+    "  tracker             the tracker of a distributed run over several machines (--workers N)\n"
     "\n"
     "options: --help (also after a command), --version\n"
     "\n"
     "exit codes: 0 ok, 1 other failure, 2 usage, 3 pipeline invalid, 4 plugin load failure,\n"
-    "            5 stage failed, 6 data error, 130 interrupted\n";
+    "            5 stage failed, 6 data error, 7 a worker of a distributed run was lost, 130 interrupted\n";
 
 int main(int argc, char** argv) {
   // Stages share the cores: OpenMP threads (XGBoost) must not spin while

@@ -22,6 +22,11 @@ class PIPECTL_API Logger {
   void set_format(LogFormat f) { format_ = f; }
   LogLevel level() const { return level_; }
   LogFormat format() const { return format_; }
+  /// Put before every terminal line (e.g. "worker 1/3: "); also a "worker" field in JSON.
+  void set_prefix(std::string prefix, json fields = json::object()) {
+    prefix_ = std::move(prefix);
+    prefix_fields_ = std::move(fields);
+  }
   /// Also append every event (all levels) to this file.
   void open_file(const std::string& path);
   void close_file();
@@ -42,6 +47,8 @@ class PIPECTL_API Logger {
   std::ofstream file_;
   bool tty_;
   bool bar_shown_ = false;
+  std::string prefix_;
+  json prefix_fields_ = json::object();
 };
 
 }  // namespace pipectl

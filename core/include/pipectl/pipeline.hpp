@@ -27,6 +27,7 @@ struct PIPECTL_API ResolvedStage {
   Params params;                    ///< every declared parameter, defaults filled, paths absolute
   Contract contract;
   std::uint64_t seed = 0;           ///< derived from the pipeline seed and the stage id
+  SourcePos plugin_pos;             ///< where `plugin = ...` is (or the [[stage]] header)
 };
 
 struct PIPECTL_API ResolvedPipeline {
@@ -51,6 +52,11 @@ struct PIPECTL_API ResolvedPipeline {
 /// Validate; throws ConfigError with every diagnostic (sorted by position)
 /// or PluginLoadError when a needed plugin's library was refused.
 PIPECTL_API ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry& registry);
+
+/// Can every stage run on `world` workers, each with a shard of the rows?
+/// Throws ConfigError naming every stage that cannot (see
+/// PluginSpec::distributed); does nothing when world is 1.
+PIPECTL_API void check_distributed(const ResolvedPipeline& p, int world);
 
 /// Deterministic per-stage seed.
 PIPECTL_API std::uint64_t stage_seed(std::int64_t pipeline_seed, const std::string& stage_id);

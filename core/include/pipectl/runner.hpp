@@ -5,6 +5,7 @@
 
 #include <pipectl/export.hpp>
 #include <pipectl/cache.hpp>
+#include <pipectl/collective.hpp>
 #include <pipectl/log.hpp>
 #include <pipectl/pipeline.hpp>
 #include <pipectl/run_folder.hpp>
@@ -37,6 +38,14 @@ struct PIPECTL_API RunOptions {
   bool force = false;
   /// Cache folder (default StageCache::default_root()).
   std::optional<std::filesystem::path> cache_root;
+  /// The workers of a distributed run (nullptr = this process alone). With
+  /// more than one worker, stages run one at a time in declaration order (so
+  /// every worker makes the same collective calls in the same order) and the
+  /// stage cache is off (a cached stage on one worker would skip calls the
+  /// others make).
+  Collective* collective = nullptr;
+  /// Threads each stage may use (0 = the machine's cores / jobs).
+  int stage_threads = 0;
 };
 
 struct PIPECTL_API StageRecord {

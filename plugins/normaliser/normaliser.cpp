@@ -1,5 +1,7 @@
 #include "normaliser.hpp"
 
+#include "exact_sum.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -48,75 +50,41 @@ Table Normaliser::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   const std::size_t n = in.rows();
   const bool fit = ctx.mode() == Mode::Fit;
   std::vector<std::uint32_t> train;
+  std::int64_t train_rows = 0;  // over all workers
   if (fit) {
     if (!in.has_roles())
       throw DataError("the input has no train/valid/test roles; the normaliser fits on training rows, "
                       "so a splitter is needed upstream");
     train = in.rows_with(Role::Train);
-    if (train.empty()) throw DataError("no row has the train role; the normaliser has nothing to fit on");
+    // A worker's shard may hold no training row; only none at all is an error.
+    train_rows = ctx.collective().sum(static_cast<std::int64_t>(train.size()));
+    if (train_rows == 0) throw DataError("no row has the train role; the normaliser has nothing to fit on");
     stats_.clear();
     fitted_ = false;
   } else if (!fitted_) {
     throw Error("normaliser: applying needs a fitted state, but none was loaded");
   }
 
-  Table out = in;
-  std::vector<double> x(n);
+  // Check every column before fitting (and before any collective call).
   for (const auto& name : columns_) {
     const Column& c = in.at(name);
     if (!c.is_numeric())
       throw DataError("column \"" + name + "\" is " + dtype_name(c.type) + "; the normaliser needs a numeric column");
-    // Values as double (log1p'd if asked); NULL rows hold NaN and stay NULL.
-    if (c.type == DType::Int64) {
-      for (std::size_t i = 0; i < n; ++i) x[i] = static_cast<double>(c.i64[i]);
-    } else {
-      std::copy(c.f64.begin(), c.f64.end(), x.begin());
-    }
-    if (!c.valid.empty())
+    if (log1p_)
       for (std::size_t i = 0; i < n; ++i)
-        if (!c.valid[i]) x[i] = kNaN;
-    if (log1p_) {
-      for (std::size_t i = 0; i < n; ++i)
-        if (x[i] < 0)
+        if (!c.is_null(i) && c.number(i) < 0)
           throw DataError("column \"" + name + "\": negative value " +
-                          (c.type == DType::Int64 ? std::to_string(c.i64[i]) : shortest(x[i])) + " at row " +
+                          (c.type == DType::Int64 ? std::to_string(c.i64[i]) : shortest(c.f64[i])) + " at row " +
                           std::to_string(i) + "; log1p needs values >= 0");
-      for (std::size_t i = 0; i < n; ++i) x[i] = std::log1p(x[i]);
-    }
+  }
 
-    if (fit) {
-      Stats s;
-      std::size_t m = 0;
-      if (!zscore_) {
-        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-        for (auto r : train)
-          if (std::isfinite(x[r])) {
-            lo = std::min(lo, x[r]);
-            hi = std::max(hi, x[r]);
-            ++m;
-          }
-        if (m > 0) s = {lo, hi};
-      } else {
-        double sum = 0;
-        for (auto r : train)
-          if (std::isfinite(x[r])) {
-            sum += x[r];
-            ++m;
-          }
-        if (m > 0) {
-          const double mean = sum / static_cast<double>(m);
-          double ss = 0;
-          for (auto r : train)
-            if (std::isfinite(x[r])) ss += (x[r] - mean) * (x[r] - mean);
-          s = {mean, std::sqrt(ss / static_cast<double>(m))};
-        }
-      }
-      if (m == 0)
-        ctx.warn("column \"" + name + "\" has no finite value in the " + std::to_string(train.size()) +
-                 " training rows; it maps to 0");
-      stats_[name] = s;
-    }
+  if (fit) fit_stats(ctx, in, train, train_rows);
 
+  Table out = in;
+  std::vector<double> x(n);
+  for (const auto& name : columns_) {
+    const Column& c = in.at(name);
+    for (std::size_t i = 0; i < n; ++i) x[i] = value_of(c, i);
     const Stats s = stats_.at(name);
     std::vector<double> y(n);
     if (!zscore_) {
@@ -139,6 +107,89 @@ Table Normaliser::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   }
   if (fit) fitted_ = true;
   return out;
+}
+
+double Normaliser::value_of(const Column& c, std::size_t i) const {
+  // As double (log1p'd if asked); NULL is NaN (and stays NULL in the output).
+  if (c.is_null(i)) return kNaN;
+  const double v = c.type == DType::Int64 ? static_cast<double>(c.i64[i]) : c.f64[i];
+  return log1p_ ? std::log1p(v) : v;
+}
+
+void Normaliser::fit_stats(StageContext& ctx, const Table& in, const std::vector<std::uint32_t>& train,
+                           std::int64_t train_rows) {
+  // Each worker reduces its shard's training rows; the collective combines
+  // them (the identity in one process). The same calls in the same order on
+  // every worker: one per statistic, all columns at once.
+  Collective& coll = ctx.collective();
+  const std::size_t cols = columns_.size();
+  std::vector<std::int64_t> m(cols, 0);  // finite training values per column
+  std::vector<Stats> fitted(cols);
+  std::vector<const Column*> col(cols);
+  for (std::size_t j = 0; j < cols; ++j) col[j] = &in.at(columns_[j]);
+  if (!zscore_) {
+    // min / max are exact, so the combined state is bit-identical to one
+    // process's fit of all training rows.
+    std::vector<double> lo(cols, std::numeric_limits<double>::infinity()), hi(cols, -lo[0]);
+    for (std::size_t j = 0; j < cols; ++j)
+      for (auto r : train) {
+        const double v = value_of(*col[j], r);
+        if (std::isfinite(v)) {
+          lo[j] = std::min(lo[j], v);
+          hi[j] = std::max(hi[j], v);
+          ++m[j];
+        }
+      }
+    coll.allreduce(lo.data(), cols, ReduceOp::Min);
+    coll.allreduce(hi.data(), cols, ReduceOp::Max);
+    coll.allreduce(m.data(), cols, ReduceOp::Sum);
+    // + 0.0 turns -0.0 into 0.0: which zero min() keeps depends on the row order.
+    for (std::size_t j = 0; j < cols; ++j)
+      if (m[j] > 0) fitted[j] = {lo[j] + 0.0, hi[j] + 0.0};
+  } else {
+    // Exact sums (ExactSum), rounded once: the mean and the std do not depend
+    // on the row order or the number of workers either.
+    auto reduce = [&](std::vector<ExactSum>& acc) {
+      std::vector<std::int64_t> words(cols * ExactSum::kWords);
+      for (std::size_t j = 0; j < cols; ++j) {
+        acc[j].normalise();
+        std::copy(acc[j].words(), acc[j].words() + ExactSum::kWords, words.begin() + j * ExactSum::kWords);
+      }
+      coll.allreduce(words.data(), words.size(), ReduceOp::Sum);
+      for (std::size_t j = 0; j < cols; ++j) {
+        std::copy(words.begin() + j * ExactSum::kWords, words.begin() + (j + 1) * ExactSum::kWords, acc[j].words());
+        acc[j].normalise();
+      }
+    };
+    std::vector<ExactSum> sum(cols), ss(cols);
+    for (std::size_t j = 0; j < cols; ++j)
+      for (auto r : train) {
+        const double v = value_of(*col[j], r);
+        if (std::isfinite(v)) {
+          sum[j].add(v);
+          ++m[j];
+        }
+      }
+    coll.allreduce(m.data(), cols, ReduceOp::Sum);
+    reduce(sum);
+    std::vector<double> mean(cols, 0.0);
+    for (std::size_t j = 0; j < cols; ++j)
+      if (m[j] > 0) mean[j] = sum[j].round() / static_cast<double>(m[j]);
+    for (std::size_t j = 0; j < cols; ++j)
+      for (auto r : train) {
+        const double v = value_of(*col[j], r);
+        if (std::isfinite(v)) ss[j].add((v - mean[j]) * (v - mean[j]));
+      }
+    reduce(ss);
+    for (std::size_t j = 0; j < cols; ++j)
+      if (m[j] > 0) fitted[j] = {mean[j], std::sqrt(ss[j].round() / static_cast<double>(m[j]))};
+  }
+  for (std::size_t j = 0; j < cols; ++j) {
+    if (m[j] == 0)
+      ctx.warn("column \"" + columns_[j] + "\" has no finite value in the " + std::to_string(train_rows) +
+               " training rows; it maps to 0");
+    stats_[columns_[j]] = fitted[j];
+  }
 }
 
 json Normaliser::save_state(const std::filesystem::path&) const {

@@ -8,6 +8,17 @@
 // no finite training value at all) maps every non-NULL value to 0.
 // Int64 columns become Float64.
 //
+// Several workers (each a shard of the rows): each reduces its own training
+// rows and the collective combines them, so every worker ends with the state
+// one process fits on all training rows. minmax: Min / Max allreduce (exact:
+// bit-identical, -0.0 is stored as 0.0). zscore: exact sums (ExactSum, a
+// fixed-point accumulator of every double combined with an int64 Sum
+// allreduce) rounded once, for the mean, then for the squared deviations
+// from that mean: bit-identical whatever the row order or number of workers.
+// The only rounding left is the same everywhere: mean = round(sum) / n,
+// each (x - mean)^2 in double, std = sqrt(round(sum of those) / n).
+// A worker whose shard has no training row is fine; none at all is an error.
+//
 // State: {"method": "minmax"|"zscore", "log1p": bool, "clip": bool,
 //         "columns": {"<name>": {"min": x, "max": y} | {"mean": m, "std": s}}}
 #pragma once
@@ -35,6 +46,9 @@ class Normaliser : public Stage {
   };
 
  private:
+  void fit_stats(StageContext& ctx, const Table& in, const std::vector<std::uint32_t>& train, std::int64_t train_rows);
+  double value_of(const Column& c, std::size_t i) const;
+
   std::vector<std::string> columns_;
   bool zscore_ = false;
   bool log1p_ = false;

@@ -7,6 +7,9 @@ PluginSpec normaliser_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  // Min / max / exact sums of each worker's training rows, combined over the
+  // workers (see normaliser.hpp): every worker holds the single-process state.
+  s.distributed = PluginSpec::Distributed::Combined;
   s.param("columns", ParamType::StringList, "numeric columns to scale (int64 columns become float64)")
       .def(json::array({"bytes", "packets", "duration"}));
   s.param("method", ParamType::String,

@@ -8,7 +8,12 @@ const char* const kSqliteDefaultQuery =
     "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
     "where d.device_type is not null order by s.sessionid";
 
-std::string SqliteConfig::main_sql(bool captures_table) const {
+std::string shard_condition(const std::string& key, int world, int rank) {
+  const std::string w = std::to_string(world);
+  return "coalesce(((" + key + " % " + w + ") + " + w + ") % " + w + ", 0) = " + std::to_string(rank);
+}
+
+std::string SqliteConfig::main_sql(bool captures_table, int world, int rank) const {
   if (!default_query()) return query;
   // The capture file of each session, from the table `pipectl ingest pcap
   // --captures` adds (not part of the NetCollector schema): NULL without it.
@@ -22,6 +27,7 @@ std::string SqliteConfig::main_sql(bool captures_table) const {
   if (key_range())
     conds += (conds.empty() ? "" : " and ") + std::string("s.sessionid between ") + std::to_string(*key_min) +
              " and " + std::to_string(*key_max);
+  if (world > 1) conds += (conds.empty() ? "" : " and ") + shard_condition("s.sessionid", world, rank);
   return "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
          "s.endtime, d.manufacturer, d.device_type" + capture_sel + " "
          "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" + capture_join +
@@ -41,7 +47,11 @@ PluginSpec sqlite_spec() {
   s.min_inputs = 0;
   s.max_inputs = 0;
   s.learns = false;
-  s.param("path", ParamType::Path, "the SQLite database file (opened read-only)").required();
+  s.param("path", ParamType::Path,
+          "the SQLite database file (opened read-only), or a glob pattern of several (e.g. "
+          "\"../data/sites/*.sqlite\": read in name order, one after the other, each row's file stem in "
+          "`site_column`)")
+      .required();
   s.param("query", ParamType::String,
           "one SELECT statement; its result columns become the table's columns "
           "(the default reads NetCollector sessions with their device labels)")
@@ -85,6 +95,17 @@ PluginSpec sqlite_spec() {
           "run `select count(*)` over the query first, to reserve memory and report exact progress "
           "(an extra pass over the data; without it the default query's row count is estimated)")
       .def(false);
+  s.param("site_column", ParamType::String,
+          "when `path` is a pattern: the categorical column holding each row's file stem (its dictionary is "
+          "every matched stem, in name order); \"\" = no such column")
+      .def("site");
+  s.param("shard", ParamType::String,
+          "on several workers: \"rows\" = in every file the rows whose list_key modulo the workers is the "
+          "worker's rank; \"files\" = worker r reads the matched files i with i modulo the workers = r (needs "
+          "at least as many files as workers); \"auto\" = files when there are enough, else rows")
+      .def("auto")
+      .one_of({"auto", "files", "rows"});
+  s.distributed = PluginSpec::Distributed::Combined;
   s.contract = [](const Params& p) { return SqliteConfig::from(p).contract(); };
   return s;
 }

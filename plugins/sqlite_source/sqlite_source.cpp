@@ -6,6 +6,8 @@
 #include <SQLiteCpp/Exception.h>
 #include <sqlite3.h>
 
+#include <glob.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -105,11 +107,15 @@ std::string quote_ident(const std::string& name) {
   return q + "\"";
 }
 
-/// `select * from (<sql>) where <key> between lo and hi order by <key>`; the
-/// line break ends a trailing -- comment.
-std::string in_key_range(const std::string& sql, const std::string& key, std::int64_t lo, std::int64_t hi) {
-  return "select * from (\n" + sql + "\n) where " + quote_ident(key) + " between " + std::to_string(lo) + " and " +
-         std::to_string(hi) + " order by " + quote_ident(key);
+/// `select * from (<sql>) where <key> between lo and hi [and <shard>] order by
+/// <key>` (world > 1: only worker `rank`'s keys); the line break ends a
+/// trailing -- comment.
+std::string in_key_range(const std::string& sql, const std::string& key, const std::optional<std::int64_t>& lo,
+                         const std::optional<std::int64_t>& hi, int world, int rank) {
+  std::string conds;
+  if (lo) conds = quote_ident(key) + " between " + std::to_string(*lo) + " and " + std::to_string(*hi);
+  if (world > 1) conds += (conds.empty() ? "" : " and ") + shard_condition(quote_ident(key), world, rank);
+  return "select * from (\n" + sql + "\n) where " + conds + " order by " + quote_ident(key);
 }
 
 enum class Kind : std::uint8_t { Unknown, Int, Float, Text };
@@ -383,6 +389,21 @@ SqliteConfig SqliteConfig::from(const Params& p) {
       c.types[it.key()] = d;
     }
   }
+  c.site_column = p.has("site_column") ? p.str("site_column") : "site";
+  c.shard = p.has("shard") ? p.str("shard") : "auto";
+  if (c.shard != "auto" && c.shard != "files" && c.shard != "rows")
+    throw Error("parameter \"shard\" must be one of \"auto\", \"files\", \"rows\", got \"" + c.shard + "\"");
+  {
+    std::error_code ec;
+    c.pattern = c.path.find_first_of("*?[") != std::string::npos && !fs::is_regular_file(c.path, ec);
+  }
+  if (c.pattern && !c.site_column.empty()) {
+    const auto cols = sqlite_default_columns();
+    if ((c.default_query() && std::find(cols.begin(), cols.end(), c.site_column) != cols.end()) ||
+        (c.default_query() && c.site_column == c.capture_column) ||
+        (!trim(c.list_query).empty() && c.site_column == c.list_column))
+      throw Error("parameter \"site_column\": \"" + c.site_column + "\" is already a column of the source");
+  }
   // Categorical even when every value is NULL (no captures table).
   if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
   return c;
@@ -397,15 +418,61 @@ Contract SqliteConfig::contract() const {
     k.dynamic = true;
   }
   if (!list_query.empty()) k.makes.push_back(list_column);
+  if (pattern && !site_column.empty()) k.makes.push_back(site_column);
   return k;
 }
 
-SqliteSource::SqliteSource(const Params& p) : cfg_(SqliteConfig::from(p)) {}
+std::vector<std::string> SqliteConfig::files() const {
+  if (!pattern) return {path};
+  glob_t g{};
+  const int rc = ::glob(path.c_str(), 0, nullptr, &g);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  if (rc == GLOB_NOMATCH || (rc == 0 && out.empty()))
+    throw DataError("path pattern \"" + path + "\" matches no file");
+  if (rc != 0) throw DataError("path pattern \"" + path + "\" cannot be expanded (a folder cannot be read)");
+  std::sort(out.begin(), out.end());  // byte order, whatever the locale
+  if (!site_column.empty()) {
+    std::map<std::string, std::string> seen;
+    for (const auto& f : out) {
+      const std::string stem = fs::path(f).stem().string();
+      auto [it, fresh] = seen.emplace(stem, f);
+      if (!fresh)
+        throw DataError("path pattern \"" + path + "\" matches two files named \"" + stem + "\" (\"" + it->second +
+                        "\" and \"" + f + "\"): the column \"" + site_column +
+                        "\" needs a distinct file stem per site (or set site_column = \"\")");
+    }
+  }
+  return out;
+}
 
-Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
-  if (!inputs.empty()) throw Error("the sqlite source takes no inputs");
-  const auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+/// Counters go to the stage and are kept, to be summed over the workers.
+struct Counts {
+  StageContext& ctx;
+  std::map<std::string, std::int64_t> local;
+  void operator()(const std::string& key, std::int64_t n) {
+    ctx.count(key, n);
+    local[key] += n;
+  }
+};
+
+/// How one database is read.
+struct ReadOptions {
+  int world = 1, rank = 0;   ///< world > 1: only this worker's keys
+  bool allow_empty = false;  ///< no rows is not an error (a shard may be empty)
+  double p0 = 0.0, p1 = 1.0;  ///< the share of the progress bar
+  bool measure = true;        ///< record expected_rows
+  std::size_t expected = 0;   ///< out: the estimated rows
+};
+
+/// One database read with the configured queries.
+Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, ReadOptions& ro) {
   Db db(cfg_, ctx);
+  const bool sharded = ro.world > 1;
+  auto progress = [&](double f) { ctx.progress(ro.p0 + (ro.p1 - ro.p0) * f); };
 
   bool captures_table = false;
   if (cfg_.default_query() && !cfg_.capture_column.empty()) {
@@ -419,10 +486,23 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   }
   if (!cfg_.default_query() && !cfg_.capture_column.empty())
     ctx.info("capture_column has no effect on a custom query");
-  std::string query_sql = cfg_.main_sql(captures_table);
-  if (cfg_.key_range() && !cfg_.default_query()) {
+  std::string query_sql = cfg_.main_sql(captures_table, ro.world, ro.rank);
+  if ((cfg_.key_range() || sharded) && !cfg_.default_query()) {
     Stmt probe = db.prepare(query_sql, "query");
-    query_sql = in_key_range(statement_text(probe.get()), cfg_.list_key, *cfg_.key_min, *cfg_.key_max);
+    if (sharded) {
+      bool has_key = false;
+      std::string have;
+      for (int c = 0; c < sqlite3_column_count(probe.get()); ++c) {
+        const std::string name = sqlite3_column_name(probe.get(), c);
+        has_key = has_key || name == cfg_.list_key;
+        have += (have.empty() ? "" : ", ") + name;
+      }
+      if (!has_key)
+        throw DataError("shard = \"rows\" on " + std::to_string(ro.world) + " workers divides the rows by list_key \"" +
+                        cfg_.list_key + "\", which is not a column of the query (columns: " + have + ")");
+    }
+    query_sql = in_key_range(statement_text(probe.get()), cfg_.list_key, cfg_.key_min, cfg_.key_max, ro.world,
+                             ro.rank);
   }
   if (!cfg_.default_query() && !cfg_.labelled_only)
     ctx.info("labelled_only = false has no effect on a custom query");
@@ -509,9 +589,12 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
           sqlite3_step(e) == SQLITE_ROW)
         expected = static_cast<std::size_t>(std::max<sqlite3_int64>(0, sqlite3_column_int64(e, 0)));
       sqlite3_finalize(e);
+      if (sharded && !cfg_.count_rows) expected = (expected + static_cast<std::size_t>(ro.world) - 1) /
+                                                   static_cast<std::size_t>(ro.world);
       if (expected > 0)
         for (auto& b : cols) b.reserve(std::min<std::size_t>(expected, std::size_t{1} << 28));
-      ctx.measure("expected_rows", static_cast<double>(expected));
+      if (ro.measure) ctx.measure("expected_rows", static_cast<double>(expected));
+      ro.expected = expected;
     }
   }
   const double main_share = list ? 0.8 : 1.0;
@@ -520,7 +603,7 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     if ((row & 4095) == 0 && row > 0) {
       if (ctx.cancelled()) throw Interrupted("cancelled while reading " + db.where());
       if ((row & 65535) == 0 && expected > 0)
-        ctx.progress(main_share * std::min(0.99, static_cast<double>(row) / static_cast<double>(expected)));
+        progress(main_share * std::min(0.99, static_cast<double>(row) / static_cast<double>(expected)));
     }
     for (int c = 0; c < ncol; ++c) {
       Builder& b = cols[static_cast<std::size_t>(c)];
@@ -575,28 +658,28 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
   if (rc != SQLITE_DONE) db.fail(rc, "query", query_sql);
   st.reset();
   const std::size_t n = row;
-  if (n == 0 && !cfg_.key_range())
+  if (n == 0 && !cfg_.key_range() && !ro.allow_empty)
     throw DataError("query returned no rows (" + db.where() + "); query: " + query_sql);
 
-  if (cfg_.default_query() && !cfg_.key_range()) {
+  if (cfg_.default_query() && !cfg_.key_range() && ro.rank == 0) {  // belongs to no shard: worker 0 counts it
     // Sessions with a NULL id cannot be joined to their device, so the query
     // never sees them: count them (free when sessionid is the primary key).
     sqlite3_stmt* e = nullptr;
     if (sqlite3_prepare_v2(db.h(), "select count(*) from sessions where sessionid is null", -1, &e, nullptr) ==
             SQLITE_OK &&
         sqlite3_step(e) == SQLITE_ROW && sqlite3_column_int64(e, 0) > 0)
-      ctx.count("dropped.null.sessionid", sqlite3_column_int64(e, 0));
+      count("dropped.null.sessionid", sqlite3_column_int64(e, 0));
     sqlite3_finalize(e);
   }
 
   std::vector<ColumnPtr> out;
   out.reserve(cols.size() + 1);
   for (auto& b : cols) {
-    if (b.nulls > 0) ctx.count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
+    if (b.nulls > 0) count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
     out.push_back(std::make_shared<const Column>(b.finish(n)));
   }
   cols.clear();
-  ctx.progress(main_share);
+  progress(main_share);
 
   if (list) {
     const Column& keycol = *out[static_cast<std::size_t>(key_idx)];
@@ -618,15 +701,18 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     }
 
     std::string list_sql = cfg_.list_query;
-    if (cfg_.key_range()) {
+    if (cfg_.key_range() || sharded) {
       if (cfg_.default_list_query()) {
-        list_sql = "select q.sessionid, q.qname from dns_queries q where q.sessionid between " +
-                   std::to_string(*cfg_.key_min) + " and " + std::to_string(*cfg_.key_max) + " order by q.sessionid";
+        std::string conds;
+        if (cfg_.key_range())
+          conds = "q.sessionid between " + std::to_string(*cfg_.key_min) + " and " + std::to_string(*cfg_.key_max);
+        if (sharded) conds += (conds.empty() ? "" : " and ") + shard_condition("q.sessionid", ro.world, ro.rank);
+        list_sql = "select q.sessionid, q.qname from dns_queries q where " + conds + " order by q.sessionid";
       } else {
         Stmt probe = db.prepare(list_sql, "list_query");
         if (sqlite3_column_count(probe.get()) < 1) throw DataError("list_query returns no columns; query: " + list_sql);
-        list_sql = in_key_range(statement_text(probe.get()), sqlite3_column_name(probe.get(), 0), *cfg_.key_min,
-                                *cfg_.key_max);
+        list_sql = in_key_range(statement_text(probe.get()), sqlite3_column_name(probe.get(), 0), cfg_.key_min,
+                                cfg_.key_max, ro.world, ro.rank);
       }
     }
     Stmt lst = db.prepare(list_sql, "list_query");
@@ -719,19 +805,288 @@ Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) 
     for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
     codes.shrink_to_fit();
 
-    if (null_values) ctx.count("nulls." + cfg_.list_column, static_cast<std::int64_t>(null_values));
-    if (null_keys) ctx.count("dropped.null_key." + cfg_.list_column, static_cast<std::int64_t>(null_keys));
-    if (unmatched) ctx.count("dropped.unmatched_key." + cfg_.list_column, static_cast<std::int64_t>(unmatched));
+    if (null_values) count("nulls." + cfg_.list_column, static_cast<std::int64_t>(null_values));
+    if (null_keys) count("dropped.null_key." + cfg_.list_column, static_cast<std::int64_t>(null_keys));
+    if (unmatched) count("dropped.unmatched_key." + cfg_.list_column, static_cast<std::int64_t>(unmatched));
     out.push_back(std::make_shared<const Column>(
         Column::make_multi(cfg_.list_column, std::move(offsets), std::move(codes), dict.finish())));
   }
-  ctx.progress(1.0);
-
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ctx.measure("seconds", secs);
-  ctx.measure("rows_per_second", secs > 0 ? static_cast<double>(n) / secs : 0.0);
-  ctx.info("read " + std::to_string(n) + " rows x " + std::to_string(out.size()) + " columns from " + db.where());
+  progress(1.0);
+  ctx.info("read " + std::to_string(n) + " rows x " + std::to_string(out.size()) + " columns from " + db.where() +
+           (sharded ? " (worker " + std::to_string(ro.rank) + "'s shard of " + std::to_string(ro.world) + ")" : ""));
   return Table(std::move(out));
+}
+
+bool all_null(const Column& c) {
+  if (c.type == DType::MultiCategorical) return c.rows() == 0;
+  return c.null_count() == c.rows();
+}
+
+/// The one type two parts' column can share: the same type; an all-NULL (or
+/// empty) side takes the other's; int64 with float64 gives float64. False
+/// when there is none (e.g. categorical and numeric values).
+bool common_type(DType& a, bool& a_null, DType b, bool b_null) {
+  if (a == b) {
+    a_null = a_null && b_null;
+    return true;
+  }
+  if (b_null) return true;
+  if (a_null) {
+    a = b;
+    a_null = false;
+    return true;
+  }
+  const bool numeric = (a == DType::Int64 || a == DType::Float64) && (b == DType::Int64 || b == DType::Float64);
+  if (!numeric) return false;
+  a = DType::Float64;
+  return true;
+}
+
+/// `c` as type `to` (int64 -> float64, or an all-NULL column of any type).
+ColumnPtr convert(const ColumnPtr& c, DType to) {
+  if (c->type == to) return c;
+  const std::size_t n = c->rows();
+  Column o;
+  if (c->type == DType::Int64 && to == DType::Float64) {
+    std::vector<double> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = c->is_null(i) ? std::nan("") : static_cast<double>(c->i64[i]);
+    o = Column::make_f64(c->name, std::move(v));
+    o.valid = c->valid;
+    return std::make_shared<const Column>(std::move(o));
+  }
+  if (!all_null(*c)) throw Error("sqlite: cannot convert column \"" + c->name + "\" to " + dtype_name(to));
+  switch (to) {
+    case DType::Int64: o = Column::make_i64(c->name, std::vector<std::int64_t>(n, 0)); break;
+    case DType::Float64: o = Column::make_f64(c->name, std::vector<double>(n, std::nan(""))); break;
+    case DType::Categorical:
+      o = Column::make_cat(c->name, std::vector<std::int32_t>(n, -1), std::make_shared<const Dictionary>());
+      break;
+    case DType::MultiCategorical:
+      o = Column::make_multi(c->name, std::vector<std::int64_t>(n + 1, 0), {}, std::make_shared<const Dictionary>());
+      break;
+  }
+  if (n > 0 && to != DType::MultiCategorical) o.valid.assign(n, 0);
+  return std::make_shared<const Column>(std::move(o));
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+/// The rows of every part, one after the other (the parts give the same
+/// columns; types are brought to one, dictionaries merged in order).
+Table concat(const std::vector<Table>& parts, const std::vector<std::string>& where) {
+  if (parts.size() == 1) return parts[0];
+  const auto names = parts[0].column_names();
+  for (std::size_t p = 1; p < parts.size(); ++p)
+    if (parts[p].column_names() != names)
+      throw DataError("the query gives other columns on " + where[p] + " (" + joined(parts[p].column_names()) +
+                      ") than on " + where[0] + " (" + joined(names) + "); every database must give the same columns");
+  std::size_t total = 0;
+  for (const auto& t : parts) total += t.rows();
+  std::vector<ColumnPtr> out;
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    DType type = parts[0].columns()[j]->type;
+    bool nulls_only = all_null(*parts[0].columns()[j]);
+    std::size_t first = 0;  // the part that set the type
+    for (std::size_t p = 1; p < parts.size(); ++p) {
+      const Column& c = *parts[p].columns()[j];
+      const DType before = type;
+      if (!common_type(type, nulls_only, c.type, all_null(c)))
+        throw DataError("column \"" + names[j] + "\" is " + dtype_name(type) + " on " + where[first] + " but " +
+                        dtype_name(c.type) + " on " + where[p] + " (give it one type with `types`)");
+      if (type != before) first = p;
+    }
+    Column o;
+    o.name = names[j];
+    o.type = type;
+    bool any_null = false;
+    for (const auto& t : parts) any_null = any_null || (type != DType::MultiCategorical && t.columns()[j]->null_count() > 0);
+    if (any_null) o.valid.reserve(total);
+    Interner dict;
+    if (type == DType::MultiCategorical) o.offsets.push_back(0);
+    for (const auto& t : parts) {
+      const ColumnPtr c = convert(t.columns()[j], type);
+      const std::size_t n = c->rows();
+      if (any_null) {
+        if (c->valid.empty()) o.valid.insert(o.valid.end(), n, 1);
+        else o.valid.insert(o.valid.end(), c->valid.begin(), c->valid.end());
+      }
+      switch (type) {
+        case DType::Int64: o.i64.insert(o.i64.end(), c->i64.begin(), c->i64.end()); break;
+        case DType::Float64: o.f64.insert(o.f64.end(), c->f64.begin(), c->f64.end()); break;
+        case DType::Categorical:
+        case DType::MultiCategorical: {
+          std::vector<std::int32_t> remap;
+          remap.reserve(c->dictionary->size());
+          for (const auto& s : *c->dictionary) remap.push_back(dict.intern(s));
+          const std::int64_t base = static_cast<std::int64_t>(o.codes.size());
+          for (auto code : c->codes) o.codes.push_back(code < 0 ? -1 : remap[static_cast<std::size_t>(code)]);
+          if (type == DType::MultiCategorical)
+            for (std::size_t i = 1; i < c->offsets.size(); ++i) o.offsets.push_back(base + c->offsets[i]);
+          break;
+        }
+      }
+    }
+    if (type == DType::Categorical || type == DType::MultiCategorical) o.dictionary = dict.finish();
+    out.push_back(std::make_shared<const Column>(std::move(o)));
+  }
+  return Table(std::move(out));
+}
+
+}  // namespace
+
+SqliteSource::SqliteSource(const Params& p) : cfg_(SqliteConfig::from(p)) {}
+
+Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (!inputs.empty()) throw Error("the sqlite source takes no inputs");
+  const auto t0 = std::chrono::steady_clock::now();
+  Collective& coll = ctx.collective();
+  const int world = coll.world(), rank = coll.rank();
+  Counts count{ctx, {}};
+  auto finish = [&](Table t) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ctx.measure("seconds", secs);
+    ctx.measure("rows_per_second", secs > 0 ? static_cast<double>(t.rows()) / secs : 0.0);
+    return t;
+  };
+  if (!cfg_.pattern && world == 1) {  // one database, one process: as it always was
+    ReadOptions ro;
+    return finish(read_database(cfg_, ctx, count, ro));
+  }
+
+  // Which databases this worker reads, and which of their rows.
+  Table local;
+  std::exception_ptr failed;
+  std::string why, mode = "none";
+  std::size_t nfiles = 0;
+  try {
+    const auto files = cfg_.files();
+    nfiles = files.size();
+    const auto W = static_cast<std::size_t>(world);
+    if (world > 1) {
+      mode = cfg_.shard;
+      if (mode == "auto") mode = nfiles >= W ? "files" : "rows";
+      if (mode == "files" && nfiles < W)
+        throw Error("shard = \"files\" needs at least as many databases as workers: " +
+                    (cfg_.pattern ? "path pattern \"" + cfg_.path + "\" matches " : "path \"" + cfg_.path + "\" is ") +
+                    std::to_string(nfiles) + " file(s) for " + std::to_string(world) +
+                    " workers (shard = \"rows\" divides every file's rows)");
+    }
+    std::vector<std::size_t> mine;
+    for (std::size_t i = 0; i < nfiles; ++i)
+      if (mode != "files" || i % W == static_cast<std::size_t>(rank)) mine.push_back(i);
+    ReadOptions base;
+    base.measure = false;
+    if (mode == "rows") {
+      base.world = world;
+      base.rank = rank;
+      base.allow_empty = true;
+    }
+    std::vector<Table> parts;
+    std::vector<std::string> where;
+    std::size_t expected = 0;
+    for (std::size_t k = 0; k < mine.size(); ++k) {
+      SqliteConfig c = cfg_;
+      c.path = files[mine[k]];
+      ReadOptions ro = base;
+      ro.p0 = static_cast<double>(k) / static_cast<double>(mine.size());
+      ro.p1 = static_cast<double>(k + 1) / static_cast<double>(mine.size());
+      parts.push_back(read_database(c, ctx, count, ro));
+      where.push_back("database \"" + c.path + "\"");
+      expected += ro.expected;
+    }
+    ctx.measure("expected_rows", static_cast<double>(expected));
+    local = concat(parts, where);
+    if (cfg_.pattern && !cfg_.site_column.empty()) {
+      if (local.has(cfg_.site_column))
+        throw DataError("site_column \"" + cfg_.site_column +
+                        "\" is already a column of the query (set site_column to another name)");
+      auto stems = std::make_shared<Dictionary>();
+      for (const auto& f : files) stems->push_back(fs::path(f).stem().string());
+      std::vector<std::int32_t> codes;
+      codes.reserve(local.rows());
+      for (std::size_t k = 0; k < parts.size(); ++k) codes.insert(codes.end(), parts[k].rows(), static_cast<std::int32_t>(mine[k]));
+      local = local.with(Column::make_cat(cfg_.site_column, std::move(codes), std::move(stems)));
+    }
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    if (world == 1) throw;
+    failed = std::current_exception();  // the other workers must hear of it before anyone throws
+    why = e.what();
+  }
+  if (world == 1) {
+    ctx.info("read " + std::to_string(local.rows()) + " rows from " + std::to_string(nfiles) +
+             " databases matching \"" + cfg_.path + "\"");
+    return finish(local);
+  }
+
+  // Every worker learns every worker's outcome, row count, counters and column types.
+  json schema = json::array();
+  for (const auto& c : local.columns()) schema.push_back({c->name, static_cast<int>(c->type), all_null(*c)});
+  const json me = {{"error", failed ? json(why) : json(nullptr)},
+                   {"rows", static_cast<std::int64_t>(local.rows())},
+                   {"counters", count.local},
+                   {"schema", schema}};
+  std::vector<json> all;
+  for (const auto& bytes : coll.allgather(me.dump())) all.push_back(json::parse(bytes));
+  for (int r = 0; r < world; ++r) {
+    const json& e = all[static_cast<std::size_t>(r)]["error"];
+    if (e.is_null()) continue;
+    if (failed) std::rethrow_exception(failed);
+    throw DataError("worker " + std::to_string(r) + " of " + std::to_string(world) +
+                    " could not read its shard: " + e.get<std::string>());
+  }
+  // One type per column over the workers (a shard may hold only NULLs of a column).
+  {
+    std::vector<std::string> names;
+    for (const auto& c : schema) names.push_back(c[0].get<std::string>());
+    std::vector<ColumnPtr> cols = local.columns();
+    bool changed = false;
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      DType type = static_cast<DType>(all[0]["schema"].at(j)[1].get<int>());
+      bool nulls_only = all[0]["schema"].at(j)[2].get<bool>();
+      int first = 0;
+      for (int r = 0; r < world; ++r) {
+        const json& s = all[static_cast<std::size_t>(r)]["schema"];
+        std::vector<std::string> theirs;
+        for (const auto& c : s) theirs.push_back(c[0].get<std::string>());
+        if (theirs != names)
+          throw DataError("worker " + std::to_string(r) + " reads other columns (" + joined(theirs) + ") than worker " +
+                          std::to_string(rank) + " (" + joined(names) + "); every shard must give the same columns");
+        const DType before = type;
+        const auto t = static_cast<DType>(s[j][1].get<int>());
+        if (!common_type(type, nulls_only, t, s[j][2].get<bool>()))
+          throw DataError("column \"" + names[j] + "\" is " + dtype_name(type) + " on worker " + std::to_string(first) +
+                          " but " + dtype_name(t) + " on worker " + std::to_string(r) +
+                          " (give it one type with `types`)");
+        if (type != before) first = r;
+      }
+      if (cols[j]->type != type) {
+        cols[j] = convert(cols[j], type);
+        changed = true;
+      }
+    }
+    if (changed) local = Table(std::move(cols));
+  }
+  std::int64_t rows = 0;
+  std::map<std::string, std::int64_t> counters;
+  for (const auto& w : all) {
+    rows += w["rows"].get<std::int64_t>();
+    for (auto it = w["counters"].begin(); it != w["counters"].end(); ++it) counters[it.key()] += it.value().get<std::int64_t>();
+  }
+  if (rows == 0)
+    throw DataError("query returned no rows on any of the " + std::to_string(world) + " workers (" +
+                    (cfg_.pattern ? "path pattern \"" : "database \"") + cfg_.path + "\")");
+  ctx.metric("global", {{"workers", world}, {"rows", rows}, {"counters", counters}});
+  std::string line = "all " + std::to_string(world) + " workers read " + std::to_string(rows) + " rows (this worker " +
+                     std::to_string(local.rows()) + "; shard by " + mode + ")";
+  for (const auto& [k, v] : counters) line += ", " + k + " " + std::to_string(v);
+  ctx.info(line);
+  return finish(local);
 }
 
 }  // namespace pipectl::plugins

@@ -41,6 +41,30 @@
 // of list_key (the default queries get a `between` condition, a custom query
 // is wrapped as `select * from (<query>) where <key> between … order by
 // <key>`); an empty key range gives an empty table, not an error.
+//
+// Several databases (one per site): `path` may be a glob pattern
+// ("../data/sites/*.sqlite": it has `*`, `?` or `[` and is not itself an
+// existing file). The matches are read in the order of their names, each
+// with the same queries, and concatenated; a pattern that matches nothing is
+// an error naming it. The categorical column `site_column` (default "site",
+// "" = none) holds each row's file stem; its dictionary is every matched
+// stem in that order, whichever files this process reads. Checks that hold
+// per database (a session that appears twice, no rows) hold per file: the
+// same sessionid in two files is two sessions.
+//
+// Distributed runs (StageContext::collective() has more than one worker):
+// each worker reads only its shard. `shard = "rows"`: in every file, the rows
+// whose list_key k has k mod world = rank (in SQL, as ((k % W) + W) % W, a
+// NULL or non-numeric key going to worker 0), and the list query filtered the
+// same way, so other workers' rows are never returned. `shard = "files"`:
+// worker r reads the files i with i mod world = r (needs at least as many
+// files as workers). `shard = "auto"` (default): files when the pattern
+// matches at least as many files as there are workers, else rows. Counters
+// stay per worker; the metric `global` (workers, rows, counters) and an info
+// line give the totals over all workers. A failure on one worker fails every
+// worker with its message; a column whose type differs between workers
+// (e.g. all NULL on one) is brought to one type as files are (int64 and
+// float64 give float64; all-NULL takes the other's type).
 #pragma once
 
 #include <pipectl/plugin.hpp>
@@ -61,6 +85,10 @@ extern const char* const kSqliteDefaultQuery;
 extern const char* const kSqliteDefaultListQuery;
 /// Columns the default query returns, in order.
 std::vector<std::string> sqlite_default_columns();
+/// The SQL condition selecting worker `rank`'s rows of `world` by the key
+/// expression `key`: `coalesce(((key % W) + W) % W, 0) = R` (a negative key
+/// too; a NULL one goes to worker 0).
+std::string shard_condition(const std::string& key, int world, int rank);
 
 struct SqliteConfig {
   std::string path;
@@ -76,6 +104,9 @@ struct SqliteConfig {
   std::int64_t busy_timeout_ms = 2000;
   std::int64_t mmap_mb = 256;
   bool count_rows = false;
+  std::string site_column = "site";  ///< several files: the column of each row's file stem ("" = none)
+  std::string shard = "auto";        ///< "auto" | "files" | "rows": how workers divide the rows
+  bool pattern = false;              ///< `path` is a glob pattern (not an existing file)
 
   /// Throws pipectl::Error on an invalid configuration (e.g. an unknown type name).
   static SqliteConfig from(const Params& p);
@@ -85,7 +116,12 @@ struct SqliteConfig {
   /// The query that is run: the default one with its conditions (labelled
   /// only, key range) and capture column (read from the captures table when
   /// `captures_table`, else NULL); a custom one as given (a key range wraps it later).
-  std::string main_sql(bool captures_table = false) const;
+  /// `world` > 1: only the rows of worker `rank` (key modulo world).
+  std::string main_sql(bool captures_table = false, int world = 1, int rank = 0) const;
+  /// The files `path` names: itself, or the sorted matches of the pattern
+  /// (throws DataError when it matches nothing, or two matches share a stem
+  /// while there is a site column).
+  std::vector<std::string> files() const;
   Contract contract() const;
 };
 

@@ -681,3 +681,318 @@ TEST_CASE("sqlite_source: capture_column reads ingest's captures table, NULL wit
                          "parameter \"capture_column\": \"dns\" is already a column of the source", Error);
   }
 }
+
+// ------------------------------------------------------------ shards and several databases
+
+namespace {
+
+/// A NetCollector database made by tools/netcollector-gen.
+std::string gen_db(const TempDir& d, const std::string& name, int sessions, int seed) {
+  const std::string bin = PIPECTL_NETCOLLECTOR_GEN;
+  REQUIRE_MESSAGE(!bin.empty(), "tools/netcollector-gen is not part of this build (PIPECTL_TOOLS)");
+  const auto out = d / name;
+  const std::string cmd = "'" + bin + "' --sessions " + std::to_string(sessions) + " --seed " + std::to_string(seed) +
+                          " --out '" + out + "' > /dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  return out;
+}
+
+/// One row as text, every column by value (labels, lists), for comparing tables row by row.
+std::string row_text(const Table& t, std::size_t i) {
+  std::string s;
+  for (const auto& c : t.columns()) {
+    s += c->name + "=";
+    switch (c->type) {
+      case DType::Int64: s += c->is_null(i) ? "NULL" : std::to_string(c->i64[i]); break;
+      case DType::Float64: {
+        char b[64];
+        std::snprintf(b, sizeof b, "%.17g", c->f64[i]);
+        s += c->is_null(i) ? "NULL" : b;
+        break;
+      }
+      case DType::Categorical: s += c->codes[i] < 0 ? "NULL" : c->label(i); break;
+      case DType::MultiCategorical:
+        for (auto k = c->offsets[i]; k < c->offsets[i + 1]; ++k) s += (*c->dictionary)[c->codes[k]] + "|";
+        break;
+    }
+    s += ";";
+  }
+  return s;
+}
+
+/// (site, sessionid) -> row text.
+std::map<std::string, std::string> by_key(const Table& t) {
+  std::map<std::string, std::string> m;
+  const auto site = t.find("site");
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    const std::string key = (site ? site->label(i) + "/" : std::string()) + std::to_string(t.at("sessionid").i64[i]);
+    REQUIRE_MESSAGE(m.emplace(key, row_text(t, i)).second, "key " << key << " twice");
+  }
+  return m;
+}
+
+/// Byte for byte the same table (types, values, NULLs, dictionaries in order).
+void check_identical(const Table& a, const Table& b) {
+  REQUIRE(a.column_names() == b.column_names());
+  REQUIRE(a.rows() == b.rows());
+  for (std::size_t j = 0; j < a.num_columns(); ++j) {
+    const Column& x = *a.columns()[j];
+    const Column& y = *b.columns()[j];
+    INFO("column " << x.name);
+    CHECK(x.type == y.type);
+    CHECK(x.i64 == y.i64);
+    CHECK(x.f64.size() == y.f64.size());
+    CHECK(std::memcmp(x.f64.data(), y.f64.data(), x.f64.size() * sizeof(double)) == 0);
+    CHECK(x.codes == y.codes);
+    CHECK(x.offsets == y.offsets);
+    CHECK(x.valid == y.valid);
+    CHECK((x.dictionary ? *x.dictionary : Dictionary{}) == (y.dictionary ? *y.dictionary : Dictionary{}));
+  }
+}
+
+struct Shards {
+  std::vector<Table> tables;
+  std::vector<json> metrics;
+  std::vector<std::map<std::string, std::int64_t>> counters;
+  std::vector<std::vector<std::string>> logs;
+};
+
+/// Every worker of a ThreadGroup of `world` reads with `p`.
+Shards read_shards(const Params& p, int world) {
+  Shards s;
+  s.tables.resize(static_cast<std::size_t>(world));
+  s.metrics.resize(static_cast<std::size_t>(world));
+  s.counters.resize(static_cast<std::size_t>(world));
+  s.logs.resize(static_cast<std::size_t>(world));
+  testing::ThreadGroup(world).run([&](Collective& c) {
+    testing::TestContext ctx;
+    ctx.coll = &c;
+    const auto r = static_cast<std::size_t>(c.rank());
+    s.tables[r] = read(p, ctx);
+    s.metrics[r] = ctx.metrics;
+    s.counters[r] = ctx.counters;
+    s.logs[r] = ctx.log;
+  });
+  return s;
+}
+
+std::int64_t mod(std::int64_t k, int w) { return ((k % w) + w) % w; }
+
+}  // namespace
+
+TEST_CASE("sqlite_source: shards of one database on 1, 2 and 3 workers are disjoint and their union is the single read") {
+  TempDir d;
+  const auto db = gen_db(d, "nc.sqlite", 3000, 7);
+  testing::TestContext one;
+  const Table full = read(params(db, {{"labelled_only", false}}), one);
+  REQUIRE(full.rows() > 3000);
+  const auto want = by_key(full);
+
+  for (int world : {1, 2, 3}) {
+    CAPTURE(world);
+    const Shards s = read_shards(params(db, {{"labelled_only", false}}), world);
+    std::map<std::string, std::string> got;
+    std::map<std::string, std::int64_t> summed;
+    for (int r = 0; r < world; ++r) {
+      const Table& t = s.tables[static_cast<std::size_t>(r)];
+      CHECK(t.column_names() == full.column_names());
+      for (auto k : t.at("sessionid").i64) CHECK(mod(k, world) == r);  // only its own keys
+      for (const auto& [k, v] : by_key(t)) CHECK_MESSAGE(got.emplace(k, v).second, "session " << k << " on two workers");
+      for (const auto& [k, v] : s.counters[static_cast<std::size_t>(r)]) summed[k] += v;
+    }
+    CHECK(got == want);  // every column of every row, the DNS lists included
+    CHECK(summed == one.counters);  // counted once over the workers (unmatched DNS rows too)
+    if (world == 1) {
+      check_identical(s.tables[0], full);  // one worker: exactly the plain read
+      CHECK(s.metrics[0].empty());
+    } else {
+      for (int r = 0; r < world; ++r) {
+        const json& g = s.metrics[static_cast<std::size_t>(r)].at("global");
+        CHECK(g["workers"] == world);
+        CHECK(g["rows"] == static_cast<std::int64_t>(full.rows()));
+        CHECK(g["counters"] == json(one.counters));
+      }
+    }
+  }
+}
+
+TEST_CASE("sqlite_source: shards by key modulo: negative keys, custom queries, types made one over the workers") {
+  TempDir d;
+  const auto db = make_db(d, "nc.sqlite",
+                          "insert into sessions values (-7, 'aa', 1, 443, 10, 1, 1.0, 2.0), (-2, 'bb', 2, 80, 20, 1, 1.0, 2.0);"
+                          "insert into dns_queries(sessionid, qname) values (-7, 'neg.example'), (-2, 'neg2.example');");
+  SUBCASE("default queries") {
+    testing::TestContext one;
+    const Table full = read(params(db), one);
+    for (int world : {2, 3}) {
+      const Shards s = read_shards(params(db), world);
+      std::map<std::string, std::string> got;
+      for (int r = 0; r < world; ++r)
+        for (const auto& [k, v] : by_key(s.tables[static_cast<std::size_t>(r)])) CHECK(got.emplace(k, v).second);
+      CHECK(got == by_key(full));
+      CHECK(got.count("-7"));
+    }
+  }
+  SUBCASE("a custom query and list query are wrapped with the shard's condition") {
+    const Params p = params(db, {{"query", "select sessionid, lensum, mac from sessions order by sessionid"},
+                                 {"list_query", "select sessionid, upper(qname) from dns_queries order by sessionid"}});
+    testing::TestContext one;
+    const Table full = read(p, one);
+    Shards s = read_shards(p, 2);
+    CHECK(s.tables[0].at("sessionid").i64 == std::vector<std::int64_t>{-2, 2, 4});
+    CHECK(s.tables[1].at("sessionid").i64 == std::vector<std::int64_t>{-7, 1, 3, 5, 7});
+    CHECK(list(s.tables[1].at("dns"), 0) == std::vector<std::string>{"NEG.EXAMPLE"});
+    std::map<std::string, std::string> got;
+    for (const auto& t : s.tables)
+      for (const auto& [k, v] : by_key(t)) got.emplace(k, v);
+    CHECK(got == by_key(full));
+    CHECK(s.counters[0]["dropped.unmatched_key.dns"] + s.counters[1]["dropped.unmatched_key.dns"] ==
+          one.counters["dropped.unmatched_key.dns"]);
+  }
+  SUBCASE("a custom query without the key column cannot be sharded by rows") {
+    const Params p = params(db, {{"query", "select lensum from sessions"}, {"list_query", ""}});
+    CHECK_THROWS_WITH_AS(read_shards(p, 2),
+                         "shard = \"rows\" on 2 workers divides the rows by list_key \"sessionid\", which is not a "
+                         "column of the query (columns: lensum)",
+                         DataError);
+  }
+  SUBCASE("a column that is all NULL on one worker takes the type the others read") {
+    const Params p = params(
+        db, {{"query", "select sessionid, case when sessionid % 2 = 0 then 'even' end as tag from sessions order by sessionid"},
+             {"list_query", ""}});
+    const Shards s = read_shards(p, 2);
+    CHECK(s.tables[0].at("tag").type == DType::Categorical);
+    CHECK(s.tables[1].at("tag").type == DType::Categorical);  // alone it would be float64 (every value NULL)
+    CHECK(s.tables[1].at("tag").null_count() == s.tables[1].rows());
+    testing::TestContext alone;
+    CHECK(read(p, alone).at("tag").type == DType::Categorical);
+  }
+  SUBCASE("a shard with no rows is no error; no rows on any worker is") {
+    const Params p = params(db, {{"key_min", 4}, {"key_max", 4}});
+    const Shards s = read_shards(p, 2);
+    CHECK(s.tables[0].rows() == 1);
+    CHECK(s.tables[1].rows() == 0);
+    const Params none = params(db, {{"query", "select sessionid from sessions where sessionid > 100 order by sessionid"}});
+    CHECK_THROWS_WITH_AS(read_shards(none, 2),
+                         doctest::Contains("query returned no rows on any of the 2 workers (database \""), DataError);
+  }
+}
+
+TEST_CASE("sqlite_source: a glob pattern reads several sites' databases with a site column") {
+  TempDir d;
+  fs::create_directories(d.path / "sites");
+  const auto a = gen_db(d, "sites/alpha.sqlite", 400, 1);
+  const auto b = gen_db(d, "sites/bravo.sqlite", 700, 2);
+  const auto c = gen_db(d, "sites/charlie.sqlite", 300, 3);
+  std::ofstream(d / "sites/notes.txt") << "not a database\n";
+  const std::string pattern = d / "sites/*.sqlite";
+
+  testing::TestContext ca, cb, cc, all;
+  const Table ta = read(params(a), ca), tb = read(params(b), cb), tc = read(params(c), cc);
+  const Table t = read(params(pattern), all);
+
+  SUBCASE("rows of every file in name order, the site column last") {
+    auto names = ta.column_names();
+    names.push_back("site");
+    CHECK(t.column_names() == names);
+    REQUIRE(t.rows() == ta.rows() + tb.rows() + tc.rows());
+    const Column& site = t.at("site");
+    CHECK(site.type == DType::Categorical);
+    CHECK(*site.dictionary == Dictionary{"alpha", "bravo", "charlie"});
+    CHECK(site.label(0) == "alpha");
+    CHECK(site.label(ta.rows()) == "bravo");
+    CHECK(site.label(t.rows() - 1) == "charlie");
+    // The same session ids in several files are several sessions, not a duplicate.
+    CHECK(t.at("sessionid").i64[0] == t.at("sessionid").i64[ta.rows()]);
+    std::vector<std::uint32_t> first(tb.rows());
+    for (std::size_t i = 0; i < first.size(); ++i) first[i] = static_cast<std::uint32_t>(ta.rows() + i);
+    const Table part = t.take(first).without("site");
+    for (std::size_t i = 0; i < tb.rows(); i += 97) CHECK(row_text(part, i) == row_text(tb, i));
+    // Counters add up over the files.
+    CHECK(all.counters["dropped.unmatched_key.dns"] == ca.counters["dropped.unmatched_key.dns"] +
+                                                          cb.counters["dropped.unmatched_key.dns"] +
+                                                          cc.counters["dropped.unmatched_key.dns"]);
+  }
+  SUBCASE("the contract declares the site column") {
+    auto k = plugins::sqlite_spec().contract(params(pattern));
+    CHECK(k.makes.back() == "site");
+    CHECK(plugins::sqlite_spec().contract(params(pattern, {{"site_column", "where"}})).makes.back() == "where");
+    const auto none = plugins::sqlite_spec().contract(params(pattern, {{"site_column", ""}})).makes;
+    CHECK(std::find(none.begin(), none.end(), "site") == none.end());
+    const auto single = plugins::sqlite_spec().contract(params(a)).makes;
+    CHECK(std::find(single.begin(), single.end(), "site") == single.end());
+    testing::TestContext ctx;
+    CHECK_FALSE(read(params(pattern, {{"site_column", ""}}), ctx).has("site"));
+  }
+  SUBCASE("errors: no match, a clash of names") {
+    testing::TestContext ctx;
+    const std::string nothing = d / "sites/*.db";
+    CHECK(error_of(params(nothing), ctx) == "path pattern \"" + nothing + "\" matches no file");
+    CHECK_THROWS_WITH_AS(SqliteSource(params(pattern, {{"site_column", "dns"}})),
+                         "parameter \"site_column\": \"dns\" is already a column of the source", Error);
+    fs::create_directories(d.path / "more");
+    fs::copy_file(a, d / "more/alpha.sqlite");
+    const std::string both = (d.path / "*" / "alpha.sqlite").string();
+    CHECK(error_of(params(both), ctx) ==
+          "path pattern \"" + both + "\" matches two files named \"alpha\" (\"" + (d / "more/alpha.sqlite") + "\" and \"" +
+              a + "\"): the column \"site\" needs a distinct file stem per site (or set site_column = \"\")");
+  }
+  SUBCASE("a file whose name has glob characters is one file") {
+    const auto odd = d / "odd[1].sqlite";
+    fs::copy_file(a, odd);
+    testing::TestContext ctx;
+    check_identical(read(params(odd), ctx), ta);
+  }
+  SUBCASE("3 files on 2 workers: whole files (auto); union = single read, same site dictionary") {
+    const Shards s = read_shards(params(pattern), 2);
+    CHECK(s.tables[0].rows() == ta.rows() + tc.rows());  // files 0 and 2
+    CHECK(s.tables[1].rows() == tb.rows());              // file 1
+    for (const auto& x : s.tables) CHECK(*x.at("site").dictionary == Dictionary{"alpha", "bravo", "charlie"});
+    std::map<std::string, std::string> got;
+    for (const auto& x : s.tables)
+      for (const auto& [k, v] : by_key(x)) CHECK(got.emplace(k, v).second);
+    CHECK(got == by_key(t));
+    CHECK(s.metrics[1]["global"]["rows"] == static_cast<std::int64_t>(t.rows()));
+    CHECK(s.metrics[0]["global"]["counters"] == json(all.counters));
+    CHECK(std::find_if(s.logs[1].begin(), s.logs[1].end(), [](const std::string& l) {
+            return l.find("info: all 2 workers read ") == 0 && l.find("shard by files") != std::string::npos;
+          }) != s.logs[1].end());
+  }
+  SUBCASE("shard = rows, and more workers than files: key modulo in every file") {
+    for (const auto& [world, p] : std::vector<std::pair<int, Params>>{{2, params(pattern, {{"shard", "rows"}})},
+                                                                      {4, params(pattern)}}) {
+      const Shards s = read_shards(p, world);
+      std::map<std::string, std::string> got;
+      for (int r = 0; r < world; ++r) {
+        const Table& x = s.tables[static_cast<std::size_t>(r)];
+        CHECK(*x.at("site").dictionary == Dictionary{"alpha", "bravo", "charlie"});
+        for (auto k : x.at("sessionid").i64) CHECK(mod(k, world) == r);
+        for (const auto& [k, v] : by_key(x)) CHECK(got.emplace(k, v).second);
+      }
+      CHECK(got == by_key(t));
+    }
+  }
+  SUBCASE("shard = files needs as many files as workers") {
+    const std::string msg = "shard = \"files\" needs at least as many databases as workers: path pattern \"" + pattern +
+                            "\" matches 3 file(s) for 4 workers (shard = \"rows\" divides every file's rows)";
+    CHECK_THROWS_WITH_AS(read_shards(params(pattern, {{"shard", "files"}}), 4), msg.c_str(), Error);
+  }
+  SUBCASE("a worker that cannot read its file fails every worker, naming the cause") {
+    std::ofstream(d / "sites/delta.sqlite") << "this is no database";
+    std::vector<std::string> errors(2);
+    testing::ThreadGroup(2).run([&](Collective& coll) {
+      testing::TestContext ctx;
+      ctx.coll = &coll;
+      try {
+        read(params(pattern), ctx);
+      } catch (const DataError& e) {
+        errors[static_cast<std::size_t>(coll.rank())] = e.what();
+      }
+    });
+    // alpha, bravo, charlie, delta: delta is worker 1's second file.
+    const std::string cause = "database \"" + (d / "sites/delta.sqlite") +
+                              "\" is not a SQLite database (it does not start with the SQLite header)";
+    CHECK(errors[1] == cause);
+    CHECK(errors[0] == "worker 1 of 2 could not read its shard: " + cause);
+  }
+}

@@ -17,6 +17,10 @@ void require_type(const Column& c) {
                     "; category_map needs an int64 or categorical column");
 }
 
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xFF));
+}
+
 bool parse_i64(const std::string& s, std::int64_t& out) {
   const char* end = s.data() + s.size();
   auto r = std::from_chars(s.data(), end, out);
@@ -25,36 +29,82 @@ bool parse_i64(const std::string& s, std::int64_t& out) {
 
 }  // namespace
 
-std::vector<std::string> top_categories(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
-                                        std::int64_t min_frequency, const std::string& other) {
+ValueCounts count_values(const Column& c, const std::vector<std::uint32_t>& rows) {
   require_type(c);
-  std::vector<std::string> kept;
-  if (c.type == DType::Categorical) {
+  ValueCounts v;
+  v.is_int = c.type == DType::Int64;
+  if (!v.is_int) {
     std::vector<std::int64_t> per_code(c.dictionary->size(), 0);
     for (auto r : rows)
       if (c.codes[r] >= 0 && !c.is_null(r)) ++per_code[static_cast<std::size_t>(c.codes[r])];
-    std::map<std::string, std::int64_t> per_label;  // merges repeated dictionary entries
-    for (std::size_t k = 0; k < per_code.size(); ++k)
-      if (per_code[k] > 0) per_label[(*c.dictionary)[k]] += per_code[k];
-    std::vector<std::pair<std::string, std::int64_t>> cand;
-    for (auto& [label, n] : per_label)
-      if (n >= min_frequency && label != other) cand.emplace_back(label, n);
-    // per_label is in label order, so a stable sort by count breaks ties by label.
-    std::stable_sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    for (std::size_t k = 0; k < cand.size() && k < top_k; ++k) kept.push_back(cand[k].first);
+    for (std::size_t k = 0; k < per_code.size(); ++k)  // by label: merges repeated dictionary entries
+      if (per_code[k] > 0) v.labels[(*c.dictionary)[k]] += per_code[k];
   } else {
     std::unordered_map<std::int64_t, std::int64_t> count;
     for (auto r : rows)
       if (!c.is_null(r)) ++count[c.i64[r]];
+    v.ints.insert(count.begin(), count.end());
+  }
+  return v;
+}
+
+std::vector<std::string> select_top(const ValueCounts& v, std::size_t top_k, std::int64_t min_frequency,
+                                    const std::string& other) {
+  // Count descending, then value ascending (int64 numerically, labels
+  // bytewise): no dependence on the order values were first seen in.
+  std::vector<std::string> kept;
+  if (!v.is_int) {
+    std::vector<std::pair<const std::string*, std::int64_t>> cand;
+    for (auto& [label, n] : v.labels)
+      if (n >= min_frequency && label != other) cand.emplace_back(&label, n);
+    // labels is in label order, so a stable sort by count breaks ties by label.
+    std::stable_sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (std::size_t k = 0; k < cand.size() && k < top_k; ++k) kept.push_back(*cand[k].first);
+  } else {
     std::vector<std::pair<std::int64_t, std::int64_t>> cand;
-    for (auto& [v, n] : count)
-      if (n >= min_frequency && std::to_string(v) != other) cand.emplace_back(v, n);
-    std::sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
+    for (auto& [x, n] : v.ints)
+      if (n >= min_frequency && std::to_string(x) != other) cand.emplace_back(x, n);
+    std::stable_sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     for (std::size_t k = 0; k < cand.size() && k < top_k; ++k) kept.push_back(std::to_string(cand[k].first));
   }
   return kept;
+}
+
+void ValueCounts::write(std::string& out) const {
+  put_u64(out, is_int ? 1 : 0);
+  put_u64(out, is_int ? ints.size() : labels.size());
+  if (is_int) {
+    for (auto& [x, n] : ints) {
+      put_u64(out, static_cast<std::uint64_t>(x));
+      put_u64(out, static_cast<std::uint64_t>(n));
+    }
+  } else {
+    for (auto& [label, n] : labels) {
+      put_u64(out, label.size());
+      out += label;
+      put_u64(out, static_cast<std::uint64_t>(n));
+    }
+  }
+}
+
+void ValueCounts::merge(CountReader& in, const std::string& column) {
+  if ((in.u64() == 1) != is_int)
+    throw DataError("column \"" + column + "\" is int64 on one worker and categorical on another");
+  const auto entries = in.u64();
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    if (is_int) {
+      const auto x = static_cast<std::int64_t>(in.u64());
+      ints[x] += static_cast<std::int64_t>(in.u64());
+    } else {
+      auto label = in.bytes(in.u64());
+      labels[std::move(label)] += static_cast<std::int64_t>(in.u64());
+    }
+  }
+}
+
+std::vector<std::string> top_categories(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
+                                        std::int64_t min_frequency, const std::string& other) {
+  return select_top(count_values(c, rows), top_k, min_frequency, other);
 }
 
 CategoryMap::CategoryMap(const Params& p)
@@ -80,12 +130,32 @@ Table CategoryMap::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       throw DataError("the input has no train/valid/test roles; category_map fits on training rows, "
                       "so a splitter is needed upstream");
     const auto train = in.rows_with(Role::Train);
-    if (train.empty()) throw DataError("no row has the train role; category_map has nothing to fit on");
-    std::map<std::string, DictionaryPtr> dicts;
+    // Each worker counts its shard's training rows by value; the counts are
+    // gathered (one message per worker, all columns) and merged, so every
+    // worker selects from the counts of all training rows. A shard may hold
+    // no training row; none on any worker is an error.
+    Collective& coll = ctx.collective();
+    if (coll.sum(static_cast<std::int64_t>(train.size())) == 0)
+      throw DataError("no row has the train role; category_map has nothing to fit on");
+    std::vector<ValueCounts> counts;
+    std::string mine;
     for (const auto& name : columns_) {
-      auto kept = top_categories(in.at(name), train, top_k_, min_frequency_, other_);
+      counts.push_back(count_values(in.at(name), train));
+      counts.back().write(mine);
+    }
+    if (coll.distributed()) {
+      for (auto& v : counts) v = ValueCounts{v.is_int, {}, {}};
+      for (const auto& bytes : coll.allgather(mine)) {
+        CountReader rd{bytes};
+        for (std::size_t j = 0; j < columns_.size(); ++j) counts[j].merge(rd, columns_[j]);
+        if (!rd.done()) throw Error("category_map: malformed counts from another worker");
+      }
+    }
+    std::map<std::string, DictionaryPtr> dicts;
+    for (std::size_t j = 0; j < columns_.size(); ++j) {
+      auto kept = select_top(counts[j], top_k_, min_frequency_, other_);
       kept.push_back(other_);
-      dicts[name] = std::make_shared<const Dictionary>(std::move(kept));
+      dicts[columns_[j]] = std::make_shared<const Dictionary>(std::move(kept));
     }
     dicts_ = std::move(dicts);
     fitted_ = true;

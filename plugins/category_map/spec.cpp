@@ -7,6 +7,9 @@ PluginSpec category_map_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  // Training-row counts by value (never by a worker's dictionary code), gathered
+  // and merged over the workers: every worker keeps the single-process dictionary.
+  s.distributed = PluginSpec::Distributed::Combined;
   s.param("columns", ParamType::StringList, "int64 or categorical columns to map (replaced by categorical columns)")
       .def(json::array({"srcport", "dstport", "manufacturer"}));
   s.param("top_k", ParamType::Int, "keep at most this many of the most frequent training values per column")

@@ -1,12 +1,17 @@
 #include "multi_hot.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_map>
 
 namespace pipectl::plugins {
 
 namespace {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((v >> (8 * b)) & 0xFF));
+}
 
 std::string state_error(const std::string& what) { return "multi_hot state: " + what; }
 
@@ -17,8 +22,7 @@ void require_multi(const Column& c) {
 
 }  // namespace
 
-std::vector<std::string> top_names(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
-                                   const std::vector<std::string>& reserved) {
+std::map<std::string, std::int64_t> document_frequency(const Column& c, const std::vector<std::uint32_t>& rows) {
   require_multi(c);
   const Dictionary& dict = *c.dictionary;
   // One id per distinct name (a dictionary may repeat a name).
@@ -42,15 +46,60 @@ std::vector<std::string> top_names(const Column& c, const std::vector<std::uint3
       }
     }
   }
-  std::vector<std::uint32_t> cand;
+  std::map<std::string, std::int64_t> out;
   for (std::uint32_t id = 0; id < df.size(); ++id)
-    if (df[id] > 0 && std::find(reserved.begin(), reserved.end(), *name_of[id]) == reserved.end()) cand.push_back(id);
-  std::sort(cand.begin(), cand.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return df[a] != df[b] ? df[a] > df[b] : *name_of[a] < *name_of[b];
-  });
+    if (df[id] > 0) out.emplace(*name_of[id], df[id]);
+  return out;
+}
+
+std::vector<std::string> select_names(const std::map<std::string, std::int64_t>& df, std::size_t top_k,
+                                      const std::vector<std::string>& reserved) {
+  // Frequency descending, then name ascending (bytewise): no dependence on
+  // the order names were first seen in. df is in name order, so a stable sort
+  // by frequency breaks ties by name.
+  std::vector<std::pair<const std::string*, std::int64_t>> cand;
+  for (auto& [name, n] : df)
+    if (n > 0 && std::find(reserved.begin(), reserved.end(), name) == reserved.end()) cand.emplace_back(&name, n);
+  std::stable_sort(cand.begin(), cand.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   std::vector<std::string> kept;
-  for (std::size_t k = 0; k < cand.size() && k < top_k; ++k) kept.push_back(*name_of[cand[k]]);
+  for (std::size_t k = 0; k < cand.size() && k < top_k; ++k) kept.push_back(*cand[k].first);
   return kept;
+}
+
+std::string write_counts(const std::map<std::string, std::int64_t>& df) {
+  std::string out;
+  put_u64(out, df.size());
+  for (auto& [name, n] : df) {
+    put_u64(out, name.size());
+    out += name;
+    put_u64(out, static_cast<std::uint64_t>(n));
+  }
+  return out;
+}
+
+void merge_counts(const std::string& bytes, std::map<std::string, std::int64_t>& into) {
+  std::size_t p = 0;
+  auto u64 = [&] {
+    if (bytes.size() - p < 8) throw Error("multi_hot: malformed counts from another worker");
+    std::uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[p + b])) << (8 * b);
+    p += 8;
+    return v;
+  };
+  const auto entries = u64();
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    const auto len = u64();
+    if (bytes.size() - p < len) throw Error("multi_hot: malformed counts from another worker");
+    std::string name = bytes.substr(p, len);
+    p += len;
+    into[std::move(name)] += static_cast<std::int64_t>(u64());
+  }
+  if (p != bytes.size()) throw Error("multi_hot: malformed counts from another worker");
+}
+
+std::vector<std::string> top_names(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
+                                   const std::vector<std::string>& reserved) {
+  return select_names(document_frequency(c, rows), top_k, reserved);
 }
 
 MultiHot::MultiHot(const Params& p)
@@ -74,10 +123,21 @@ Table MultiHot::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       throw DataError("the input has no train/valid/test roles; multi_hot fits on training rows, "
                       "so a splitter is needed upstream");
     const auto train = in.rows_with(Role::Train);
-    if (train.empty()) throw DataError("no row has the train role; multi_hot has nothing to fit on");
+    // Each worker counts its shard's training rows by name; the counts are
+    // gathered and merged, so every worker ranks the names of all training
+    // rows. A shard may hold no training row; none on any worker is an error.
+    Collective& coll = ctx.collective();
+    if (coll.sum(static_cast<std::int64_t>(train.size())) == 0)
+      throw DataError("no row has the train role; multi_hot has nothing to fit on");
+    auto df = document_frequency(c, train);
+    if (coll.distributed()) {
+      const auto all = coll.allgather(write_counts(df));
+      df.clear();
+      for (const auto& bytes : all) merge_counts(bytes, df);
+    }
     std::vector<std::string> reserved{other_};
     if (!none_.empty()) reserved.push_back(none_);
-    auto vocab = top_names(c, train, top_k_, reserved);
+    auto vocab = select_names(df, top_k_, reserved);
     kept_ = vocab.size();
     vocab.push_back(other_);
     if (!none_.empty()) vocab.push_back(none_);

@@ -10,18 +10,37 @@
 // (an empty or NULL row); codes are sorted and unique within a row. The
 // output is a multi_categorical column of the same name, without NULLs.
 //
+// Several workers (each a shard of the rows): each counts the document
+// frequencies of its training rows by name, the (name, count) pairs of every
+// worker are gathered and merged, and every worker ranks the merged counts
+// with the same order-free rule, so the vocabulary (and so the codes) is the
+// same on every worker and the same as one process fitting all training rows.
+//
 // State: {"column": "dns", "vocabulary": [...], "other": "other", "none": "none"}
 #pragma once
 
 #include <pipectl/plugin.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace pipectl::plugins {
 
 PluginSpec multi_hot_spec();
+
+/// Document frequency of each name over `rows` (a name counts once per row),
+/// by name (never by a worker's dictionary code).
+std::map<std::string, std::int64_t> document_frequency(const Column& c, const std::vector<std::uint32_t>& rows);
+/// Names ranked by frequency (descending), ties by name (ascending,
+/// bytewise), at most top_k, skipping the names in `reserved`.
+std::vector<std::string> select_names(const std::map<std::string, std::int64_t>& df, std::size_t top_k,
+                                      const std::vector<std::string>& reserved);
+/// (name, count) pairs as little-endian words for the collective, and back
+/// (adding into `into`).
+std::string write_counts(const std::map<std::string, std::int64_t>& df);
+void merge_counts(const std::string& bytes, std::map<std::string, std::int64_t>& into);
 
 /// Names of a multi_categorical column ranked by document frequency over
 /// `rows` (ties by name), at most top_k, skipping the names in `reserved`.

@@ -7,6 +7,9 @@ PluginSpec multi_hot_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  // Document frequencies by name, gathered and merged over the workers: every
+  // worker keeps the single-process vocabulary.
+  s.distributed = PluginSpec::Distributed::Combined;
   s.param("column", ParamType::String, "multi_categorical column to encode (replaced in place)").def("dns");
   s.param("top_k", ParamType::Int, "keep the names found in the most training rows, at most this many")
       .def(100)

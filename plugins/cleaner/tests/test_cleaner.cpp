@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -301,4 +302,25 @@ TEST_CASE("cleaner: contract and configuration") {
     CHECK_FALSE(out.has("duration"));
     CHECK(ctx.counters.count("fixed.negative_duration") == 0);
   }
+}
+
+TEST_CASE("cleaner: row by row, so each worker cleans its own shard (distributed = PerShard)") {
+  CHECK(cleaner_spec().distributed == PluginSpec::Distributed::PerShard);
+  // Each shard must hold both classes: the single-class check is per shard.
+  auto in = make_table(clean_rows());
+  TestContext whole_ctx;
+  Table whole = run(json::object(), in, whole_ctx);
+  // Two shards in another order: the union of their outputs is the whole output.
+  std::map<std::int64_t, std::pair<double, std::int64_t>> got;
+  for (const auto& rows : {std::vector<std::uint32_t>{3, 1}, std::vector<std::uint32_t>{2, 0}}) {
+    TestContext ctx;
+    Table part = run(json::object(), std::make_shared<const Table>(in->take(rows)), ctx);
+    for (std::size_t i = 0; i < part.rows(); ++i)
+      got[part.at("sessionid").i64[i]] = {part.at("duration").f64[i], part.at("is_iot").i64[i]};
+  }
+  std::map<std::int64_t, std::pair<double, std::int64_t>> want;
+  for (std::size_t i = 0; i < whole.rows(); ++i)
+    want[whole.at("sessionid").i64[i]] = {whole.at("duration").f64[i], whole.at("is_iot").i64[i]};
+  CHECK(got == want);
+  CHECK(want.size() == 4);
 }

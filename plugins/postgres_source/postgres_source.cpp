@@ -1,0 +1,964 @@
+#include "postgres_source.hpp"
+
+#include "pq.hpp"
+
+#include <pipectl/interner.hpp>
+
+#include <poll.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+namespace pipectl::plugins {
+
+namespace {
+
+// Type OIDs (catalog/pg_type.h; fixed since PostgreSQL 7).
+constexpr Oid kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8Oid = 20, kInt2Oid = 21,
+              kInt4Oid = 23, kTextOid = 25, kOidOid = 26, kFloat4Oid = 700, kFloat8Oid = 701, kUnknownOid = 705,
+              kBpcharOid = 1042, kVarcharOid = 1043, kNumericOid = 1700;
+
+const char* const kSqliteDefaultListQuery = "select q.sessionid, q.qname from dns_queries q order by q.sessionid";
+
+std::string collapse_ws(std::string_view s) {
+  std::string out;
+  bool space = false;
+  for (char ch : s) {
+    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+  }
+  return out;
+}
+
+bool parse_type_name(const std::string& s, DType& out) {
+  if (s == "int64") out = DType::Int64;
+  else if (s == "float64") out = DType::Float64;
+  else if (s == "categorical") out = DType::Categorical;
+  else return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string_view drop_plus(std::string_view s) {
+  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+  return s;
+}
+
+bool parse_int(std::string_view s, std::int64_t& out) {
+  s = drop_plus(trim(s));
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_double(std::string_view s, double& out) {
+  s = drop_plus(trim(s));
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::general);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::string shown(std::string_view s) {
+  std::string out = "\"";
+  std::size_t n = std::min<std::size_t>(s.size(), 80);
+  out.append(s.data(), n);
+  if (n < s.size()) out += "...";
+  return out + "\"";
+}
+
+std::string fmt_double(double d) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  return std::string(buf, r.ptr);
+}
+
+std::string quote_ident(const std::string& name) {
+  std::string q = "\"";
+  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+/// The statement alone (no trailing ';' or blanks), to wrap in a subquery.
+std::string statement_text(const std::string& sql) {
+  std::string q(trim(sql));
+  while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back())))) q.pop_back();
+  return q;
+}
+
+/// `select * from (<sql>) pipectl_q where <cond>`: a subquery with ORDER BY is
+/// not flattened into the outer query, so its order is kept. The line break
+/// ends a trailing -- comment.
+std::string wrapped(const std::string& sql, const std::string& alias, const std::string& cond) {
+  return "select * from (\n" + statement_text(sql) + "\n) " + alias + " where " + cond;
+}
+
+/// The first word of a statement, lower case (comments and '(' skipped).
+std::string first_word(std::string_view s) {
+  for (;;) {
+    s = trim(s);
+    if (s.substr(0, 2) == "--") {
+      auto nl = s.find('\n');
+      s = nl == std::string_view::npos ? std::string_view() : s.substr(nl + 1);
+    } else if (s.substr(0, 2) == "/*") {
+      auto end = s.find("*/");
+      s = end == std::string_view::npos ? std::string_view() : s.substr(end + 2);
+    } else if (!s.empty() && s.front() == '(') {
+      s.remove_prefix(1);
+    } else {
+      break;
+    }
+  }
+  std::string w;
+  for (char c : s) {
+    if (!std::isalpha(static_cast<unsigned char>(c))) break;
+    w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return w;
+}
+
+bool writes(const std::string& word) {
+  static const char* const kWords[] = {"insert", "update", "delete", "merge",   "create",  "drop",    "alter",
+                                       "truncate", "grant", "revoke", "copy",   "call",    "do",      "lock",
+                                       "vacuum", "analyze", "cluster", "reindex", "refresh", "comment", "import",
+                                       "security", "reassign", "set",  "reset",  "discard", "listen",  "notify"};
+  for (const char* w : kWords)
+    if (word == w) return true;
+  return false;
+}
+
+std::uint64_t be(const char* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+enum class Kind : std::uint8_t { Int, Float, Text };
+/// What a decoded value is.
+enum class Src : std::uint8_t { Int, Float, Text, Bytea };
+/// How a column's bytes are decoded.
+enum class Wire : std::uint8_t {
+  BinI2, BinI4, BinI8, BinU4, BinF4, BinF8, BinBool, BinNumeric, Raw,  // binary results (Raw: text types)
+  TxtInt, TxtFloat, TxtF4, TxtBool,                                  // text results
+  Bytea,                                                             // either: an error when not NULL
+};
+
+struct TypeInfo {
+  Src src;
+  Kind kind;   ///< the column type it gets without `types`
+  Wire bin;    ///< its decoder in binary results (Raw for text types)
+  Wire txt;    ///< its decoder in text results
+  bool binary; ///< decoded here in binary form
+};
+
+TypeInfo type_info(Oid t) {
+  switch (t) {
+    case kInt2Oid: return {Src::Int, Kind::Int, Wire::BinI2, Wire::TxtInt, true};
+    case kInt4Oid: return {Src::Int, Kind::Int, Wire::BinI4, Wire::TxtInt, true};
+    case kInt8Oid: return {Src::Int, Kind::Int, Wire::BinI8, Wire::TxtInt, true};
+    case kOidOid: return {Src::Int, Kind::Int, Wire::BinU4, Wire::TxtInt, true};
+    case kBoolOid: return {Src::Int, Kind::Int, Wire::BinBool, Wire::TxtBool, true};
+    case kFloat4Oid: return {Src::Float, Kind::Float, Wire::BinF4, Wire::TxtF4, true};
+    case kFloat8Oid: return {Src::Float, Kind::Float, Wire::BinF8, Wire::TxtFloat, true};
+    case kNumericOid: return {Src::Float, Kind::Float, Wire::BinNumeric, Wire::TxtFloat, true};
+    case kByteaOid: return {Src::Bytea, Kind::Text, Wire::Bytea, Wire::Bytea, true};
+    case kTextOid: case kVarcharOid: case kBpcharOid: case kNameOid: case kCharOid: case kUnknownOid:
+      return {Src::Text, Kind::Text, Wire::Raw, Wire::Raw, true};
+    default:  // date, timestamp, uuid, inet, json, arrays, …: their text form
+      return {Src::Text, Kind::Text, Wire::Raw, Wire::Raw, false};
+  }
+}
+
+Kind kind_of_dtype(DType t) {
+  switch (t) {
+    case DType::Int64: return Kind::Int;
+    case DType::Float64: return Kind::Float;
+    default: return Kind::Text;
+  }
+}
+
+struct Val {
+  Src src = Src::Text;
+  std::int64_t i = 0;
+  double d = 0;
+  std::string_view t;
+};
+
+/// numeric's binary form (ndigits, weight, sign, dscale, base-10000 digits)
+/// as decimal text, which from_chars rounds correctly.
+std::string numeric_text(const char* p, int len) {
+  if (len < 8) throw DataError("malformed numeric value from the server");
+  const int ndigits = static_cast<std::int16_t>(be(p, 2));
+  const int weight = static_cast<std::int16_t>(be(p + 2, 2));
+  const auto sign = static_cast<std::uint16_t>(be(p + 4, 2));
+  if (sign == 0xC000) return "nan";
+  if (sign == 0xD000) return "inf";
+  if (sign == 0xF000) return "-inf";
+  if (len < 8 + 2 * ndigits) throw DataError("malformed numeric value from the server");
+  auto digit = [&](int i) { return i < ndigits ? static_cast<int>(be(p + 8 + 2 * i, 2)) : 0; };
+  std::string s = sign == 0x4000 ? "-" : "";
+  char b[8];
+  auto pad4 = [&](int d) {
+    b[0] = static_cast<char>('0' + d / 1000), b[1] = static_cast<char>('0' + d / 100 % 10);
+    b[2] = static_cast<char>('0' + d / 10 % 10), b[3] = static_cast<char>('0' + d % 10);
+    s.append(b, 4);
+  };
+  if (ndigits == 0) return "0";
+  if (weight < 0) {
+    s += "0.";
+    s.append(static_cast<std::size_t>(4 * (-weight - 1)), '0');
+    for (int i = 0; i < ndigits; ++i) pad4(digit(i));
+    return s;
+  }
+  s += std::to_string(digit(0));
+  for (int i = 1; i <= weight; ++i) pad4(digit(i));
+  if (ndigits > weight + 1) {
+    s += '.';
+    for (int i = weight + 1; i < ndigits; ++i) pad4(digit(i));
+  }
+  return s;
+}
+
+/// Decode one non-NULL value.
+void decode(Wire w, const char* p, int len, Val& v, std::string& scratch) {
+  switch (w) {
+    case Wire::BinI2: v.src = Src::Int, v.i = static_cast<std::int16_t>(be(p, 2)); return;
+    case Wire::BinI4: v.src = Src::Int, v.i = static_cast<std::int32_t>(be(p, 4)); return;
+    case Wire::BinI8: v.src = Src::Int, v.i = static_cast<std::int64_t>(be(p, 8)); return;
+    case Wire::BinU4: v.src = Src::Int, v.i = static_cast<std::int64_t>(be(p, 4)); return;
+    case Wire::BinBool: v.src = Src::Int, v.i = p[0] != 0; return;
+    case Wire::BinF4: {
+      const auto bits = static_cast<std::uint32_t>(be(p, 4));
+      float f;
+      std::memcpy(&f, &bits, 4);
+      v.src = Src::Float, v.d = f;
+      return;
+    }
+    case Wire::BinF8: {
+      const std::uint64_t bits = be(p, 8);
+      std::memcpy(&v.d, &bits, 8);
+      v.src = Src::Float;
+      return;
+    }
+    case Wire::BinNumeric:
+      scratch = numeric_text(p, len);
+      v.src = Src::Float;
+      if (!parse_double(scratch, v.d)) throw DataError("malformed numeric value from the server: " + scratch);
+      return;
+    case Wire::TxtInt:
+      v.t = std::string_view(p, static_cast<std::size_t>(len));
+      v.src = parse_int(v.t, v.i) ? Src::Int : Src::Text;
+      return;
+    case Wire::TxtFloat:
+      v.t = std::string_view(p, static_cast<std::size_t>(len));
+      v.src = parse_double(v.t, v.d) ? Src::Float : Src::Text;
+      return;
+    case Wire::TxtF4: {  // as a float, then widened: the value binary results give
+      v.t = std::string_view(p, static_cast<std::size_t>(len));
+      float f;
+      std::string_view s = drop_plus(trim(v.t));
+      auto r = std::from_chars(s.data(), s.data() + s.size(), f);
+      v.src = !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size() ? Src::Float : Src::Text;
+      v.d = f;
+      return;
+    }
+    case Wire::TxtBool: v.src = Src::Int, v.i = len > 0 && p[0] == 't'; return;
+    case Wire::Bytea: v.src = Src::Bytea; return;
+    case Wire::Raw: v.src = Src::Text, v.t = std::string_view(p, static_cast<std::size_t>(len)); return;
+  }
+}
+
+/// One result column being filled (as the sqlite source's, with the type known up front).
+struct Builder {
+  std::string name;
+  Oid type = 0;
+  Kind kind = Kind::Text;
+  Wire wire = Wire::Raw;
+  std::vector<std::int64_t> i64;
+  std::vector<double> f64;
+  std::vector<std::int32_t> codes;
+  std::vector<std::uint8_t> valid;  ///< empty until the first NULL
+  std::size_t nulls = 0;
+  Interner dict;
+
+  void reserve(std::size_t n) {
+    switch (kind) {
+      case Kind::Int: i64.reserve(n); break;
+      case Kind::Float: f64.reserve(n); break;
+      case Kind::Text: codes.reserve(n); break;
+    }
+  }
+  void push_null(std::size_t row) {
+    ++nulls;
+    if (valid.empty()) valid.assign(row, 1);
+    valid.push_back(0);
+    switch (kind) {
+      case Kind::Int: i64.push_back(0); break;
+      case Kind::Float: f64.push_back(std::nan("")); break;
+      case Kind::Text: codes.push_back(-1); break;
+    }
+  }
+  Column finish() {
+    Column c;
+    switch (kind) {
+      case Kind::Int: c = Column::make_i64(name, std::move(i64)); break;
+      case Kind::Float: c = Column::make_f64(name, std::move(f64)); break;
+      case Kind::Text: c = Column::make_cat(name, std::move(codes), dict.finish()); break;
+    }
+    if (nulls > 0) c.valid = std::move(valid);
+    return c;
+  }
+};
+
+/// The connection, its read-only transaction, and the mapping of server
+/// errors to messages. Every statement is sent asynchronously so that a
+/// cancelled run cancels it on the server.
+class Session {
+ public:
+  Session(const PostgresConfig& cfg, StageContext& ctx) : ctx_(ctx) {
+    auto c = pq::connect(cfg.conninfo, "parameter \"conninfo\"", static_cast<int>(cfg.connect_timeout_s), "pipectl");
+    if (!c.conn) throw DataError(c.error);
+    conn_ = std::move(c.conn);
+    where_ = "PostgreSQL " + c.where;
+    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    // Read-only for the session and for the one transaction both queries
+    // run in (REPEATABLE READ: one snapshot). Cursors are planned for all
+    // their rows, not the first 10 %. Floats in text results read back exactly.
+    exec("SET default_transaction_read_only = on");
+    exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    exec("SET LOCAL cursor_tuple_fraction = 1.0");
+    exec("SET LOCAL extra_float_digits = 3");
+    auto ro = exec("SHOW transaction_read_only", PGRES_TUPLES_OK);
+    if (std::string(PQgetvalue(ro.get(), 0, 0)) != "on")
+      throw DataError(where_ + " did not start a read-only transaction");
+  }
+
+  PGconn* get() const { return conn_.get(); }
+  const std::string& where() const { return where_; }
+
+  /// Send one statement (extended protocol: exactly one statement).
+  void send(const std::string& sql, int result_format, const std::string& what, const std::string& shown_sql) {
+    if (!PQsendQueryParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, result_format))
+      lost(what, shown_sql);
+  }
+
+  /// The result of what was sent; throws on an error or a cancelled run.
+  pq::Result wait(ExecStatusType want, const std::string& what, const std::string& shown_sql) {
+    pq::Result first;
+    bool cancel_sent = false;
+    for (;;) {
+      if (!cancel_sent && ctx_.cancelled()) {
+        if (PGcancel* k = PQgetCancel(conn_.get())) {
+          char buf[256];
+          PQcancel(k, buf, sizeof buf);
+          PQfreeCancel(k);
+        }
+        cancel_sent = true;
+      }
+      if (!PQconsumeInput(conn_.get())) lost(what, shown_sql);
+      bool done = false;
+      while (!PQisBusy(conn_.get())) {
+        PGresult* r = PQgetResult(conn_.get());
+        if (!r) {
+          done = true;
+          break;
+        }
+        if (!first) first.reset(r);
+        else PQclear(r);
+      }
+      if (done) break;
+      pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+      ::poll(&p, 1, 100);
+    }
+    if (cancel_sent || ctx_.cancelled()) throw Interrupted("cancelled while reading " + where_);
+    if (!first || PQresultStatus(first.get()) != want) fail(first.get(), what, shown_sql);
+    return first;
+  }
+
+  pq::Result exec(const std::string& sql, ExecStatusType want = PGRES_COMMAND_OK, int format = 0,
+                  const std::string& what = "", const std::string& shown_sql = "") {
+    send(sql, format, what.empty() ? sql : what, shown_sql);
+    return wait(want, what.empty() ? sql : what, shown_sql);
+  }
+
+  [[noreturn]] void lost(const std::string& what, const std::string& shown_sql) const {
+    const std::string m = pq::one_line(PQerrorMessage(conn_.get()));
+    if (PQstatus(conn_.get()) == CONNECTION_BAD)
+      throw DataError("lost the connection to " + where_ + " during " + what + ": " + m);
+    throw DataError(what + " failed on " + where_ + ": " + m + (shown_sql.empty() ? "" : "; query: " + shown_sql));
+  }
+
+  [[noreturn]] void fail(const PGresult* r, const std::string& what, const std::string& shown_sql) const {
+    if (!r || PQstatus(conn_.get()) == CONNECTION_BAD) lost(what, shown_sql);
+    if (PQresultStatus(r) != PGRES_FATAL_ERROR && PQresultStatus(r) != PGRES_NONFATAL_ERROR)
+      throw DataError(what + " on " + where_ + " gave an unexpected result (" + PQresStatus(PQresultStatus(r)) +
+                      ")" + (shown_sql.empty() ? "" : "; query: " + shown_sql));
+    auto field = [&](int f) {
+      const char* v = PQresultErrorField(r, f);
+      return v ? pq::one_line(v) : std::string();
+    };
+    const std::string state = field(PG_DIAG_SQLSTATE);
+    std::string msg = field(PG_DIAG_MESSAGE_PRIMARY);
+    if (msg.empty()) msg = pq::one_line(PQresultErrorMessage(r));
+    if (auto d = field(PG_DIAG_MESSAGE_DETAIL); !d.empty()) msg += "; " + d;
+    if (auto h = field(PG_DIAG_MESSAGE_HINT); !h.empty()) msg += "; hint: " + h;
+    const std::string q = shown_sql.empty() ? "" : "; query: " + shown_sql;
+    if (state == "57014") throw Interrupted("cancelled while reading " + where_ + " (" + msg + ")");
+    if (state == "25006" || (state == "0A000" && msg.find("data-modifying") != std::string::npos))
+      throw DataError(what + " would write to " + where_ + ", which is read only (" + msg + ")" + q);
+    if (state == "42601" && !shown_sql.empty() && writes(first_word(shown_sql))) {
+      std::string w = first_word(shown_sql);
+      for (auto& ch : w) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      throw DataError(what + " would write to " + where_ + ", which is read only (it is " + w +
+                      ", and only a SELECT, WITH, VALUES or TABLE statement can run)" + q);
+    }
+    throw DataError(what + " failed on " + where_ + ": " + msg + q);
+  }
+
+ private:
+  StageContext& ctx_;
+  pq::Conn conn_;
+  std::string where_;
+};
+
+/// A query read through a cursor, batch by batch, the next FETCH in flight
+/// while the current batch is decoded.
+class Cursor {
+ public:
+  Cursor(Session& s, std::string name, const std::string& sql, const std::string& what, std::int64_t fetch_rows)
+      : s_(s), name_(std::move(name)), sql_(sql), what_(what), fetch_rows_(fetch_rows) {
+    s_.exec("DECLARE " + name_ + " NO SCROLL CURSOR FOR " + sql, PGRES_COMMAND_OK, 0, what, sql);
+    desc_.reset(PQdescribePortal(s_.get(), name_.c_str()));
+    if (!desc_ || PQresultStatus(desc_.get()) != PGRES_COMMAND_OK) s_.fail(desc_.get(), what, sql);
+  }
+  int columns() const { return PQnfields(desc_.get()); }
+  std::string name(int c) const { return PQfname(desc_.get(), c); }
+  Oid type(int c) const { return PQftype(desc_.get(), c); }
+
+  void start(int format) {
+    format_ = format;
+    fetch();
+  }
+  /// The next batch (null at the end).
+  pq::Result next() {
+    if (!in_flight_) return nullptr;
+    in_flight_ = false;
+    pq::Result r = s_.wait(PGRES_TUPLES_OK, what_, sql_);
+    if (PQntuples(r.get()) == fetch_rows_) fetch();
+    else if (PQntuples(r.get()) == 0) r.reset();
+    return r;
+  }
+
+ private:
+  void fetch() {
+    s_.send("FETCH FORWARD " + std::to_string(fetch_rows_) + " FROM " + name_, format_, what_, sql_);
+    in_flight_ = true;
+  }
+  Session& s_;
+  std::string name_, sql_, what_;
+  std::int64_t fetch_rows_;
+  pq::Result desc_;
+  int format_ = 0;
+  bool in_flight_ = false;
+};
+
+std::int64_t scalar_int(Session& s, const std::string& sql, std::int64_t fallback) {
+  auto r = s.exec(sql, PGRES_TUPLES_OK, 0, "query", sql);
+  std::int64_t v;
+  if (PQntuples(r.get()) < 1 || PQgetisnull(r.get(), 0, 0) || !parse_int(PQgetvalue(r.get(), 0, 0), v)) return fallback;
+  return v;
+}
+
+}  // namespace
+
+bool PostgresConfig::default_query() const { return collapse_ws(query) == collapse_ws(kPostgresDefaultQuery); }
+bool PostgresConfig::default_list_query() const {
+  const auto q = collapse_ws(list_query);
+  return q == collapse_ws(kPostgresDefaultListQuery) || q == collapse_ws(kSqliteDefaultListQuery);
+}
+
+PostgresConfig PostgresConfig::from(const Params& p) {
+  PostgresConfig c;
+  c.conninfo = p.has("conninfo") ? p.str("conninfo") : "";
+  c.query = p.has("query") ? p.str("query") : kPostgresDefaultQuery;
+  c.list_query = p.has("list_query") ? p.str("list_query") : kPostgresDefaultListQuery;
+  c.list_key = p.has("list_key") ? p.str("list_key") : "sessionid";
+  c.list_column = p.has("list_column") ? p.str("list_column") : "dns";
+  c.list_distinct = p.has("list_distinct") ? p.boolean("list_distinct") : true;
+  c.labelled_only = p.has("labelled_only") ? p.boolean("labelled_only") : true;
+  c.capture_column = p.has("capture_column") ? p.str("capture_column") : "";
+  c.shard = p.has("shard") ? p.str("shard") : "modulo";
+  c.fetch_rows = p.has("fetch_rows") ? p.integer("fetch_rows") : 20000;
+  c.connect_timeout_s = p.has("connect_timeout_s") ? p.integer("connect_timeout_s") : 10;
+  c.count_rows = p.has("count_rows") && p.boolean("count_rows");
+  if (c.shard != "modulo" && c.shard != "range")
+    throw Error("parameter \"shard\" must be \"modulo\" or \"range\", got \"" + c.shard + "\"");
+  if (c.fetch_rows < 1) throw Error("parameter \"fetch_rows\" must be at least 1");
+  if (p.has("key_min") != p.has("key_max")) throw Error("parameters \"key_min\" and \"key_max\" go together");
+  if (p.has("key_min")) {
+    c.key_min = p.integer("key_min");
+    c.key_max = p.integer("key_max");
+  }
+  if (trim(c.query).empty()) throw Error("parameter \"query\" is empty");
+  if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty");
+  if (!c.capture_column.empty() && c.default_query()) {
+    static const char* const kCols[] = {"sessionid", "srcport", "dstport", "bytes", "packets",
+                                        "starttime", "endtime", "manufacturer", "device_type"};
+    bool clash = !trim(c.list_query).empty() && c.capture_column == c.list_column;
+    for (const char* n : kCols) clash = clash || c.capture_column == n;
+    if (clash)
+      throw Error("parameter \"capture_column\": \"" + c.capture_column + "\" is already a column of the source");
+  }
+  if (!trim(c.list_query).empty()) {
+    if (c.list_column.empty()) throw Error("parameter \"list_column\" is empty (list_query needs it)");
+  } else {
+    c.list_query.clear();
+  }
+  if (p.has("types")) {
+    const auto& t = p.raw("types");
+    if (!t.is_object()) throw Error("parameter \"types\" must be a table of column = \"type\"");
+    for (auto it = t.begin(); it != t.end(); ++it) {
+      DType d;
+      if (!it.value().is_string() || !parse_type_name(it.value().get<std::string>(), d))
+        throw Error("parameter \"types\": column \"" + it.key() + "\" has type " + it.value().dump() +
+                    "; expected \"int64\", \"float64\" or \"categorical\"");
+      c.types[it.key()] = d;
+    }
+  }
+  if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
+  return c;
+}
+
+Contract PostgresConfig::contract() const {
+  Contract k;
+  if (default_query()) {
+    k.makes = {"sessionid", "srcport", "dstport", "bytes", "packets", "starttime", "endtime", "manufacturer",
+               "device_type"};
+    if (!capture_column.empty()) k.makes.push_back(capture_column);
+  } else {
+    k.dynamic = true;
+  }
+  if (!list_query.empty()) k.makes.push_back(list_column);
+  return k;
+}
+
+PostgresSource::PostgresSource(const Params& p) : cfg_(PostgresConfig::from(p)) {}
+
+Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
+  if (!inputs.empty()) throw Error("the postgres source takes no inputs");
+  const auto t0 = std::chrono::steady_clock::now();
+  Collective& coll = ctx.collective();
+  const int world = coll.world(), rank = coll.rank();
+  const bool dist = coll.distributed();
+  Session db(cfg_, ctx);
+  const bool default_query = cfg_.default_query();
+
+  bool captures_table = false;
+  if (default_query && !cfg_.capture_column.empty()) {
+    captures_table = scalar_int(db, "select (to_regclass('captures') is not null)::int", 0) == 1;
+    if (!captures_table)
+      ctx.info("the database has no captures table: column \"" + cfg_.capture_column + "\" is NULL");
+  }
+  if (!default_query && !cfg_.capture_column.empty()) ctx.info("capture_column has no effect on a custom query");
+  if (!default_query && !cfg_.labelled_only) ctx.info("labelled_only = false has no effect on a custom query");
+
+  // Which keys this worker reads: [lo, hi] (key range and/or range shard)
+  // and/or key mod world = rank.
+  std::optional<std::pair<std::int64_t, std::int64_t>> range;
+  if (cfg_.key_range()) range = std::make_pair(*cfg_.key_min, *cfg_.key_max);
+  const bool modulo = dist && cfg_.shard == "modulo";
+  if (dist && cfg_.shard == "range") {
+    const std::string bounds_sql =
+        default_query ? std::string("select min(sessionid), max(sessionid) from sessions")
+                      : "select min(" + quote_ident(cfg_.list_key) + ")::bigint, max(" + quote_ident(cfg_.list_key) +
+                            ")::bigint from (\n" + statement_text(cfg_.query) + "\n) pipectl_q";
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
+    std::string error;
+    try {
+      auto r = db.exec(bounds_sql, PGRES_TUPLES_OK, 0, "the key range of the shards (shard = \"range\")", bounds_sql);
+      if (!PQgetisnull(r.get(), 0, 0)) {
+        parse_int(PQgetvalue(r.get(), 0, 0), lo);
+        parse_int(PQgetvalue(r.get(), 0, 1), hi);
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    // Every worker joins the reductions, also one that failed (it throws after).
+    std::int64_t failed = error.empty() ? 0 : 1;
+    coll.allreduce(&failed, 1, ReduceOp::Max);
+    coll.allreduce(&lo, 1, ReduceOp::Min);
+    coll.allreduce(&hi, 1, ReduceOp::Max);
+    if (!error.empty()) throw DataError(error);
+    if (failed) throw DataError("another worker could not read the key range of the shards");
+    if (range) lo = std::max(lo, range->first), hi = std::min(hi, range->second);
+    if (lo > hi) {
+      range = std::make_pair(std::int64_t{1}, std::int64_t{0});  // nothing anywhere
+    } else {
+      const __int128 span = static_cast<__int128>(hi) - lo + 1;
+      const auto a = static_cast<std::int64_t>(lo + span * rank / world);
+      const auto b = static_cast<std::int64_t>(lo + span * (rank + 1) / world - 1);
+      range = std::make_pair(a, b);
+    }
+  }
+  auto key_cond = [&](const std::string& k) {
+    std::string c;
+    if (range) c = k + " between " + std::to_string(range->first) + " and " + std::to_string(range->second);
+    if (modulo)
+      c += (c.empty() ? "" : " and ") + std::string("((") + k + " % " + std::to_string(world) + ") + " +
+           std::to_string(world) + ") % " + std::to_string(world) + " = " + std::to_string(rank);
+    return c;
+  };
+  const bool filtered = range.has_value() || modulo;
+
+  std::string query_sql;
+  if (default_query) {
+    std::string capture_sel, capture_join;
+    if (!cfg_.capture_column.empty()) {
+      capture_sel = std::string(", ") + (captures_table ? "c.file" : "null::text") + " as " +
+                    quote_ident(cfg_.capture_column);
+      if (captures_table) capture_join = " left join captures c on c.sessionid = s.sessionid";
+    }
+    std::string conds;
+    if (cfg_.labelled_only) conds = "d.device_type is not null";
+    if (filtered) conds += (conds.empty() ? "" : " and ") + key_cond("s.sessionid");
+    query_sql = "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
+                "s.endtime, d.manufacturer, d.device_type" + capture_sel + " "
+                "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" + capture_join +
+                (conds.empty() ? std::string() : " where " + conds) + " order by s.sessionid";
+  } else {
+    query_sql = filtered ? wrapped(cfg_.query, "pipectl_q", key_cond(quote_ident(cfg_.list_key))) : cfg_.query;
+  }
+
+  // A statement that cannot be a cursor's: say that it writes, before the server's syntax error.
+  if (const auto w = first_word(cfg_.query); writes(w)) {
+    std::string up = w;
+    for (auto& ch : up) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    throw DataError("query would write to " + db.where() + ", which is read only (it is " + up +
+                    ", and only a SELECT, WITH, VALUES or TABLE statement can run); query: " + cfg_.query);
+  }
+  Cursor cur(db, "pipectl_query", query_sql, "query", cfg_.fetch_rows);
+  const int ncol = cur.columns();
+  if (ncol == 0) throw DataError("query returns no columns; query: " + query_sql);
+
+  std::vector<Builder> cols(static_cast<std::size_t>(ncol));
+  int key_idx = -1;
+  bool binary = true;
+  for (int c = 0; c < ncol; ++c) {
+    auto& b = cols[static_cast<std::size_t>(c)];
+    b.name = cur.name(c);
+    b.type = cur.type(c);
+    for (int d = 0; d < c; ++d)
+      if (cols[static_cast<std::size_t>(d)].name == b.name)
+        throw DataError("query returns two columns named \"" + b.name +
+                        "\" (give one another name with \"as\"); query: " + query_sql);
+    const TypeInfo ti = type_info(b.type);
+    b.kind = ti.kind;
+    auto t = cfg_.types.find(b.name);
+    if (t != cfg_.types.end()) b.kind = kind_of_dtype(t->second);
+    // Binary when decoded here, and a categorical column is a text type.
+    binary = binary && ti.binary && (b.kind != Kind::Text || ti.src == Src::Text || ti.src == Src::Bytea);
+    if (b.name == cfg_.list_key) key_idx = c;
+  }
+  for (auto& b : cols) {
+    const TypeInfo ti = type_info(b.type);
+    b.wire = binary ? ti.bin : (b.kind == Kind::Text && ti.src != Src::Bytea ? Wire::Raw : ti.txt);
+  }
+  for (const auto& [name, type] : cfg_.types) {
+    bool found = false;
+    for (const auto& b : cols) found = found || b.name == name;
+    if (!found) {
+      std::string have;
+      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
+      throw DataError("parameter \"types\" names column \"" + name + "\", which the query does not return (columns: " +
+                      have + ")");
+    }
+  }
+  const bool list = !cfg_.list_query.empty();
+  if (list) {
+    if (key_idx < 0) {
+      std::string have;
+      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
+      throw DataError("list_key \"" + cfg_.list_key + "\" is not a column of the query (columns: " + have + ")");
+    }
+    for (const auto& b : cols)
+      if (b.name == cfg_.list_column)
+        throw DataError("list_column \"" + cfg_.list_column + "\" is already a column of the query");
+  }
+
+  // An estimate for memory reservation and progress, from what is cheap to ask.
+  std::size_t expected = 0;
+  {
+    std::int64_t e = -1;
+    if (cfg_.count_rows)
+      e = scalar_int(db, "select count(*) from (\n" + statement_text(query_sql) + "\n) pipectl_count", -1);
+    else if (default_query) {
+      e = scalar_int(db, "select reltuples::bigint from pg_class where oid = to_regclass('sessions')", -1);
+      if (e > 0 && dist) e = e / world + 1;
+      if (e > 0 && range) e = std::min<std::int64_t>(e, std::max<std::int64_t>(0, range->second - range->first + 1));
+    }
+    if (e > 0) {
+      expected = static_cast<std::size_t>(e);
+      for (auto& b : cols) b.reserve(std::min<std::size_t>(expected, std::size_t{1} << 28));
+    }
+    if (e >= 0) ctx.measure("expected_rows", static_cast<double>(e));
+  }
+  ctx.measure("result_format", binary ? "binary" : "text");
+  const double main_share = list ? 0.8 : 1.0;
+
+  std::size_t row = 0;
+  std::string scratch;
+  Val v;
+  cur.start(binary ? 1 : 0);
+  while (pq::Result res = cur.next()) {
+    const PGresult* r = res.get();
+    const int nt = PQntuples(r);
+    if (ctx.cancelled()) throw Interrupted("cancelled while reading " + db.where());
+    if (expected > 0)
+      ctx.progress(main_share * std::min(0.99, static_cast<double>(row) / static_cast<double>(expected)));
+    for (int i = 0; i < nt; ++i, ++row) {
+      for (int c = 0; c < ncol; ++c) {
+        Builder& b = cols[static_cast<std::size_t>(c)];
+        if (PQgetisnull(r, i, c)) {
+          b.push_null(row);
+          continue;
+        }
+        decode(b.wire, PQgetvalue(r, i, c), PQgetlength(r, i, c), v, scratch);
+        auto bad = [&](const std::string& what) {
+          std::string at = "at row " + std::to_string(row);
+          if (key_idx >= 0 && !PQgetisnull(r, i, key_idx)) {
+            Val k;
+            std::string s2;
+            decode(cols[static_cast<std::size_t>(key_idx)].wire, PQgetvalue(r, i, key_idx),
+                   PQgetlength(r, i, key_idx), k, s2);
+            if (k.src == Src::Int) at += " (" + cfg_.list_key + " " + std::to_string(k.i) + ")";
+          }
+          return DataError("column \"" + b.name + "\": " + what + " " + at);
+        };
+        switch (b.kind) {
+          case Kind::Int:
+            if (v.src == Src::Int) {
+              b.i64.push_back(v.i);
+            } else if (v.src == Src::Float) {
+              if (!(std::isfinite(v.d) && v.d == std::trunc(v.d) && std::fabs(v.d) < 9.2e18)) {
+                auto e = bad("real value " + fmt_double(v.d));
+                throw DataError(std::string(e.what()) + " is not an integer");
+              }
+              b.i64.push_back(static_cast<std::int64_t>(v.d));
+            } else {
+              std::int64_t x;
+              if (v.src != Src::Text || !parse_int(v.t, x))
+                throw v.src == Src::Bytea ? bad("bytea value") : bad("text value " + shown(v.t));
+              b.i64.push_back(x);
+            }
+            break;
+          case Kind::Float:
+            if (v.src == Src::Float) {
+              b.f64.push_back(v.d);
+            } else if (v.src == Src::Int) {
+              b.f64.push_back(static_cast<double>(v.i));
+            } else {
+              double x;
+              if (v.src != Src::Text || !parse_double(v.t, x))
+                throw v.src == Src::Bytea ? bad("bytea value") : bad("text value " + shown(v.t));
+              b.f64.push_back(x);
+            }
+            break;
+          case Kind::Text:
+            if (v.src == Src::Bytea) throw bad("bytea value");
+            b.codes.push_back(b.dict.intern(v.t));  // Raw: every categorical column is read as text
+            break;
+        }
+        if (!b.valid.empty()) b.valid.push_back(1);
+      }
+    }
+  }
+  const std::size_t n = row;
+  std::int64_t total = static_cast<std::int64_t>(n);
+  if (dist) total = coll.sum(total);
+  if (total == 0 && !cfg_.key_range())
+    throw DataError("query returned no rows (" + db.where() + "); query: " + query_sql);
+  if (dist && n == 0) ctx.info("shard " + std::to_string(rank) + " of " + std::to_string(world) + " is empty");
+
+  if (default_query && !cfg_.key_range() && rank == 0) {
+    // Sessions with a NULL id cannot be joined to their device, so the query
+    // never sees them: count them (an index lookup; none with the schema's
+    // primary key). Counted once, by rank 0.
+    const auto nulls = scalar_int(db, "select count(*) from sessions where sessionid is null", 0);
+    if (nulls > 0) ctx.count("dropped.null.sessionid", nulls);
+  }
+
+  std::vector<ColumnPtr> out;
+  out.reserve(cols.size() + 1);
+  for (auto& b : cols) {
+    if (b.nulls > 0) ctx.count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
+    out.push_back(std::make_shared<const Column>(b.finish()));
+  }
+  cols.clear();
+  ctx.progress(main_share);
+
+  if (list) {
+    const Column& keycol = *out[static_cast<std::size_t>(key_idx)];
+    const std::string kname = "list_key \"" + cfg_.list_key + "\"";
+    if (keycol.type != DType::Int64)
+      throw DataError(kname + " must be an int64 column, it is " + dtype_name(keycol.type) + " (set types." +
+                      cfg_.list_key + " = \"int64\"?)");
+    const auto& keys = keycol.i64;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (keycol.is_null(i))
+        throw DataError("column \"" + cfg_.list_key + "\" (list_key): NULL at row " + std::to_string(i));
+      if (i > 0 && keys[i] == keys[i - 1] && default_query)
+        throw DataError("column \"sessionid\": session " + std::to_string(keys[i]) + " appears more than once (rows " +
+                        std::to_string(i - 1) + " and " + std::to_string(i) +
+                        "); a NetCollector database has one row per session and one device per session");
+      if (i > 0 && keys[i] < keys[i - 1])
+        throw DataError("query result is not ordered by \"" + cfg_.list_key + "\": row " + std::to_string(i) +
+                        " has " + cfg_.list_key + " " + std::to_string(keys[i]) + " after " +
+                        std::to_string(keys[i - 1]) + " (the query needs \"order by " + cfg_.list_key + "\")");
+    }
+
+    std::string list_sql;
+    if (cfg_.default_list_query()) {
+      list_sql = "select q.sessionid, q.qname from dns_queries q" +
+                 (filtered ? " where " + key_cond("q.sessionid") : std::string()) +
+                 " order by q.sessionid, q.queryid";
+    } else {
+      list_sql = filtered ? wrapped(cfg_.list_query, "pipectl_l (pipectl_key)", key_cond("pipectl_key"))
+                          : cfg_.list_query;
+    }
+    if (const auto w = first_word(cfg_.list_query); writes(w)) {
+      std::string up = w;
+      for (auto& ch : up) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      throw DataError("list_query would write to " + db.where() + ", which is read only (it is " + up +
+                      ", and only a SELECT, WITH, VALUES or TABLE statement can run); query: " + cfg_.list_query);
+    }
+    Cursor lc(db, "pipectl_list", list_sql, "list_query", cfg_.fetch_rows);
+    if (lc.columns() != 2)
+      throw DataError("list_query must return 2 columns (key, value), it returns " + std::to_string(lc.columns()) +
+                      "; query: " + list_sql);
+    const TypeInfo kt = type_info(lc.type(0)), vt = type_info(lc.type(1));
+    const bool lbin = kt.binary && vt.binary && (vt.src == Src::Text || vt.src == Src::Bytea);
+    const Wire kw = lbin ? kt.bin : kt.txt;
+    const Wire vw = lbin ? vt.bin : (vt.src == Src::Bytea ? Wire::Bytea : Wire::Raw);
+
+    Interner dict;
+    std::vector<std::int64_t> offsets(n + 1, 0);
+    std::vector<std::int32_t> codes;
+    std::vector<std::int32_t> group;
+    std::vector<std::uint32_t> stamp;
+    std::uint32_t gid = 0;
+    std::size_t p = 0, unmatched = 0, null_values = 0, null_keys = 0, lrow = 0;
+    bool have = false, matched = false;
+    std::int64_t curk = 0;
+
+    auto start_group = [&](std::int64_t k) {
+      while (p < n && keys[p] < k) {
+        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
+        ++p;
+      }
+      matched = p < n && keys[p] == k;
+      curk = k;
+      group.clear();
+      ++gid;
+    };
+    auto end_group = [&]() {
+      if (!matched) return;
+      while (p < n && keys[p] == curk) {
+        codes.insert(codes.end(), group.begin(), group.end());
+        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
+        ++p;
+      }
+    };
+
+    lc.start(lbin ? 1 : 0);
+    Val kv, vv;
+    while (pq::Result res = lc.next()) {
+      const PGresult* r = res.get();
+      if (ctx.cancelled()) throw Interrupted("cancelled while reading " + db.where());
+      const int nt = PQntuples(r);
+      for (int i = 0; i < nt; ++i, ++lrow) {
+        if (PQgetisnull(r, i, 0)) {
+          ++null_keys;
+          continue;
+        }
+        decode(kw, PQgetvalue(r, i, 0), PQgetlength(r, i, 0), kv, scratch);
+        if (kv.src != Src::Int)
+          throw DataError("list_query: key " +
+                          (kv.src == Src::Bytea ? std::string("bytea")
+                                                : shown(std::string_view(PQgetvalue(r, i, 0),
+                                                                         static_cast<std::size_t>(
+                                                                             PQgetlength(r, i, 0))))) +
+                          " at row " + std::to_string(lrow) + " is not an integer");
+        const std::int64_t k = kv.i;
+        if (!have || k != curk) {
+          if (have) {
+            if (k < curk)
+              throw DataError("list_query result is not ordered by its key: row " + std::to_string(lrow) +
+                              " has key " + std::to_string(k) + " after " + std::to_string(curk) +
+                              " (the list query needs \"order by\" its first column); query: " + list_sql);
+            end_group();
+          }
+          have = true;
+          start_group(k);
+        }
+        if (PQgetisnull(r, i, 1)) {
+          ++null_values;
+          continue;
+        }
+        decode(vw, PQgetvalue(r, i, 1), PQgetlength(r, i, 1), vv, scratch);
+        if (vv.src == Src::Bytea)
+          throw DataError("list_query: bytea value at row " + std::to_string(lrow) + " (key " + std::to_string(k) + ")");
+        if (!matched) {  // e.g. the DNS names of an unlabelled session: not even in the dictionary
+          ++unmatched;
+          continue;
+        }
+        const std::int32_t code = dict.intern(vv.t);
+        if (cfg_.list_distinct) {
+          if (static_cast<std::size_t>(code) >= stamp.size()) stamp.resize(static_cast<std::size_t>(code) + 1, 0);
+          if (stamp[static_cast<std::size_t>(code)] == gid) continue;
+          stamp[static_cast<std::size_t>(code)] = gid;
+        }
+        group.push_back(code);
+      }
+    }
+    if (have) end_group();
+    for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
+    codes.shrink_to_fit();
+
+    if (null_values) ctx.count("nulls." + cfg_.list_column, static_cast<std::int64_t>(null_values));
+    if (null_keys) ctx.count("dropped.null_key." + cfg_.list_column, static_cast<std::int64_t>(null_keys));
+    if (unmatched) ctx.count("dropped.unmatched_key." + cfg_.list_column, static_cast<std::int64_t>(unmatched));
+    out.push_back(std::make_shared<const Column>(
+        Column::make_multi(cfg_.list_column, std::move(offsets), std::move(codes), dict.finish())));
+  }
+  ctx.progress(1.0);
+  db.exec("COMMIT");
+
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ctx.measure("seconds", secs);
+  ctx.measure("rows_per_second", secs > 0 ? static_cast<double>(n) / secs : 0.0);
+  std::string shard;
+  if (dist)
+    shard = " (shard " + std::to_string(rank) + " of " + std::to_string(world) + ", " + cfg_.shard + " on " +
+            cfg_.list_key + ")";
+  ctx.info("read " + std::to_string(n) + " rows x " + std::to_string(out.size()) + " columns from " + db.where() +
+           shard + " (" + (binary ? "binary" : "text") + " results)");
+  return Table(std::move(out));
+}
+
+}  // namespace pipectl::plugins

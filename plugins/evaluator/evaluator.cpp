@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -72,6 +73,92 @@ std::string safe_name(const std::string& s) {
   }
   if (o.empty() || o == "." || o == "..") o = "_" + o;
   return o;
+}
+
+// ------------------------------------------------------------ several workers
+
+template <class T>
+void put(std::string& b, T v) {
+  b.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T get(const std::string& b, std::size_t& at) {
+  if (at + sizeof(T) > b.size()) throw Error("evaluator: a worker's outcomes are truncated");
+  T v;
+  std::memcpy(&v, b.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+
+/// The evaluated rows of one worker, compactly: the row count, the
+/// probabilities per row, the class width (1 byte up to 127 classes, else
+/// 4), then per row the true class, the predicted class and the
+/// probabilities (float64).
+std::string pack(const Outcomes& o, std::size_t kp) {
+  const std::size_t n = o.truth.size();
+  const std::uint8_t w = o.classes.size() <= 127 ? 1 : 4;
+  std::string b;
+  b.reserve(16 + n * (2 * w + 8 * kp));
+  put<std::uint64_t>(b, n);
+  put<std::uint32_t>(b, static_cast<std::uint32_t>(kp));
+  put<std::uint8_t>(b, w);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (w == 1) {
+      put<std::int8_t>(b, static_cast<std::int8_t>(o.truth[i]));
+      put<std::int8_t>(b, static_cast<std::int8_t>(o.pred[i]));
+    } else {
+      put<std::int32_t>(b, o.truth[i]);
+      put<std::int32_t>(b, o.pred[i]);
+    }
+    for (std::size_t j = 0; j < kp; ++j) put<double>(b, o.proba[i * kp + j]);
+  }
+  return b;
+}
+
+/// Every worker's rows in one Outcomes, in an order that depends on the rows
+/// only (sorted by probabilities, then true and predicted class), so that
+/// each worker computes the same figures whatever the ranks hold.
+Outcomes unite(const std::vector<std::string>& packed, const std::vector<std::string>& classes, const std::string& who) {
+  Outcomes all;
+  all.classes = classes;
+  std::size_t kp = 0;
+  for (std::size_t r = 0; r < packed.size(); ++r) {
+    std::size_t at = 0;
+    const auto n = get<std::uint64_t>(packed[r], at);
+    const auto k = get<std::uint32_t>(packed[r], at);
+    const auto w = get<std::uint8_t>(packed[r], at);
+    if (r == 0) kp = k;
+    if (k != kp)
+      throw DataError(who + "worker 0 has " + std::to_string(kp) + " probability columns, worker " +
+                      std::to_string(r) + " " + std::to_string(k));
+    for (std::uint64_t i = 0; i < n; ++i) {
+      all.truth.push_back(w == 1 ? get<std::int8_t>(packed[r], at) : get<std::int32_t>(packed[r], at));
+      all.pred.push_back(w == 1 ? get<std::int8_t>(packed[r], at) : get<std::int32_t>(packed[r], at));
+      for (std::size_t j = 0; j < kp; ++j) all.proba.push_back(get<double>(packed[r], at));
+    }
+  }
+  const std::size_t n = all.truth.size();
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    for (std::size_t j = 0; j < kp; ++j) {
+      const double x = all.proba[a * kp + j], y = all.proba[b * kp + j];
+      if (x != y) return x < y;
+    }
+    if (all.truth[a] != all.truth[b]) return all.truth[a] < all.truth[b];
+    return all.pred[a] < all.pred[b];
+  });
+  Outcomes sorted;
+  sorted.classes = classes;
+  sorted.truth.reserve(n);
+  sorted.pred.reserve(n);
+  sorted.proba.reserve(n * kp);
+  for (auto i : order) {
+    sorted.truth.push_back(all.truth[i]);
+    sorted.pred.push_back(all.pred[i]);
+    for (std::size_t j = 0; j < kp; ++j) sorted.proba.push_back(all.proba[i * kp + j]);
+  }
+  return sorted;
 }
 
 void write_file(const std::filesystem::path& p, const std::string& text) {
@@ -425,6 +512,8 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.empty()) throw Error("evaluator: needs at least one input");
   const bool several = inputs.size() > 1;
   const bool apply = ctx.mode() == Mode::Apply;
+  Collective& coll = ctx.collective();
+  const bool dist = coll.distributed();
   std::vector<std::string> models;
   std::vector<json> all;
 
@@ -441,19 +530,62 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     const std::string who = "evaluator: model \"" + model + "\": ";
     const std::string suffix = several ? "." + model : "";
 
-    const Column& lab = t.at(label_);
-    if (lab.type != DType::Int64 && lab.type != DType::Categorical)
-      throw DataError("label column \"" + label_ + "\" must be int64 or categorical, it is " + dtype_name(lab.type));
-    const Column& pl = t.at("pred_label");
+    // The classes (and the checks of the columns); on several workers they
+    // are agreed before any row is read, a failure on one failing all.
     std::vector<std::string> classes;
-    if (pl.type == DType::Categorical)
-      classes = *pl.dictionary;
-    else if (pl.type == DType::Int64)
-      classes = label_classes(t, label_);
-    else
-      throw DataError("column \"pred_label\" must be categorical or int64, it is " + std::string(dtype_name(pl.type)));
+    std::exception_ptr failed;
+    std::string why;
+    try {
+      const Column& lab = t.at(label_);
+      if (lab.type != DType::Int64 && lab.type != DType::Categorical)
+        throw DataError("label column \"" + label_ + "\" must be int64 or categorical, it is " + dtype_name(lab.type));
+      const Column& pl = t.at("pred_label");
+      if (pl.type == DType::Categorical)
+        classes = *pl.dictionary;
+      else if (pl.type == DType::Int64)
+        classes = label_classes(t, label_);
+      else
+        throw DataError("column \"pred_label\" must be categorical or int64, it is " + std::string(dtype_name(pl.type)));
+      if (classes.size() < 2) throw DataError("column \"pred_label\" of model \"" + model + "\" has fewer than two classes");
+      if (!apply && !t.has_roles())
+        throw DataError(who + "the table has no train/valid/test split; a splitter is needed upstream (or run in "
+                              "apply mode)");
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      if (!dist) throw;
+      failed = std::current_exception();
+      why = e.what();
+    }
+    if (dist) {
+      const json mine = failed ? json{{"error", why}} : json{{"classes", classes}, {"int64", t.at("pred_label").type == DType::Int64}};
+      std::vector<json> all;
+      for (const auto& b : coll.allgather(mine.dump())) all.push_back(json::parse(b));
+      for (std::size_t r = 0; r < all.size(); ++r)
+        if (all[r].contains("error")) {
+          if (failed) std::rethrow_exception(failed);
+          throw DataError("evaluator: worker " + std::to_string(r) + " of " + std::to_string(coll.world()) +
+                          " failed: " + all[r]["error"].get<std::string>());
+        }
+      // An int64 prediction's classes are 0..max of the label on each worker:
+      // the longest list, of which the others must be the start.
+      std::size_t longest = 0;
+      for (std::size_t r = 1; r < all.size(); ++r)
+        if (all[r]["classes"].size() > all[longest]["classes"].size()) longest = r;
+      const auto want = all[longest]["classes"].get<std::vector<std::string>>();
+      for (std::size_t r = 0; r < all.size(); ++r) {
+        const auto have = all[r]["classes"].get<std::vector<std::string>>();
+        const bool prefix = all[r]["int64"].get<bool>() && have.size() <= want.size() &&
+                            std::equal(have.begin(), have.end(), want.begin());
+        if (have != want && !prefix)
+          throw DataError(who + "the classes differ between workers (worker " + std::to_string(longest) + ": " +
+                          join_quoted(want) + "; worker " + std::to_string(r) + ": " + join_quoted(have) + ")");
+      }
+      classes = want;
+    }
+    const Column& lab = t.at(label_);
+    const Column& pl = t.at("pred_label");
     const std::size_t k = classes.size();
-    if (k < 2) throw DataError("column \"pred_label\" of model \"" + model + "\" has fewer than two classes");
     const bool binary = k == 2;
 
     // Truth: a categorical label maps onto the model's classes by name (once per
@@ -489,9 +621,6 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       rows.resize(t.rows());
       for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::uint32_t>(i);
     } else {
-      if (!t.has_roles())
-        throw DataError(who + "the table has no train/valid/test split; a splitter is needed upstream (or run in "
-                              "apply mode)");
       rows = t.rows_with(Role::Test);
     }
 
@@ -583,6 +712,9 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     skipped(nan_proba, "nan_proba", "pred_proba", "NaN or NULL probability");
     skipped(bad_pred, "null_prediction", "pred_label", "no predicted class");
 
+    // Several workers: the figures of the union of every worker's rows (the
+    // per-row predictions above stay this worker's).
+    if (dist) o = unite(coll.allgather(pack(o, kp)), classes, who);
     std::vector<std::string> warnings;
     json m = compute_metrics(o, warnings);
     for (const auto& w : warnings) ctx.warn(who + w);

@@ -7,6 +7,16 @@
 // (exact, ties by trapezoid; multiclass: macro one-vs-rest), pr_auc
 // (average precision; multiclass: macro), log_loss (probabilities clipped to
 // [1e-15, 1 - 1e-15] and renormalised per row), the confusion matrix.
+//
+// On several workers (StageContext::collective() distributed) every figure
+// is that of the union of all workers' evaluated rows, the same on every
+// worker: the classes are agreed first (an int64 prediction's 0..max over
+// all workers), then each worker's rows are allgathered compactly (true and
+// predicted class in one byte each up to 127 classes, the probabilities as
+// float64) and the metrics and curves are computed exactly on the union,
+// sorted by probabilities then classes so that nothing depends on which
+// worker holds which rows. test_predictions.csv keeps this worker's rows. A
+// failure on one worker fails every worker with its message.
 #pragma once
 
 #include <pipectl/plugin.hpp>

@@ -7,6 +7,7 @@ PluginSpec evaluator_spec() {
   s.min_inputs = 1;
   s.max_inputs = -1;
   s.learns = false;
+  s.distributed = PluginSpec::Distributed::Combined;  // figures of the union of every worker's test rows
   s.param("label", ParamType::String, "true label column (int64 class index or categorical)").def("is_iot");
   s.param("threshold", ParamType::Float,
           "binary: a row is predicted positive (class index 1) when pred_proba >= threshold")

@@ -9,6 +9,7 @@ PluginSpec xgboost_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  s.distributed = PluginSpec::Distributed::Combined;  // one model over the shards, through XGBoost's Rabit
   declare_trainer_params(s);
   s.param("mode", ParamType::String,
           "\"boosted\": gradient-boosted trees; \"forest\": XGBoost random forest (num_parallel_tree = "
@@ -27,7 +28,8 @@ PluginSpec xgboost_spec() {
   s.param("colsample_bytree", ParamType::Float, "column subsampling per tree, in (0, 1]").def(1.0).range(0, 1);
   s.param("lambda", ParamType::Float, "L2 regularisation of leaf weights").def(1.0).at_least(0);
   s.param("alpha", ParamType::Float, "L1 regularisation of leaf weights").def(0.0).at_least(0);
-  s.param("tree_method", ParamType::String, "tree construction algorithm")
+  s.param("tree_method", ParamType::String,
+          "tree construction algorithm (on several workers \"hist\" or \"approx\")")
       .def("hist")
       .one_of({"hist", "approx", "exact"});
   s.param("max_bin", ParamType::Int, "histogram bins per feature (hist / approx)").def(256).range(2, 65536);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -71,6 +72,27 @@ const std::set<std::string>& reserved_keys() {
       "reg_alpha", "tree_method", "max_bin", "num_parallel_tree", "num_round", "num_boost_round",
       "early_stopping_rounds"};
   return k;
+}
+
+/// FNV-1a 64 of a list of strings (each with its length, so that the
+/// boundaries count).
+std::uint64_t hash_strings(const std::vector<std::string>& v) {
+  std::uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ULL;
+  };
+  for (const auto& s : v) {
+    const std::uint64_t n = s.size();
+    mix(&n, sizeof n);
+    mix(s.data(), s.size());
+  }
+  return h;
+}
+
+/// A message of another worker's failure, as DataError on this one.
+[[noreturn]] void fail_as_worker(int r, int world, const std::string& msg) {
+  throw DataError("xgboost: worker " + std::to_string(r) + " of " + std::to_string(world) + " failed: " + msg);
 }
 
 }  // namespace
@@ -209,9 +231,182 @@ Table XGBoostTrainer::run(StageContext& ctx, const std::vector<TablePtr>& inputs
   return fit(ctx, *inputs[0]);
 }
 
+TrainingSet XGBoostTrainer::prepare_distributed(StageContext& ctx, const Table& t) {
+  Collective& coll = ctx.collective();
+  const int world = coll.world();
+  TrainingSet s;
+  // What this worker sees; a failure here is told to the others before anyone throws.
+  json mine = json::object();
+  std::exception_ptr failed;
+  std::int64_t max_class = -1;
+  try {
+    if (!t.has_roles())
+      throw DataError("xgboost: the table has no train/valid/test split; a splitter is needed upstream");
+    const Column& lab = t.at(label_);
+    s.classes = label_classes(t, label_);
+    s.columns = feature_columns(t, label_, features_param_, exclude_);
+    if (std::find(s.columns.begin(), s.columns.end(), label_) != s.columns.end())
+      throw DataError("label column \"" + label_ + "\" is listed among the features");
+    if (s.columns.empty())
+      throw DataError("xgboost: no feature columns left (columns: " + join_quoted(t.column_names()) + ")");
+    json cols = json::array();
+    for (const auto& name : s.columns) {
+      const Column& c = t.at(name);
+      const bool cat = c.type == DType::Categorical || c.type == DType::MultiCategorical;
+      // The feature a column gives depends on its dictionary (one-hot / multi-hot over it), not on int64 vs float64.
+      cols.push_back({name, cat ? dtype_name(c.type) : "numeric",
+                      cat ? std::to_string(hash_strings(c.dictionary ? *c.dictionary : Dictionary{})) : ""});
+    }
+    std::int64_t skipped = 0;
+    auto labelled = [&](Role r) {
+      std::vector<std::uint32_t> keep;
+      for (auto i : t.rows_with(r)) {
+        if (label_is_null(lab, i)) ++skipped;
+        else keep.push_back(i);
+      }
+      return keep;
+    };
+    s.train_rows = labelled(Role::Train);
+    s.valid_rows = labelled(Role::Valid);
+    if (skipped > 0) {
+      ctx.count("skipped.null_label." + label_, skipped);
+      ctx.warn("xgboost: " + std::to_string(skipped) + " train/valid rows with a NULL \"" + label_ +
+               "\" are left out of training (they are still predicted)");
+    }
+    s.y_train = label_vector(t, label_, s.train_rows);
+    for (float y : s.y_train.y) max_class = std::max<std::int64_t>(max_class, static_cast<std::int64_t>(y));
+    mine = {{"label_type", dtype_name(lab.type)},
+            {"classes", s.classes},
+            {"columns", cols},
+            {"train", s.train_rows.size()},
+            {"valid", s.valid_rows.size()},
+            {"max_class", max_class}};
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    failed = std::current_exception();
+    mine = {{"error", e.what()}};
+  }
+  std::vector<json> all;
+  for (const auto& b : coll.allgather(mine.dump())) all.push_back(json::parse(b));
+  for (int r = 0; r < world; ++r)
+    if (all[static_cast<std::size_t>(r)].contains("error")) {
+      if (failed) std::rethrow_exception(failed);
+      fail_as_worker(r, world, all[static_cast<std::size_t>(r)]["error"].get<std::string>());
+    }
+
+  // The same feature columns, and the same dictionary of each categorical one, everywhere.
+  const json& cols0 = all[0]["columns"];
+  for (int r = 1; r < world; ++r) {
+    const json& cols = all[static_cast<std::size_t>(r)]["columns"];
+    std::vector<std::string> a, b;
+    for (const auto& c : cols0) a.push_back(c[0].get<std::string>());
+    for (const auto& c : cols) b.push_back(c[0].get<std::string>());
+    if (a != b)
+      throw DataError("xgboost: the feature columns differ between workers (worker 0: " + join_quoted(a) +
+                      "; worker " + std::to_string(r) + ": " + join_quoted(b) + ")");
+    for (std::size_t j = 0; j < cols.size(); ++j) {
+      const std::string name = cols[j][0].get<std::string>();
+      if (cols[j][1] != cols0[j][1])
+        throw DataError("xgboost: column \"" + name + "\" is " + cols0[j][1].get<std::string>() + " on worker 0 but " +
+                        cols[j][1].get<std::string>() + " on worker " + std::to_string(r));
+      if (cols[j][2] != cols0[j][2])
+        throw DataError("categorical column \"" + name +
+                        "\" has a different dictionary on each worker; map it with category_map first or exclude it");
+    }
+  }
+  // The label's classes: a categorical label's dictionary is the class list,
+  // so it must be the same everywhere; an int64 label has the classes 0..max
+  // of all workers.
+  std::int64_t max_all = -1;
+  for (const auto& w : all) max_all = std::max(max_all, w["max_class"].get<std::int64_t>());
+  if (all[0]["label_type"] == "int64") {
+    std::size_t k = 0;
+    for (const auto& w : all) k = std::max(k, w["classes"].size());
+    if (s.classes.size() < k) {
+      // label_classes's names for k classes: 0..k-1, or the table's label_names when it has k of them.
+      std::vector<std::string> names;
+      for (std::size_t c = 0; c < k; ++c) names.push_back(std::to_string(c));
+      const std::string given = t.meta("label_names." + label_);
+      if (!given.empty()) {
+        std::vector<std::string> g;
+        std::size_t p = 0;
+        while (p <= given.size()) {
+          auto q = given.find(',', p);
+          if (q == std::string::npos) q = given.size();
+          g.push_back(given.substr(p, q - p));
+          p = q + 1;
+        }
+        if (g.size() == k) names = g;
+      }
+      s.classes = names;
+    }
+  }
+  for (int r = 0; r < world; ++r) {
+    const json& w = all[static_cast<std::size_t>(r)];
+    if (w["label_type"] != all[0]["label_type"] ||
+        (w["label_type"] != "int64" && w["classes"] != all[0]["classes"]))
+      throw DataError("label column \"" + label_ + "\" has different classes on each worker (worker 0: " +
+                      join_quoted(all[0]["classes"].get<std::vector<std::string>>()) + "; worker " +
+                      std::to_string(r) + ": " + join_quoted(w["classes"].get<std::vector<std::string>>()) +
+                      "); give every worker the same dictionary (e.g. with category_map)");
+  }
+  if (s.classes.size() < 2)
+    throw DataError("label column \"" + label_ + "\" has a single class (" + join_quoted(s.classes) +
+                    "); a classifier needs at least two");
+  std::int64_t train = 0;
+  for (const auto& w : all) train += w["train"].get<std::int64_t>();
+  if (train == 0)
+    throw DataError("xgboost: no labelled rows with role train (label \"" + label_ + "\") on any of the " +
+                    std::to_string(world) + " workers");
+  s.y_train.classes = s.classes;
+  std::vector<std::int64_t> per(s.classes.size(), 0);
+  for (float y : s.y_train.y) {
+    const auto k = static_cast<std::size_t>(y);
+    if (k >= per.size())
+      throw DataError("label column \"" + label_ + "\" has class index " + std::to_string(k) + " outside " +
+                      std::to_string(per.size()) + " classes");
+    ++per[k];
+  }
+  coll.allreduce(per.data(), per.size(), ReduceOp::Sum);
+  std::size_t only = 0;
+  s.per_class.assign(per.size(), 0);
+  for (std::size_t k = 0; k < per.size(); ++k) {
+    s.per_class[k] = static_cast<std::size_t>(per[k]);
+    if (per[k]) ++s.distinct, only = k;
+  }
+  if (s.distinct < 2)
+    throw DataError("label column \"" + label_ + "\" has a single class (\"" + s.classes[only] + "\") in the " +
+                    std::to_string(train) + " training rows of the " + std::to_string(world) +
+                    " workers; a classifier needs at least two");
+  s.started = std::chrono::steady_clock::now();
+  s.x_train = build_features(t, s.columns, s.train_rows);
+  return s;
+}
+
 Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   using clock = std::chrono::steady_clock;
-  TrainingSet set = prepare_training(ctx, t, label_, features_param_, exclude_, "xgboost");
+  Collective& coll = ctx.collective();
+  const bool dist = coll.distributed();
+  if (dist && tree_method_ == "exact")
+    throw Error("tree_method \"exact\" cannot train on several workers; use \"hist\" or \"approx\"");
+  TrainingSet set = dist ? prepare_distributed(ctx, t)
+                         : prepare_training(ctx, t, label_, features_param_, exclude_, "xgboost");
+  std::int64_t valid_all = static_cast<std::int64_t>(set.valid_rows.size());
+  std::int64_t train_all = static_cast<std::int64_t>(set.train_rows.size());
+  if (dist) {
+    // XGBoost itself must be joined to the same workers, or each would train its own model.
+    const int xw = XGCommunicatorGetWorldSize(), xr = XGCommunicatorGetRank();
+    if (xw != coll.world() || xr != coll.rank())
+      throw Error("xgboost: this is worker " + std::to_string(coll.rank()) + " of " + std::to_string(coll.world()) +
+                  " but XGBoost's collective is rank " + std::to_string(xr) + " of " + std::to_string(xw) +
+                  " (the process has not joined the run's Rabit tracker): each worker would train a model of its "
+                  "own rows");
+    std::int64_t n[2] = {valid_all, train_all};
+    coll.allreduce(n, 2, ReduceOp::Sum);
+    valid_all = n[0];
+    train_all = n[1];
+  }
   classes_ = set.classes;
   columns_ = set.columns;
   const auto& train_rows = set.train_rows;
@@ -229,7 +424,9 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   DMatrixPtr dtrain = make_dmatrix(mtr, xgb_names, &ytr.y);
   mtr = FeatureMatrix();  // XGBoost holds its own copy now
   DMatrixPtr dvalid;
-  if (!valid_rows.empty()) {
+  // On several workers every worker builds the Valid matrix when any has
+  // Valid rows (XGBoost's DMatrix and evaluation are collective calls).
+  if (valid_all > 0) {
     const LabelVector yva = label_vector(t, label_, valid_rows);
     FeatureMatrix mva = build_features(t, columns_, valid_rows);
     dvalid = make_dmatrix(mva, xgb_names, &yva.y);
@@ -276,15 +473,30 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   double best_score = 0.0, last_score = 0.0;
   int best = -1, done = 0;
   for (int i = 0; i < rounds; ++i) {
-    if (ctx.cancelled()) throw Interrupted("xgboost: cancelled at round " + std::to_string(i));
+    if (!dist && ctx.cancelled()) throw Interrupted("xgboost: cancelled at round " + std::to_string(i));
     XGB_CALL(XGBoosterUpdateOneIter, b, i, dtrain.get());
     done = i + 1;
+    double score = 0.0;
     if (dvalid) {
       const char* out = nullptr;
       XGB_CALL(XGBoosterEvalOneIter, b, i, evals, eval_names, 1, &out);
-      double score = 0.0;
       if (!parse_eval(out ? out : "", "valid", metric, score))
         throw Error(std::string("xgboost: cannot read the evaluation result \"") + (out ? out : "") + "\"");
+    }
+    if (dist) {
+      // Every worker must take the same decision: the score must be the same
+      // everywhere (XGBoost allreduces logloss and mlogloss; a metric it
+      // computed per worker would show here), and a cancelled worker stops all.
+      double v[3] = {score, -score, ctx.cancelled() ? 1.0 : 0.0};
+      coll.allreduce(v, 3, ReduceOp::Max);
+      if (v[2] > 0) throw Interrupted("xgboost: cancelled at round " + std::to_string(i));
+      if (v[0] != -v[1])
+        throw Error("xgboost: the valid " + metric + " differs between the workers at round " + std::to_string(i) +
+                    " (from " + fmt17(-v[1]) + " to " + fmt17(v[0]) +
+                    "): XGBoost does not combine this metric over the workers, so early stopping cannot take the "
+                    "same decision on each; use its default (logloss / mlogloss)");
+    }
+    if (dvalid) {
       last_score = score;
       if (early) {
         const bool better = best < 0 || (metric_maximize(metric) ? score > best_score : score < best_score);
@@ -310,7 +522,8 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   ctx.measure("train_seconds", train_s);
   ctx.metric("best_iteration", best_iteration_);
   ctx.metric("boosted_rounds", boosted_rounds_);
-  ctx.metric("train_rows", static_cast<std::int64_t>(train_rows.size()));
+  ctx.metric("train_rows", train_all);  // over all workers
+  if (dist) ctx.measure("local_train_rows", static_cast<double>(train_rows.size()));
   if (!metric.empty()) ctx.metric("valid_" + metric, best_score);
   if (early && done < rounds)
     ctx.info("xgboost: early stop after " + std::to_string(done) + " rounds, best iteration " +
@@ -322,6 +535,20 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
     std::vector<const char*> names;
     for (const auto& n : xgb_names) names.push_back(n.c_str());
     XGB_CALL(XGBoosterSetStrFeatureInfo, b, "feature_name", names.data(), static_cast<bst_ulong>(names.size()));
+  }
+  if (dist) {
+    // The workers must hold one model: compare a hash of it.
+    bst_ulong len = 0;
+    const char* raw = nullptr;
+    XGB_CALL(XGBoosterSaveModelToBuffer, b, R"({"format": "json"})", &len, &raw);
+    const std::uint64_t h = hash_strings({std::string(raw, static_cast<std::size_t>(len))});
+    std::int64_t v[2];
+    std::memcpy(&v[0], &h, sizeof h);
+    v[1] = -v[0] - 1;  // max of -x-1 = -(min of x)-1, without overflow
+    coll.allreduce(v, 2, ReduceOp::Max);
+    if (v[0] != -v[1] - 1)
+      throw Error("xgboost: the workers ended with different models (best iteration " +
+                  std::to_string(best_iteration_) + "); XGBoost did not train them as one");
   }
 
   // Gain per feature of the trees actually used, as an artifact.
@@ -367,7 +594,8 @@ Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const Featu
   const std::size_t n = t.rows();
   const std::size_t k = classes_.size() == 2 ? 1 : classes_.size();
   std::vector<float> proba;
-  if (n > 0) {
+  // On several workers a DMatrix is built even for no rows: building one is a collective call.
+  if (n > 0 || ctx.collective().distributed()) {
     const auto t0 = clock::now();
     DMatrixPtr d = make_dmatrix(m, sanitize_feature_names(feature_names_), nullptr);
     const json cfg = {{"type", 0},

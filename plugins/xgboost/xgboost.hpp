@@ -4,9 +4,27 @@
 // early stopping), boosts round by round, keeps the best iteration, and
 // predicts every row with the trees up to it. Apply: loads the saved model
 // and predicts every row after checking the feature names match the fit.
+//
+// On several workers (StageContext::collective() is distributed; `pipectl
+// worker` has joined XGBoost's Rabit collective in this process) each
+// worker's DMatrix holds its own rows only and XGBoost trains one model over
+// all of them: it sums the quantile sketches and histograms of "hist" and
+// "approx" over the workers ("exact" cannot, and is refused). Before
+// training, the workers agree through the collective on what one process
+// would check: the classes of the label, the feature columns, the same
+// dictionary for every categorical and multi-valued feature column (a hash
+// of it, allgathered), labelled Train rows of two classes over all workers
+// (a worker may hold none, or one class). Early stopping: XGBoost 1.7's
+// logloss and mlogloss on the Valid rows are allreduced over the workers
+// (their sum and weight), so every worker reads the same score; each round
+// the workers also check it is the same everywhere (max = min, through the
+// collective, with the cancellation flag, so that all stop together) and
+// fail otherwise, so the number of rounds cannot differ. After training, a
+// hash of the model is compared across the workers.
 #pragma once
 
 #include <pipectl/features.hpp>
+#include <pipectl/trainer.hpp>
 #include <pipectl/plugin.hpp>
 
 #include <cstdint>
@@ -63,6 +81,8 @@ class XGBoostTrainer : public Stage {
 
  private:
   Table fit(StageContext& ctx, const Table& t);
+  /// prepare_training's checks and rows, agreed over the workers.
+  TrainingSet prepare_distributed(StageContext& ctx, const Table& t);
   Table apply(StageContext& ctx, const Table& t);
   /// Predict every row of `t` with the current booster and add the columns.
   Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m);

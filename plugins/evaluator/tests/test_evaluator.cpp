@@ -8,7 +8,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <fstream>
 #include <sstream>
 
@@ -478,4 +480,195 @@ TEST_CASE("evaluator: pure helpers") {
     for (const auto& p : spec().params) CHECK(p.check(p.default_value) == "");
     CHECK(spec().find("threshold")->check(json(1.5)) == "must be in [0, 1], got 1.5");
   }
+}
+
+// ------------------------------------------------------------ several workers
+
+namespace {
+
+struct WorkerResults {
+  std::vector<json> metrics;
+  std::vector<std::string> curves, predictions, reports;
+};
+
+/// Each worker of a ThreadGroup evaluates shards[rank] (inputs as given).
+WorkerResults evaluate_on_workers(const std::vector<std::vector<Table>>& shards, json params = json::object()) {
+  const int world = static_cast<int>(shards.size());
+  WorkerResults w;
+  w.metrics.resize(shards.size());
+  w.curves.resize(shards.size());
+  w.predictions.resize(shards.size());
+  w.reports.resize(shards.size());
+  testing::ThreadGroup(world).run([&](Collective& c) {
+    const auto r = static_cast<std::size_t>(c.rank());
+    TestContext ctx("eval");
+    ctx.coll = &c;
+    eval::Evaluator ev(params_with_defaults(spec(), params));
+    std::vector<TablePtr> inputs;
+    for (const auto& t : shards[r]) inputs.push_back(std::make_shared<const Table>(t));
+    ev.run(ctx, inputs);
+    w.metrics[r] = ctx.metrics;
+    const std::string model = shards[r][0].meta("model");
+    w.curves[r] = slurp(ctx.artifact_dir() / model / "curves.json");
+    w.predictions[r] = slurp(ctx.artifact_dir() / model / "test_predictions.csv");
+    w.reports[r] = ctx.reports.at(0);
+  });
+  return w;
+}
+
+/// Rows of `t` whose owner[i] is r.
+Table rows_of(const Table& t, const std::vector<int>& owner, int r) {
+  std::vector<std::uint32_t> rows;
+  for (std::size_t i = 0; i < t.rows(); ++i)
+    if (owner[i] == r) rows.push_back(static_cast<std::uint32_t>(i));
+  return t.take(rows);
+}
+
+/// A binary model's output of n rows: scores on a grid of 0.01 (many ties,
+/// across workers too), a few NULL labels, roles Train/Valid/Test.
+Table big_binary(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::vector<std::int64_t> y(n);
+  std::vector<double> p(n);
+  std::vector<std::uint8_t> valid(n, 1);
+  std::vector<Role> roles(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    y[i] = static_cast<std::int64_t>(g() % 3 == 0);
+    const double z = std::clamp((y[i] ? 0.6 : 0.4) + 0.7 * (static_cast<double>(g() % 1000) / 1000.0 - 0.5), 0.0, 1.0);
+    p[i] = std::round(z * 100.0) / 100.0;
+    if (g() % 50 == 0) valid[i] = 0;
+    roles[i] = g() % 4 == 0 ? Role::Train : (g() % 2 ? Role::Test : Role::Valid);
+  }
+  return binary_table(y, p, "xgb", roles, valid);
+}
+
+/// Every figure of `got` equals `want` exactly, log_loss to the rounding of
+/// its sum (the union is summed in another order than one table's rows).
+void check_same_figures(json got, json want) {
+  CHECK(got["log_loss"].get<double>() == Approx(want["log_loss"].get<double>()).epsilon(1e-13));
+  got.erase("log_loss");
+  want.erase("log_loss");
+  CHECK(got.dump() == want.dump());
+}
+
+}  // namespace
+
+TEST_CASE("evaluator: on 3 workers every figure is that of one process on the union of their test rows") {
+  const Table t = big_binary(6000, 5);
+  std::mt19937_64 g(17);
+  std::vector<int> owner(t.rows());
+  for (auto& o : owner) o = static_cast<int>(g() % 3);  // uneven shards
+
+  TestContext one("eval");
+  eval::Evaluator ev(params_with_defaults(spec()));
+  ev.run(one, in({t}));
+  const json single = one.metrics;
+  const std::string single_curves = slurp(one.artifact_dir() / "xgb" / "curves.json");
+
+  const WorkerResults w = evaluate_on_workers({{rows_of(t, owner, 0)}, {rows_of(t, owner, 1)}, {rows_of(t, owner, 2)}});
+  for (int r = 0; r < 3; ++r) {
+    CAPTURE(r);
+    const json& m = w.metrics[static_cast<std::size_t>(r)];
+    // The same on every worker, to the bit.
+    CHECK(m.dump() == w.metrics[0].dump());
+    CHECK(w.curves[static_cast<std::size_t>(r)] == w.curves[0]);
+    CHECK(w.reports[static_cast<std::size_t>(r)] == w.reports[0]);
+    // Exactly the single process's figures on the union.
+    CHECK(m["roc_auc"].get<double>() == single["roc_auc"].get<double>());
+    CHECK(m["pr_auc"].get<double>() == single["pr_auc"].get<double>());
+    CHECK(m["rows"] == single["rows"]);
+    CHECK(m["confusion_matrix"] == single["confusion_matrix"]);
+    check_same_figures(m, single);
+    // Curves of the union; per-row predictions of this worker only.
+    CHECK(w.curves[static_cast<std::size_t>(r)] == single_curves);
+    const Table mine = rows_of(t, owner, r);
+    const auto lines = static_cast<std::size_t>(std::count(w.predictions[static_cast<std::size_t>(r)].begin(),
+                                                           w.predictions[static_cast<std::size_t>(r)].end(), '\n'));
+    CHECK(lines == 1 + mine.rows_with(Role::Test).size());
+  }
+  CHECK(single["roc_auc"].get<double>() > 0.7);  // a real figure, not a degenerate one
+  CHECK(single["roc_auc"].get<double>() < 0.95);
+
+  SUBCASE("the figures do not depend on which worker holds which rows") {
+    const WorkerResults v =
+        evaluate_on_workers({{rows_of(t, owner, 2)}, {rows_of(t, owner, 0)}, {rows_of(t, owner, 1)}});
+    CHECK(v.metrics[0].dump() == w.metrics[0].dump());  // log_loss included
+    CHECK(v.curves[1] == w.curves[0]);
+  }
+  SUBCASE("a worker without test rows takes part") {
+    std::vector<Role> train_only(100, Role::Train);
+    const Table none = big_binary(100, 9).with_roles(std::make_shared<std::vector<Role>>(train_only));
+    const WorkerResults v = evaluate_on_workers({{rows_of(t, owner, 0)}, {none}});
+    const Table two = rows_of(t, owner, 0);
+    TestContext ref("eval");
+    eval::Evaluator e2(params_with_defaults(spec()));
+    e2.run(ref, in({two}));
+    CHECK(v.metrics[1]["roc_auc"].get<double>() == ref.metrics["roc_auc"].get<double>());
+    CHECK(v.metrics[1]["rows"] == ref.metrics["rows"]);
+  }
+}
+
+TEST_CASE("evaluator: on several workers, multiclass and several models are figures of the union") {
+  std::mt19937_64 g(3);
+  std::vector<std::int32_t> y(900);
+  std::vector<std::vector<double>> proba(900);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    y[i] = static_cast<std::int32_t>(g() % 3);
+    proba[i] = P[g() % P.size()];  // eight distinct rows: ties everywhere
+    if (g() % 3 == 0) proba[i] = P[static_cast<std::size_t>(y[i])];
+  }
+  const Table t = multi_table(y, proba);
+  const Table b = big_binary(900, 4);
+  std::vector<int> owner(900);
+  for (std::size_t i = 0; i < owner.size(); ++i) owner[i] = static_cast<int>(i % 2);
+  TestContext one("eval");
+  eval::Evaluator ev(params_with_defaults(spec(), {{"label", "kind"}}));
+  ev.run(one, in({t}));
+
+  const WorkerResults w =
+      evaluate_on_workers({{rows_of(t, owner, 0)}, {rows_of(t, owner, 1)}}, {{"label", "kind"}});
+  for (const auto& m : w.metrics) {
+    CHECK(m["roc_auc"].get<double>() == one.metrics["roc_auc"].get<double>());
+    CHECK(m["pr_auc"].get<double>() == one.metrics["pr_auc"].get<double>());
+    check_same_figures(m, one.metrics);
+  }
+  CHECK(w.metrics[0].dump() == w.metrics[1].dump());
+  CHECK(w.curves[0] == slurp(one.artifact_dir() / "mc" / "curves.json"));
+
+  SUBCASE("two models side by side") {
+    const Table other = big_binary(900, 8).with_meta("model", "other");
+    TestContext both("eval");
+    eval::Evaluator e2(params_with_defaults(spec()));
+    e2.run(both, in({b, other}));
+    const WorkerResults v = evaluate_on_workers(
+        {{rows_of(b, owner, 0), rows_of(other, owner, 0)}, {rows_of(b, owner, 1), rows_of(other, owner, 1)}});
+    for (const auto& m : v.metrics)
+      for (const char* model : {"xgb", "other"}) {
+        CHECK(m[model]["roc_auc"].get<double>() == both.metrics[model]["roc_auc"].get<double>());
+        check_same_figures(m[model], both.metrics[model]);
+      }
+    CHECK(v.metrics[0]["xgb"]["roc_auc"] != v.metrics[0]["other"]["roc_auc"]);
+  }
+}
+
+TEST_CASE("evaluator: on several workers a failure on one fails all, with its reason") {
+  const Table t = big_binary(300, 2);
+  std::vector<std::string> errors(3);
+  testing::ThreadGroup(3).run([&](Collective& c) {
+    TestContext ctx("eval");
+    ctx.coll = &c;
+    eval::Evaluator ev(params_with_defaults(spec()));
+    const Table mine = c.rank() == 1 ? t.with_roles(nullptr) : t;
+    try {
+      ev.run(ctx, in({mine}));
+    } catch (const DataError& e) {
+      errors[static_cast<std::size_t>(c.rank())] = e.what();
+    }
+  });
+  const std::string why =
+      "evaluator: model \"xgb\": the table has no train/valid/test split; a splitter is needed upstream (or run in "
+      "apply mode)";
+  CHECK(errors[1] == why);
+  CHECK(errors[0] == "evaluator: worker 1 of 3 failed: " + why);
+  CHECK(errors[2] == "evaluator: worker 1 of 3 failed: " + why);
 }

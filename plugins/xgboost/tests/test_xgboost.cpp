@@ -464,3 +464,127 @@ TEST_CASE("xgboost: helpers and parameters") {
     for (const auto& p : s.params) CHECK(p.check(p.default_value) == "");
   }
 }
+
+// ------------------------------------------------------------ several workers
+//
+// XGBoost's own Rabit collective is not joined in unit tests, so these check
+// what the workers agree on through ctx.collective() before XGBoost trains.
+
+namespace {
+
+/// Rows i with i % world == rank of `t` (the shard of one worker).
+Table shard_of(const Table& t, int world, int rank) {
+  std::vector<std::uint32_t> rows;
+  for (std::size_t i = 0; i < t.rows(); ++i)
+    if (static_cast<int>(i % static_cast<std::size_t>(world)) == rank) rows.push_back(static_cast<std::uint32_t>(i));
+  return t.take(rows);
+}
+
+/// The same categorical values under a dictionary in the reverse order.
+Table reversed_dictionary(const Table& t, const std::string& name) {
+  const Column& c = t.at(name);
+  Dictionary d(c.dictionary->rbegin(), c.dictionary->rend());
+  const auto last = static_cast<std::int32_t>(d.size()) - 1;
+  std::vector<std::int32_t> codes = c.codes;
+  for (auto& k : codes)
+    if (k >= 0) k = last - k;
+  if (c.type == DType::Categorical) return t.with(Column::make_cat(name, codes, std::make_shared<Dictionary>(d)));
+  return t.with(Column::make_multi(name, c.offsets, codes, std::make_shared<Dictionary>(d)));
+}
+
+/// Each worker of a ThreadGroup fits on tables[rank]; the message each one
+/// failed with ("(no error)" if none).
+std::vector<std::string> fit_on_workers(const std::vector<Table>& tables, json given = json::object()) {
+  const int world = static_cast<int>(tables.size());
+  std::vector<std::string> errors(tables.size(), "(no error)");
+  testing::ThreadGroup(world).run([&](Collective& c) {
+    TestContext ctx("xgb");
+    ctx.coll = &c;
+    json p = given;
+    p["num_round"] = 5;
+    xgb::XGBoostTrainer st(params_with_defaults(spec(), p));
+    try {
+      st.run(ctx, in(tables[static_cast<std::size_t>(c.rank())]));
+    } catch (const std::exception& e) {
+      errors[static_cast<std::size_t>(c.rank())] = e.what();
+    }
+  });
+  return errors;
+}
+
+}  // namespace
+
+TEST_CASE("xgboost: several workers: a categorical feature with another dictionary on one worker is refused") {
+  const Table t = make_table(900, LabelKind::Separable);
+  SUBCASE("categorical") {
+    const auto errors = fit_on_workers({shard_of(t, 3, 0), reversed_dictionary(shard_of(t, 3, 1), "proto"), shard_of(t, 3, 2)});
+    for (const auto& e : errors)
+      CHECK(e == "categorical column \"proto\" has a different dictionary on each worker; map it with category_map "
+                 "first or exclude it");
+  }
+  SUBCASE("multi-valued") {
+    const auto errors = fit_on_workers({shard_of(t, 2, 0), reversed_dictionary(shard_of(t, 2, 1), "dns")});
+    for (const auto& e : errors)
+      CHECK(e == "categorical column \"dns\" has a different dictionary on each worker; map it with category_map "
+                 "first or exclude it");
+  }
+  SUBCASE("excluded, it is no feature and no obstacle") {
+    const auto errors = fit_on_workers({shard_of(t, 2, 0), reversed_dictionary(shard_of(t, 2, 1), "proto")},
+                                       {{"exclude", {"sessionid", "proto"}}});
+    for (const auto& e : errors) CHECK(e.find("has not joined the run's Rabit tracker") != std::string::npos);
+  }
+  SUBCASE("a categorical label with other classes on one worker") {
+    const Table k = make_table(600, LabelKind::ThreeClass);
+    const auto errors =
+        fit_on_workers({shard_of(k, 2, 0), reversed_dictionary(shard_of(k, 2, 1), "kind")}, {{"label", "kind"}});
+    for (const auto& e : errors)
+      CHECK(e == "label column \"kind\" has different classes on each worker (worker 0: \"cam\", \"plug\", \"tv\"; "
+                 "worker 1: \"tv\", \"plug\", \"cam\"); give every worker the same dictionary (e.g. with category_map)");
+  }
+}
+
+TEST_CASE("xgboost: several workers: tree_method exact is refused") {
+  const Table t = make_table(300, LabelKind::Separable);
+  const auto errors = fit_on_workers({shard_of(t, 2, 0), shard_of(t, 2, 1)}, {{"tree_method", "exact"}});
+  for (const auto& e : errors)
+    CHECK(e == "tree_method \"exact\" cannot train on several workers; use \"hist\" or \"approx\"");
+  // One process: exact is fine.
+  xgb::XGBoostTrainer st(params_with_defaults(spec(), {{"tree_method", "exact"}, {"num_round", 3}}));
+  TestContext ctx("xgb");
+  CHECK(st.run(ctx, in(t)).has("pred_proba"));
+}
+
+TEST_CASE("xgboost: several workers: the checks of a fit hold over all workers, not each") {
+  const Table t = make_table(900, LabelKind::Separable);
+  const Table zeros = make_table(300, LabelKind::AllZero, 9);
+  SUBCASE("one worker with a single class, one with no training rows: fine together") {
+    std::vector<Role> test_only(300, Role::Test);
+    const Table no_train = shard_of(t, 3, 2).with_roles(std::make_shared<std::vector<Role>>(test_only));
+    const auto errors = fit_on_workers({zeros, shard_of(t, 3, 1), no_train});
+    // They agree, then find XGBoost alone in each process (a unit test joins no tracker).
+    for (const auto& e : errors)
+      CHECK(e.find("but XGBoost's collective is rank 0 of 1 (the process has not joined the run's Rabit tracker): "
+                   "each worker would train a model of its own rows") != std::string::npos);
+    CHECK(errors[1].find("xgboost: this is worker 1 of 3 ") == 0);
+  }
+  SUBCASE("a single class over all workers") {
+    const auto errors = fit_on_workers({zeros, make_table(300, LabelKind::AllZero, 10)});
+    const auto n = zeros.rows_with(Role::Train).size() + make_table(300, LabelKind::AllZero, 10).rows_with(Role::Train).size();
+    for (const auto& e : errors)
+      CHECK(e == "label column \"is_iot\" has a single class (\"no\") in the " + std::to_string(n) +
+                     " training rows of the 2 workers; a classifier needs at least two");
+  }
+  SUBCASE("a worker that fails fails them all, with its reason") {
+    const auto errors = fit_on_workers({shard_of(t, 3, 0), shard_of(t, 3, 1), shard_of(t, 3, 2).with_roles(nullptr)});
+    const std::string why = "xgboost: the table has no train/valid/test split; a splitter is needed upstream";
+    CHECK(errors[2] == why);
+    CHECK(errors[0] == "xgboost: worker 2 of 3 failed: " + why);
+    CHECK(errors[1] == "xgboost: worker 2 of 3 failed: " + why);
+  }
+  SUBCASE("other feature columns on one worker") {
+    const auto errors = fit_on_workers({shard_of(t, 2, 0), shard_of(t, 2, 1).without("x2")});
+    for (const auto& e : errors)
+      CHECK(e == "xgboost: the feature columns differ between workers (worker 0: \"x1\", \"x2\", \"port\", \"proto\", "
+                 "\"dns\"; worker 1: \"x1\", \"port\", \"proto\", \"dns\")");
+  }
+}

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -412,3 +413,65 @@ TEST_CASE("postgres_source: spec") {
   CHECK_THROWS_WITH_AS(PostgresSource(testing::params_with_defaults(spec, {{"key_min", 1}})),
                        "parameters \"key_min\" and \"key_max\" go together", Error);
 }
+
+#ifdef NETCOLLECTOR_PGLOAD
+namespace {
+
+std::string sh_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+/// Run netcollector-pgload with `args`; its exit code and output (stdout and stderr).
+int pgload(const std::string& args, std::string& out) {
+  out.clear();
+  std::FILE* f = ::popen((sh_quote(NETCOLLECTOR_PGLOAD) + " " + args + " 2>&1").c_str(), "r");
+  REQUIRE(f);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  const int st = ::pclose(f);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+}  // namespace
+
+TEST_CASE("netcollector-pgload: copies every table in one transaction, and the source reads them back the same") {
+  // Into a schema of its own (search_path through the connection's options), not the fixture's tables.
+  exec_rw("drop schema if exists pgload_test cascade; create schema pgload_test");
+  const std::string ci = conninfo() + " options='-csearch_path=pgload_test'";
+  const std::string from = "--from " + sh_quote(demo_db()) + " --conninfo " + sh_quote(ci);
+  std::string out;
+
+  REQUIRE(pgload(from, out) == 0);
+  CHECK(out.find("devices              27 rows") != std::string::npos);
+  CHECK(out.find("sessions          10172 rows") != std::string::npos);
+  CHECK(out.find("dns_queries        3253 rows") != std::string::npos);
+  CHECK(out.find("(binary)") != std::string::npos);
+  CHECK(count_rw("select count(*) from pgload_test.sessions") == 10172);
+  // the identity continues after the copied rowids
+  CHECK(count_rw("select (nextval(pg_get_serial_sequence('pgload_test.dns_queries', 'queryid')) = "
+                 "max(queryid) + 1)::int from pgload_test.dns_queries") == 1);
+
+  CHECK(pgload(from, out) == 1);
+  CHECK(out == "netcollector-pgload: table \"devices\" already holds rows (--drop replaces the tables)\n");
+
+  REQUIRE(pgload(from + " --drop --text --quiet", out) == 0);
+  CHECK(out.empty());
+  testing::TestContext pctx, lctx;
+  check_same(read_pg(pg_params({{"conninfo", ci}, {"labelled_only", false}}), pctx),
+             read_lite(lite_params({{"labelled_only", false}}), lctx));
+
+  CHECK(pgload("--conninfo x", out) == 2);
+  CHECK(out.find("netcollector-pgload: --from is required\n") == 0);
+  CHECK(pgload("--from /nonexistent.sqlite --conninfo " + sh_quote(ci), out) == 1);
+  CHECK(out.find("netcollector-pgload: cannot open /nonexistent.sqlite: ") == 0);
+  CHECK(pgload("--from " + sh_quote(demo_db()) + " --conninfo 'host=127.0.0.1 port=1 user=u dbname=d password=pw1'",
+               out) == 1);
+  CHECK(out == "netcollector-pgload: cannot connect to PostgreSQL database \"d\" on 127.0.0.1:1 as user \"u\": "
+               "connection to server at \"127.0.0.1\", port 1 failed: Connection refused; Is the server running on "
+               "that host and accepting TCP/IP connections?\n");
+  exec_rw("drop schema pgload_test cascade");
+}
+#endif

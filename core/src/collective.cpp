@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 namespace pipectl {
 
@@ -50,19 +51,22 @@ constexpr int kXgbDouble = 7;
 
 class RabitCollective final : public Collective {
  public:
-  RabitCollective(int rank, int world) : rank_(rank), world_(world) {}
+  RabitCollective(int rank, int world) : rank_(rank), world_(world), owner_(std::this_thread::get_id()) {}
   ~RabitCollective() override { XGCommunicatorFinalize(); }
   int rank() const override { return rank_; }
   int world() const override { return world_; }
   void allreduce(double* data, std::size_t n, ReduceOp op) override {
+    same_thread();
     if (n == 0) return;
     check(XGCommunicatorAllreduce(data, n, kXgbDouble, static_cast<int>(op)), "allreduce");
   }
   void allreduce(std::int64_t* data, std::size_t n, ReduceOp op) override {
+    same_thread();
     if (n == 0) return;
     check(XGCommunicatorAllreduce(data, n, kXgbInt64, static_cast<int>(op)), "allreduce");
   }
   void broadcast(std::string& bytes, int root) override {
+    same_thread();
     std::uint64_t size = bytes.size();
     check(XGCommunicatorBroadcast(&size, sizeof size, root), "broadcast");
     bytes.resize(static_cast<std::size_t>(size));
@@ -70,6 +74,13 @@ class RabitCollective final : public Collective {
   }
 
  private:
+  // XGBoost 1.7's communicator is thread_local: on any other thread every
+  // operation would silently be the identity of a world of 1.
+  void same_thread() const {
+    if (std::this_thread::get_id() != owner_)
+      throw CollectiveError("the collective was used from a thread other than the one that joined it "
+                            "(XGBoost keeps its communicator per thread)");
+  }
   void check(int rc, const char* what) const {
     if (rc == 0) return;
     const char* e = XGBGetLastError();
@@ -80,6 +91,7 @@ class RabitCollective final : public Collective {
                           cause);
   }
   int rank_, world_;
+  std::thread::id owner_;
 };
 
 std::mutex g_join_mutex;

@@ -328,7 +328,9 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     // those started (or on this thread) rather than abort.
     const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(jobs), std::max<std::size_t>(n, 1));
     std::vector<std::thread> pool;
-    for (std::size_t k = 0; k < workers; ++k) {
+    // XGBoost 1.7 keeps its communicator per thread: a distributed run's
+    // stages run on the thread that joined the collective, this one.
+    for (std::size_t k = 0; k < (distributed ? 0 : workers); ++k) {
       try {
         pool.emplace_back(worker);
       } catch (const std::system_error& e) {

@@ -8,6 +8,10 @@
 // Spark integrations run on) through its C API; the XGBoost trainer then
 // trains one model over all shards because it lives in the same process.
 //
+// XGBoost keeps its communicator per thread: a stage uses the collective on
+// the thread that runs it, which in a distributed run is the thread that
+// joined (the runner runs every stage there).
+//
 // Every worker must call the same operations in the same order with the same
 // counts (the runner runs stages one at a time in a fixed order when the
 // world has more than one worker). A failure (a worker is gone) throws

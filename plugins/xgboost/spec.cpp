@@ -29,7 +29,8 @@ PluginSpec xgboost_spec() {
   s.param("lambda", ParamType::Float, "L2 regularisation of leaf weights").def(1.0).at_least(0);
   s.param("alpha", ParamType::Float, "L1 regularisation of leaf weights").def(0.0).at_least(0);
   s.param("tree_method", ParamType::String,
-          "tree construction algorithm (on several workers \"hist\" or \"approx\")")
+          "tree construction algorithm (on several workers \"hist\" or \"approx\"; \"approx\" when some "
+          "workers have no training rows)")
       .def("hist")
       .one_of({"hist", "approx", "exact"});
   s.param("max_bin", ParamType::Int, "histogram bins per feature (hist / approx)").def(256).range(2, 65536);

@@ -394,6 +394,27 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
                          : prepare_training(ctx, t, label_, features_param_, exclude_, "xgboost");
   std::int64_t valid_all = static_cast<std::int64_t>(set.valid_rows.size());
   std::int64_t train_all = static_cast<std::int64_t>(set.train_rows.size());
+  int xgb_major = 0, xgb_minor = 0, xgb_patch = 0;
+  XGBoostVersion(&xgb_major, &xgb_minor, &xgb_patch);
+  if (dist && tree_method_ == "hist" && xgb_major < 2) {
+    // XGBoost 1.7's hist decides locally whether the training matrix is
+    // dense (no missing entry; an empty one is): when some workers' are and
+    // others' are not, they take different paths and wait for each other
+    // forever (seen with 1.7.4). Refuse rather than hang.
+    const auto& m = set.x_train;
+    std::vector<std::int64_t> dense(static_cast<std::size_t>(coll.world()), 0);
+    dense[static_cast<std::size_t>(coll.rank())] = m.values.size() == m.rows * m.cols ? 1 : 0;
+    coll.allreduce(dense.data(), dense.size(), ReduceOp::Sum);
+    std::string which;
+    for (std::size_t r = 0; r < dense.size(); ++r)
+      if (dense[r]) which += (which.empty() ? "" : ", ") + std::to_string(r);
+    const auto n_dense = std::count(dense.begin(), dense.end(), 1);
+    if (n_dense > 0 && n_dense < static_cast<std::ptrdiff_t>(dense.size()))
+      throw Error("tree_method \"hist\" cannot train on these workers: the training rows of worker(s) " + which +
+                  " have no missing value (or there are none) while the others' have some, and XGBoost " +
+                  std::to_string(xgb_major) + "." + std::to_string(xgb_minor) +
+                  "'s hist then waits forever; use tree_method = \"approx\"");
+  }
   if (dist) {
     // XGBoost itself must be joined to the same workers, or each would train its own model.
     const int xw = XGCommunicatorGetWorldSize(), xr = XGCommunicatorGetRank();

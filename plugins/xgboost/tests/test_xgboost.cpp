@@ -560,7 +560,7 @@ TEST_CASE("xgboost: several workers: the checks of a fit hold over all workers, 
   SUBCASE("one worker with a single class, one with no training rows: fine together") {
     std::vector<Role> test_only(300, Role::Test);
     const Table no_train = shard_of(t, 3, 2).with_roles(std::make_shared<std::vector<Role>>(test_only));
-    const auto errors = fit_on_workers({zeros, shard_of(t, 3, 1), no_train});
+    const auto errors = fit_on_workers({zeros, shard_of(t, 3, 1), no_train}, {{"tree_method", "approx"}});
     // They agree, then find XGBoost alone in each process (a unit test joins no tracker).
     for (const auto& e : errors)
       CHECK(e.find("but XGBoost's collective is rank 0 of 1 (the process has not joined the run's Rabit tracker): "
@@ -586,5 +586,34 @@ TEST_CASE("xgboost: several workers: the checks of a fit hold over all workers, 
     for (const auto& e : errors)
       CHECK(e == "xgboost: the feature columns differ between workers (worker 0: \"x1\", \"x2\", \"port\", \"proto\", "
                  "\"dns\"; worker 1: \"x1\", \"port\", \"proto\", \"dns\")");
+  }
+}
+
+TEST_CASE("xgboost: several workers: hist is refused when some workers' training rows miss values and others' not") {
+  // XGBoost 1.7's hist decides per worker whether the matrix is dense and
+  // then hangs; approx does not.
+  const Table t = make_table(600, LabelKind::Separable);
+  Table holes = shard_of(t, 2, 1);
+  std::vector<std::uint8_t> valid(holes.rows(), 1);
+  for (std::size_t i = 0; i < valid.size(); i += 5) valid[i] = 0;
+  holes = holes.with(Column::make_f64("x1", holes.at("x1").f64, valid));
+  const json numeric = {{"features", {"x1", "x2"}}};
+  const std::string msg =
+      "tree_method \"hist\" cannot train on these workers: the training rows of worker(s) 0 have no missing value "
+      "(or there are none) while the others' have some, and XGBoost 1.7's hist then waits forever; use tree_method = "
+      "\"approx\"";
+  for (const auto& e : fit_on_workers({shard_of(t, 2, 0), holes}, numeric)) CHECK(e == msg);
+  json approx = numeric;
+  approx["tree_method"] = "approx";
+  for (const auto& e : fit_on_workers({shard_of(t, 2, 0), holes}, approx))
+    CHECK(e.find("has not joined the run's Rabit tracker") != std::string::npos);
+  SUBCASE("a worker without training rows counts as dense") {
+    std::vector<Role> test_only(300, Role::Test);
+    const Table none = shard_of(t, 2, 0).with_roles(std::make_shared<std::vector<Role>>(test_only));
+    for (const auto& e : fit_on_workers({none, shard_of(t, 2, 1)})) CHECK(e == msg);
+  }
+  SUBCASE("all dense or all sparse is fine") {
+    for (const auto& e : fit_on_workers({shard_of(t, 2, 0), shard_of(t, 2, 1)}, numeric))
+      CHECK(e.find("has not joined the run's Rabit tracker") != std::string::npos);
   }
 }

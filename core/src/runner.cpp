@@ -114,7 +114,9 @@ json record_json(const StageRecord& r) {
 RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry, const RunOptions& opt, Logger& log) {
   Collective& coll = opt.collective ? *opt.collective : local_collective();
   const bool distributed = coll.distributed();
-  const int jobs = distributed ? 1 : opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+  // A joined collective (even a world of 1) is used from this thread only.
+  const bool joined = opt.collective != nullptr;
+  const int jobs = joined ? 1 : opt.jobs > 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
   const std::size_t n = p.stages.size();
   // Cores left to each stage when `jobs` stages run at once (results must not depend on it).
   const int stage_threads = opt.stage_threads > 0
@@ -330,7 +332,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     std::vector<std::thread> pool;
     // XGBoost 1.7 keeps its communicator per thread: a distributed run's
     // stages run on the thread that joined the collective, this one.
-    for (std::size_t k = 0; k < (distributed ? 0 : workers); ++k) {
+    for (std::size_t k = 0; k < (joined ? 0 : workers); ++k) {
       try {
         pool.emplace_back(worker);
       } catch (const std::system_error& e) {

@@ -1,0 +1,39 @@
+// PostgreSQL-backed distributed runs, against the server of the CTest
+// fixture `postgres` (tests/dist/pg: started on loopback, loaded with the
+// demo database).
+#include "dist_common.hpp"
+
+using namespace dist_test;
+
+namespace {
+std::string pg_dir() { return std::string(PG_FIXTURE_DIR); }
+std::string conninfo() {
+  auto c = slurp(fs::path(pg_dir()) / "conninfo");
+  while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.pop_back();
+  REQUIRE_MESSAGE(!c.empty(), "no conninfo: the fixture pg.start did not run");
+  return c;
+}
+}  // namespace
+
+TEST_CASE("dist-pg: 3 workers reading PostgreSQL fit what one process fits on the same data in SQLite") {
+  TempDir home;
+  const std::string sqlite_db = pg_dir() + "/demo.sqlite";
+  auto single = run_pipectl("run " + kPipelines + "/iot-distributed.toml -q --set source.path=" + quote(sqlite_db) +
+                                " --out " + quote((home / "sqlite").string()),
+                            home.path);
+  REQUIRE_MESSAGE(single.rc == 0, single.err);
+  for (int w : {1, 3}) {
+    CAPTURE(w);
+    const auto out = home / ("pg" + std::to_string(w));
+    auto r = run_pipectl("run " + kPipelines + "/iot-postgres.toml -q --set " + quote("source.conninfo=" + conninfo()) +
+                             " --out " + quote(out.string()) + (w > 1 ? " --workers " + std::to_string(w) : ""),
+                         home.path);
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    for (const char* s : {"normalise", "categories", "dns"})
+      CHECK_MESSAGE(slurp(out / "stages" / s / "state.json") == slurp(home / "sqlite" / "stages" / s / "state.json"), s);
+    const auto m = json::parse(slurp(out / "metrics.json"));
+    const auto m1 = json::parse(slurp(home / "sqlite" / "metrics.json"));
+    CHECK(m["evaluate"]["rows"] == m1["evaluate"]["rows"]);
+    CHECK(std::fabs(auc_of(out) - auc_of(home / "sqlite")) <= 0.002);
+  }
+}

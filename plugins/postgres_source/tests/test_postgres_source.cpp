@@ -257,21 +257,29 @@ TEST_CASE("postgres_source: shards of 1, 2 and 3 workers are disjoint and make t
       CHECK(seen.size() == rows.size());  // the union is the whole
     }
 
-  SUBCASE("a custom query is sharded too (wrapped, its order kept)") {
+  SUBCASE("a custom query and list query are sharded too (wrapped, their order kept)") {
     const std::string q = "select sessionid, lensum from sessions where sessionid % 2 = 1 order by sessionid";
-    testing::TestContext c1;
-    const Table all = read_pg(pg_params({{"query", q}, {"list_query", ""}}), c1);
-    std::vector<std::int64_t> got;
-    std::mutex mu;
-    testing::ThreadGroup(3).run([&](Collective& c) {
-      testing::TestContext ctx;
-      ctx.coll = &c;
-      Table t = read_pg(pg_params({{"query", q}, {"list_query", ""}, {"shard", "range"}}), ctx);
-      std::lock_guard<std::mutex> lock(mu);
-      got.insert(got.end(), t.at("sessionid").i64.begin(), t.at("sessionid").i64.end());
-    });
-    std::sort(got.begin(), got.end());
-    CHECK(got == all.at("sessionid").i64);
+    const std::string lq = "select sessionid as k, qname from dns_queries order by sessionid, queryid";
+    for (const std::string shard : {"modulo", "range"}) {
+      CAPTURE(shard);
+      testing::TestContext c1;
+      const Table all = read_pg(pg_params({{"query", q}, {"list_query", lq}}), c1);
+      std::map<std::int64_t, std::string> want;
+      for (std::size_t i = 0; i < all.rows(); ++i) want[all.at("sessionid").i64[i]] = row_text(all, i);
+      std::map<std::int64_t, std::string> got;
+      std::size_t total = 0;
+      std::mutex mu;
+      testing::ThreadGroup(3).run([&](Collective& c) {
+        testing::TestContext ctx;
+        ctx.coll = &c;
+        Table t = read_pg(pg_params({{"query", q}, {"list_query", lq}, {"shard", shard}}), ctx);
+        std::lock_guard<std::mutex> lock(mu);
+        total += t.rows();
+        for (std::size_t i = 0; i < t.rows(); ++i) got[t.at("sessionid").i64[i]] = row_text(t, i);
+      });
+      CHECK(total == all.rows());
+      CHECK(got == want);
+    }
   }
 }
 

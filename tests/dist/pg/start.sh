@@ -12,7 +12,9 @@
 #
 # A server already running from DIR is stopped first and its data wiped.
 # As root (CI), initdb refuses to run: the server then runs as the system
-# user `postgres` (runuser) and DIR is chowned to it. PG_BINDIR overrides
+# user `postgres` (runuser) and DIR is chowned to it; when postgres cannot
+# reach DIR (a parent such as /root is closed to it) the server's files go
+# to a folder under /tmp instead, named in DIR/rundir. PG_BINDIR overrides
 # /usr/lib/postgresql/15/bin. Any failure exits non-zero with the reason
 # (and the server log's tail): the fixture fails loudly, never skips.
 set -euo pipefail
@@ -45,32 +47,37 @@ fi
 
 # A server left running from DIR: stop it (it would hold the port and the files).
 "$HERE/stop.sh" "$DIR" >/dev/null || die "a server started from $DIR before is still running and does not stop"
-rm -rf "$DIR/data" "$DIR/server.log" "$DIR/conninfo" "$DIR/port" "$DIR/socketdir"
+rm -rf "$DIR/data" "$DIR/server.log" "$DIR/conninfo" "$DIR/port" "$DIR/socketdir" "$DIR/rundir"
+RUN=$DIR  # where the server writes: data/, server.log, the socket
 if [ ${#AS[@]} -gt 0 ]; then
   chown postgres: "$DIR"
-  "${AS[@]}" test -w "$DIR" -a -x "$DIR" ||
-    die "user postgres cannot write to $DIR (a parent folder is not searchable by it?); choose another DIR"
+  if ! "${AS[@]}" test -w "$DIR" -a -x "$DIR"; then
+    RUN=$(mktemp -d /tmp/pipectl-pg.XXXXXX)
+    chown postgres: "$RUN"
+    echo "$RUN" >"$DIR/rundir"
+    echo "start.sh: user postgres cannot reach $DIR (a parent folder is closed to it): the server's files are in $RUN" >&2
+  fi
 fi
 
-# The unix socket lives in DIR unless its path is too long for sockaddr_un
+# The unix socket lives in RUN unless its path is too long for sockaddr_un
 # (107 bytes): then in a short folder under /tmp, named in DIR/socketdir.
-SOCK=$DIR
-if [ $((${#DIR} + 17)) -gt 100 ]; then
+SOCK=$RUN
+if [ $((${#RUN} + 17)) -gt 100 ]; then
   SOCK=$(mktemp -d /tmp/pipectl-pg.XXXXXX)
   [ ${#AS[@]} -gt 0 ] && chown postgres: "$SOCK"
   echo "$SOCK" >"$DIR/socketdir"
 fi
 
-"${AS[@]}" "$BIN/initdb" -D "$DIR/data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-sync \
+"${AS[@]}" "$BIN/initdb" -D "$RUN/data" -U postgres --auth=trust --encoding=UTF8 --locale=C --no-sync \
   >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; die "initdb failed (log above)"; }
 
 # Loopback and the socket only; a throwaway server: no durability.
-"${AS[@]}" tee "$DIR/data/pg_hba.conf" >/dev/null <<'EOF'
+"${AS[@]}" tee "$RUN/data/pg_hba.conf" >/dev/null <<'EOF'
 # start.sh: trust on the unix socket (in the server's folder) and loopback only
 local all all trust
 host  all all 127.0.0.1/32 trust
 EOF
-"${AS[@]}" tee -a "$DIR/data/postgresql.conf" >/dev/null <<EOF
+"${AS[@]}" tee -a "$RUN/data/postgresql.conf" >/dev/null <<EOF
 
 # start.sh (tests/dist/pg)
 listen_addresses = '127.0.0.1'
@@ -99,17 +106,17 @@ for ((i = 0; i < attempts; i++)); do
   elif in_use "$p"; then
     die "port $p on 127.0.0.1 is already in use"
   fi
-  "${AS[@]}" sed -i "/^port = /d" "$DIR/data/postgresql.conf"
-  echo "port = $p" | "${AS[@]}" tee -a "$DIR/data/postgresql.conf" >/dev/null
-  if "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >/dev/null 2>&1; then
+  "${AS[@]}" sed -i "/^port = /d" "$RUN/data/postgresql.conf"
+  echo "port = $p" | "${AS[@]}" tee -a "$RUN/data/postgresql.conf" >/dev/null
+  if "${AS[@]}" "$BIN/pg_ctl" -D "$RUN/data" -l "$RUN/server.log" -w -t 60 start >/dev/null 2>&1; then
     PORT=$p
     break
   fi
-  if [ "$PORT" -ne 0 ] || ! grep -q "could not bind\|Address already in use" "$DIR/server.log" 2>/dev/null; then
-    tail -n 20 "$DIR/server.log" >&2 2>/dev/null || true
-    die "the server did not start on 127.0.0.1:$p (log above: $DIR/server.log)"
+  if [ "$PORT" -ne 0 ] || ! grep -q "could not bind\|Address already in use" "$RUN/server.log" 2>/dev/null; then
+    tail -n 20 "$RUN/server.log" >&2 2>/dev/null || true
+    die "the server did not start on 127.0.0.1:$p (log above: $RUN/server.log)"
   fi
-  "${AS[@]}" "$BIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true
+  "${AS[@]}" "$BIN/pg_ctl" -D "$RUN/data" -m immediate stop >/dev/null 2>&1 || true
 done
 [ "$PORT" -ne 0 ] || die "found no free port in $attempts attempts"
 echo "$PORT" >"$DIR/port"
@@ -122,7 +129,7 @@ for ((i = 0; i < 60; i++)); do
   fi
   sleep 0.5
 done
-[ $ready -eq 1 ] || { tail -n 20 "$DIR/server.log" >&2; die "the server on 127.0.0.1:$PORT does not accept connections"; }
+[ $ready -eq 1 ] || { tail -n 20 "$RUN/server.log" >&2; die "the server on 127.0.0.1:$PORT does not accept connections"; }
 
 psql_() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"; }
 psql_ -d postgres -c "CREATE ROLE pipectl LOGIN" -c "CREATE DATABASE netcollector OWNER pipectl" >/dev/null ||

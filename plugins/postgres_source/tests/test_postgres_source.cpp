@@ -11,7 +11,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -412,6 +414,20 @@ TEST_CASE("postgres_source: cancellation stops the read") {
   ctx.cancel = true;
   PostgresSource s(pg_params());
   CHECK_THROWS_AS(s.run(ctx, {}), Interrupted);
+
+  SUBCASE("a statement running on the server is cancelled there") {
+    testing::TestContext c2;
+    PostgresSource slow(pg_params({{"query", "select 1::bigint as sessionid from pg_sleep(60)"}, {"list_query", ""}}));
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      c2.cancel = true;
+    });
+    CHECK_THROWS_WITH_AS(slow.run(c2, {}), doctest::Contains("cancelled while reading PostgreSQL database"),
+                         Interrupted);
+    stopper.join();
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+  }
 }
 
 TEST_CASE("postgres_source: spec") {

@@ -3,6 +3,8 @@
 #include <pipectl/table_io.hpp>
 
 #include <sys/stat.h>
+#include <glob.h>
+#include <algorithm>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -19,17 +21,42 @@ fs::path StageCache::default_root() {
   return fs::current_path() / ".pipectl" / "cache";
 }
 
+std::vector<fs::path> files_of_path(const std::string& path) {
+  if (path.empty()) return {};
+  std::error_code ec;
+  if (path.find_first_of("*?[") == std::string::npos || fs::exists(path, ec)) return {fs::path(path)};
+  glob_t g{};
+  std::vector<fs::path> out;
+  if (::glob(path.c_str(), 0, nullptr, &g) == 0)
+    for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  ::globfree(&g);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+json file_stat(const fs::path& f) {
+  struct stat st {};
+  if (::stat(f.c_str(), &st) != 0) return nullptr;
+  return {{"size", static_cast<std::int64_t>(st.st_size)},
+          {"mtime_ns", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}};
+}
+}  // namespace
+
 json StageCache::key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys) {
   json files = json::object();
   for (const auto& ps : s.plugin->spec.params) {
     if (ps.type != ParamType::Path || !s.params.has(ps.name)) continue;
     const auto path = s.params.str(ps.name);
-    struct stat st {};
-    if (!path.empty() && ::stat(path.c_str(), &st) == 0) {
-      files[ps.name] = {{"size", static_cast<std::int64_t>(st.st_size)},
-                        {"mtime_ns", static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}};
+    const auto matched = files_of_path(path);
+    if (matched.size() == 1 && matched[0] == fs::path(path)) {
+      files[ps.name] = file_stat(matched[0]);
     } else {
-      files[ps.name] = nullptr;
+      // A pattern (per-site databases): every matched file, so adding,
+      // removing or changing one makes the entry stale.
+      json each = json::object();
+      for (const auto& f : matched) each[f.string()] = file_stat(f);
+      files[ps.name] = each;
     }
   }
   return {{"plugin", s.plugin->name}, {"version", s.plugin->version}, {"seed", std::to_string(s.seed)},

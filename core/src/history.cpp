@@ -1,4 +1,5 @@
 #include <pipectl/history.hpp>
+#include <pipectl/cache.hpp>
 #include <pipectl/run_folder.hpp>
 
 #include <sqlite3.h>
@@ -169,7 +170,7 @@ std::string data_fingerprint(const ResolvedPipeline& p) {
     if (!s.inputs.empty()) continue;
     for (const auto& ps : s.plugin->spec.params) {
       if (ps.type != ParamType::Path || !s.params.has(ps.name)) continue;
-      const fs::path f = s.params.str(ps.name);
+      for (const fs::path& f : files_of_path(s.params.str(ps.name))) {
       std::error_code ec;
       if (!fs::is_regular_file(f, ec)) continue;
       const auto size = fs::file_size(f, ec);
@@ -185,6 +186,7 @@ std::string data_fingerprint(const ResolvedPipeline& p) {
         acc += sha1_hex(buf.substr(0, static_cast<std::size_t>(in.gcount())));
       }
       acc += ";";
+      }
     }
   }
   return sha1_hex(acc);

@@ -246,6 +246,16 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       if (used[k]) names.push_back(dict[k]);
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
+    if (ctx.collective().distributed()) {
+      // Every worker must give each class the same code: the union of the
+      // classes every worker's kept rows use, sorted.
+      std::vector<std::string> all;
+      for (const auto& bytes : ctx.collective().allgather(json(names).dump()))
+        for (const auto& v : json::parse(bytes)) all.push_back(v.get<std::string>());
+      std::sort(all.begin(), all.end());
+      all.erase(std::unique(all.begin(), all.end()), all.end());
+      names = std::move(all);
+    }
     std::unordered_map<std::string, std::int32_t> index;
     for (std::size_t k = 0; k < names.size(); ++k) index.emplace(names[k], static_cast<std::int32_t>(k));
     std::vector<std::int32_t> remap(dict.size(), -1);
@@ -261,6 +271,12 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     label_col = Column::make_cat(cfg_.label, std::move(codes),
                                  std::make_shared<const Dictionary>(std::move(names)));
   }
+  // On several workers the class check is over every worker's rows.
+  std::int64_t kept_rows = static_cast<std::int64_t>(kept.size());
+  if (ctx.collective().distributed()) {
+    ctx.collective().allreduce(class_rows.data(), class_rows.size(), ReduceOp::Sum);
+    kept_rows = ctx.collective().sum(kept_rows);
+  }
   for (auto r : class_rows) labelled += r;
 
   if (ctx.mode() == Mode::Fit) {
@@ -271,7 +287,7 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
         which = k;
       }
     if (present == 0)
-      throw DataError("label " + qt(cfg_.label) + " is NULL in all " + std::to_string(kept.size()) +
+      throw DataError("label " + qt(cfg_.label) + " is NULL in all " + std::to_string(kept_rows) +
                       " rows; a classifier needs at least two classes");
     if (present == 1)
       throw DataError("label " + qt(cfg_.label) + " has a single class (" + qt(class_names[which]) +

@@ -7,8 +7,9 @@ PluginSpec cleaner_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = false;
-  // Row by row: each worker cleans its own shard; its counters are per worker.
-  s.distributed = PluginSpec::Distributed::PerShard;
+  // Rows are cleaned by each worker on its own shard (counters per worker);
+  // the label's classes are checked and coded over every worker.
+  s.distributed = PluginSpec::Distributed::Combined;
   s.param("duration_from", ParamType::StringList,
           "two numeric columns [start, end]; the stage adds |end - start| as `duration` "
           "(an empty list adds no duration)")

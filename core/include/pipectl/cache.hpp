@@ -62,4 +62,8 @@ class PIPECTL_API StageCache {
   std::filesystem::path root_;
 };
 
+/// The files a Path parameter names: itself, or when it is a glob pattern
+/// (`*`, `?`, `[` and not an existing file) every match, sorted.
+PIPECTL_API std::vector<std::filesystem::path> files_of_path(const std::string& path);
+
 }  // namespace pipectl

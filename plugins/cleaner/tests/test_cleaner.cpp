@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <mutex>
+
 #include <cmath>
 #include <limits>
 #include <map>
@@ -304,23 +306,64 @@ TEST_CASE("cleaner: contract and configuration") {
   }
 }
 
-TEST_CASE("cleaner: row by row, so each worker cleans its own shard (distributed = PerShard)") {
-  CHECK(cleaner_spec().distributed == PluginSpec::Distributed::PerShard);
-  // Each shard must hold both classes: the single-class check is per shard.
-  auto in = make_table(clean_rows());
-  TestContext whole_ctx;
-  Table whole = run(json::object(), in, whole_ctx);
-  // Two shards in another order: the union of their outputs is the whole output.
-  std::map<std::int64_t, std::pair<double, std::int64_t>> got;
-  for (const auto& rows : {std::vector<std::uint32_t>{3, 1}, std::vector<std::uint32_t>{2, 0}}) {
-    TestContext ctx;
-    Table part = run(json::object(), std::make_shared<const Table>(in->take(rows)), ctx);
-    for (std::size_t i = 0; i < part.rows(); ++i)
-      got[part.at("sessionid").i64[i]] = {part.at("duration").f64[i], part.at("is_iot").i64[i]};
+TEST_CASE("cleaner: on several workers, rows are cleaned per shard but classes are checked and coded globally") {
+  CHECK(cleaner_spec().distributed == PluginSpec::Distributed::Combined);
+  Rows r = clean_rows();
+  r.device = {"Plug", "Camera", "Zigbee hub", "Other"};
+  auto in = make_table(r);
+  // Shard 0 holds only "Other" rows and shard 1 only IoT ones: each alone has one class.
+  const std::vector<std::vector<std::uint32_t>> shards = {{3}, {2, 0, 1}};
+  SUBCASE("binary: the single-class check is over every worker") {
+    TestContext whole_ctx;
+    Table whole = run(json::object(), in, whole_ctx);
+    std::map<std::int64_t, std::pair<double, std::int64_t>> got, want;
+    for (std::size_t i = 0; i < whole.rows(); ++i)
+      want[whole.at("sessionid").i64[i]] = {whole.at("duration").f64[i], whole.at("is_iot").i64[i]};
+    std::mutex mu;
+    testing::ThreadGroup(2).run([&](Collective& c) {
+      TestContext ctx;
+      ctx.coll = &c;
+      Table part = run(json::object(), std::make_shared<const Table>(in->take(shards[c.rank()])), ctx);
+      std::lock_guard<std::mutex> lock(mu);
+      for (std::size_t i = 0; i < part.rows(); ++i)
+        got[part.at("sessionid").i64[i]] = {part.at("duration").f64[i], part.at("is_iot").i64[i]};
+    });
+    CHECK(got == want);
+    CHECK(want.size() == 4);
+    // One class over every worker is still refused, on each of them.
+    Rows one = clean_rows();
+    one.device = {"Other", "Other", "Other", "Other"};
+    auto all_other = make_table(one);
+    CHECK_THROWS_WITH_AS(testing::ThreadGroup(2).run([&](Collective& c) {
+      TestContext ctx;
+      ctx.coll = &c;
+      run(json::object(), std::make_shared<const Table>(all_other->take(shards[c.rank()])), ctx);
+    }),
+                         "label \"is_iot\" has a single class (\"no\") in 4 rows; a classifier needs at least two",
+                         DataError);
   }
-  std::map<std::int64_t, std::pair<double, std::int64_t>> want;
-  for (std::size_t i = 0; i < whole.rows(); ++i)
-    want[whole.at("sessionid").i64[i]] = {whole.at("duration").f64[i], whole.at("is_iot").i64[i]};
-  CHECK(got == want);
-  CHECK(want.size() == 4);
+  SUBCASE("multiclass: every worker gives each class the same code") {
+    TestContext whole_ctx;
+    Table whole = run({{"label_kind", "multiclass"}, {"label", "device_type"}}, in, whole_ctx);
+    std::vector<Dictionary> dicts(2);
+    std::map<std::int64_t, std::string> got, want;
+    for (std::size_t i = 0; i < whole.rows(); ++i)
+      want[whole.at("sessionid").i64[i]] =
+          (*whole.at("device_type").dictionary)[static_cast<std::size_t>(whole.at("device_type").codes[i])];
+    std::mutex mu;
+    testing::ThreadGroup(2).run([&](Collective& c) {
+      TestContext ctx;
+      ctx.coll = &c;
+      Table part = run({{"label_kind", "multiclass"}, {"label", "device_type"}},
+                       std::make_shared<const Table>(in->take(shards[c.rank()])), ctx);
+      std::lock_guard<std::mutex> lock(mu);
+      const Column& y = part.at("device_type");
+      dicts[static_cast<std::size_t>(c.rank())] = *y.dictionary;
+      for (std::size_t i = 0; i < part.rows(); ++i)
+        got[part.at("sessionid").i64[i]] = (*y.dictionary)[static_cast<std::size_t>(y.codes[i])];
+    });
+    CHECK(dicts[0] == *whole.at("device_type").dictionary);
+    CHECK(dicts[1] == *whole.at("device_type").dictionary);
+    CHECK(got == want);
+  }
 }

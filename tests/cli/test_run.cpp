@@ -175,7 +175,7 @@ TEST_CASE("graph renders in every format and dot output is valid Graphviz") {
 }
 
 TEST_CASE("every command answers --help, and --version names the ABI") {
-  for (const char* c : {"run", "validate", "graph", "schema", "plugins list", "plugins describe"}) {
+  for (const char* c : {"run", "validate", "graph", "schema", "plugins list", "plugins describe", "worker", "tracker"}) {
     SUBCASE(c) {
       auto r = run_pipectl(std::string(c) + " --help");
       CHECK(r.rc == 0);
@@ -184,7 +184,7 @@ TEST_CASE("every command answers --help, and --version names the ABI") {
   }
   auto v = run_pipectl("--version");
   CHECK(v.rc == 0);
-  CHECK(v.out.find("pipectl 0.1.0 (plugin ABI 1, gcc-") == 0);
+  CHECK(v.out.find("pipectl 0.1.0 (plugin ABI 2, gcc-") == 0);
   auto u = run_pipectl("frobnicate");
   CHECK(u.rc == 2);
   CHECK(u.err.find("pipectl: unknown command \"frobnicate\"") == 0);

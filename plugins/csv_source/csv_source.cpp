@@ -2,7 +2,9 @@
 
 #include "csv_reader.hpp"
 
+#include <pipectl/column_builder.hpp>
 #include <pipectl/interner.hpp>
+#include <pipectl/text.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -20,54 +22,9 @@
 namespace pipectl::plugins {
 
 namespace fs = std::filesystem;
+using namespace pipectl::text;
 
 namespace {
-
-bool parse_type_name(const std::string& s, DType& out) {
-  if (s == "int64") out = DType::Int64;
-  else if (s == "float64") out = DType::Float64;
-  else if (s == "categorical") out = DType::Categorical;
-  else if (s == "multi_categorical") out = DType::MultiCategorical;
-  else return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  auto blank = [](char c) { return c == ' ' || c == '\t'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string_view drop_plus(std::string_view s) {
-  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
-  return s;
-}
-
-// Bare digits are by far the common case: parse them without from_chars' generality.
-bool parse_int(std::string_view s, std::int64_t& out) {
-  if (s.empty()) return false;
-  if (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t') s = trim(s);
-  s = drop_plus(s);
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool parse_double(std::string_view s, double& out) {
-  s = drop_plus(trim(s));
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::general);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-std::string shown(std::string_view s) {
-  std::string out = "\"";
-  std::size_t n = std::min<std::size_t>(s.size(), 80);
-  out.append(s.data(), n);
-  if (n < s.size()) out += "...";
-  return out + "\"";
-}
 
 enum class Kind : std::uint8_t { Infer, Int, Float, Text, Multi, Skip };
 
@@ -196,17 +153,7 @@ CsvConfig CsvConfig::from(const Params& p) {
     throw Error("parameter \"list_separator\" contains the delimiter");
   c.quoted_is_text = p.has("quoted_is_text") ? p.boolean("quoted_is_text") : true;
   c.list_columns = p.has("list_columns") ? p.strings("list_columns") : std::vector<std::string>{"dns"};
-  if (p.has("types")) {
-    const auto& t = p.raw("types");
-    if (!t.is_object()) throw Error("parameter \"types\" must be a table of column = \"type\"");
-    for (auto it = t.begin(); it != t.end(); ++it) {
-      DType d;
-      if (!it.value().is_string() || !parse_type_name(it.value().get<std::string>(), d))
-        throw Error("parameter \"types\": column \"" + it.key() + "\" has type " + it.value().dump() +
-                    "; expected \"int64\", \"float64\", \"categorical\" or \"multi_categorical\"");
-      c.types[it.key()] = d;
-    }
-  }
+  if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/true);
   for (const auto& l : c.list_columns) {
     auto it = c.types.find(l);
     if (it != c.types.end() && it->second != DType::MultiCategorical)

@@ -2,7 +2,8 @@
 
 #include "pq.hpp"
 
-#include <pipectl/interner.hpp>
+#include <pipectl/column_builder.hpp>
+#include <pipectl/text.hpp>
 
 #include <poll.h>
 
@@ -17,6 +18,8 @@
 
 namespace pipectl::plugins {
 
+using namespace pipectl::text;
+
 namespace {
 
 // Type OIDs (catalog/pg_type.h; fixed since PostgreSQL 7).
@@ -26,87 +29,11 @@ constexpr Oid kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8
 
 const char* const kSqliteDefaultListQuery = "select q.sessionid, q.qname from dns_queries q order by q.sessionid";
 
-std::string collapse_ws(std::string_view s) {
-  std::string out;
-  bool space = false;
-  for (char ch : s) {
-    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += ch;
-  }
-  return out;
-}
-
-bool parse_type_name(const std::string& s, DType& out) {
-  if (s == "int64") out = DType::Int64;
-  else if (s == "float64") out = DType::Float64;
-  else if (s == "categorical") out = DType::Categorical;
-  else return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string_view drop_plus(std::string_view s) {
-  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
-  return s;
-}
-
-bool parse_int(std::string_view s, std::int64_t& out) {
-  s = drop_plus(trim(s));
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool parse_double(std::string_view s, double& out) {
-  s = drop_plus(trim(s));
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::general);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-std::string shown(std::string_view s) {
-  std::string out = "\"";
-  std::size_t n = std::min<std::size_t>(s.size(), 80);
-  out.append(s.data(), n);
-  if (n < s.size()) out += "...";
-  return out + "\"";
-}
-
-std::string fmt_double(double d) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d);
-  return std::string(buf, r.ptr);
-}
-
-std::string quote_ident(const std::string& name) {
-  std::string q = "\"";
-  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
-/// The statement alone (no trailing ';' or blanks), to wrap in a subquery.
-std::string statement_text(const std::string& sql) {
-  std::string q(trim(sql));
-  while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back())))) q.pop_back();
-  return q;
-}
-
 /// `select * from (<sql>) pipectl_q where <cond>`: a subquery with ORDER BY is
 /// not flattened into the outer query, so its order is kept. The line break
 /// ends a trailing -- comment.
 std::string wrapped(const std::string& sql, const std::string& alias, const std::string& cond) {
-  return "select * from (\n" + statement_text(sql) + "\n) " + alias + " where " + cond;
+  return "select * from (\n" + sql_statement(sql) + "\n) " + alias + " where " + cond;
 }
 
 /// The first word of a statement, lower case (comments and '(' skipped).
@@ -149,7 +76,7 @@ std::uint64_t be(const char* p, int n) {
   return v;
 }
 
-enum class Kind : std::uint8_t { Int, Float, Text };
+using Kind = BuildKind;
 /// What a decoded value is.
 enum class Src : std::uint8_t { Int, Float, Text, Bytea };
 /// How a column's bytes are decoded.
@@ -182,14 +109,6 @@ TypeInfo type_info(Oid t) {
       return {Src::Text, Kind::Text, Wire::Raw, Wire::Raw, true};
     default:  // date, timestamp, uuid, inet, json, arrays, …: their text form
       return {Src::Text, Kind::Text, Wire::Raw, Wire::Raw, false};
-  }
-}
-
-Kind kind_of_dtype(DType t) {
-  switch (t) {
-    case DType::Int64: return Kind::Int;
-    case DType::Float64: return Kind::Float;
-    default: return Kind::Text;
   }
 }
 
@@ -283,48 +202,6 @@ void decode(Wire w, const char* p, int len, Val& v, std::string& scratch) {
     case Wire::Raw: v.src = Src::Text, v.t = std::string_view(p, static_cast<std::size_t>(len)); return;
   }
 }
-
-/// One result column being filled (as the sqlite source's, with the type known up front).
-struct Builder {
-  std::string name;
-  Oid type = 0;
-  Kind kind = Kind::Text;
-  Wire wire = Wire::Raw;
-  std::vector<std::int64_t> i64;
-  std::vector<double> f64;
-  std::vector<std::int32_t> codes;
-  std::vector<std::uint8_t> valid;  ///< empty until the first NULL
-  std::size_t nulls = 0;
-  Interner dict;
-
-  void reserve(std::size_t n) {
-    switch (kind) {
-      case Kind::Int: i64.reserve(n); break;
-      case Kind::Float: f64.reserve(n); break;
-      case Kind::Text: codes.reserve(n); break;
-    }
-  }
-  void push_null(std::size_t row) {
-    ++nulls;
-    if (valid.empty()) valid.assign(row, 1);
-    valid.push_back(0);
-    switch (kind) {
-      case Kind::Int: i64.push_back(0); break;
-      case Kind::Float: f64.push_back(std::nan("")); break;
-      case Kind::Text: codes.push_back(-1); break;
-    }
-  }
-  Column finish() {
-    Column c;
-    switch (kind) {
-      case Kind::Int: c = Column::make_i64(name, std::move(i64)); break;
-      case Kind::Float: c = Column::make_f64(name, std::move(f64)); break;
-      case Kind::Text: c = Column::make_cat(name, std::move(codes), dict.finish()); break;
-    }
-    if (nulls > 0) c.valid = std::move(valid);
-    return c;
-  }
-};
 
 /// The connection, its read-only transaction, and the mapping of server
 /// errors to messages. Every statement is sent asynchronously so that a
@@ -532,17 +409,7 @@ PostgresConfig PostgresConfig::from(const Params& p) {
   } else {
     c.list_query.clear();
   }
-  if (p.has("types")) {
-    const auto& t = p.raw("types");
-    if (!t.is_object()) throw Error("parameter \"types\" must be a table of column = \"type\"");
-    for (auto it = t.begin(); it != t.end(); ++it) {
-      DType d;
-      if (!it.value().is_string() || !parse_type_name(it.value().get<std::string>(), d))
-        throw Error("parameter \"types\": column \"" + it.key() + "\" has type " + it.value().dump() +
-                    "; expected \"int64\", \"float64\" or \"categorical\"");
-      c.types[it.key()] = d;
-    }
-  }
+  if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/false);
   if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
   return c;
 }
@@ -589,7 +456,7 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
     const std::string bounds_sql =
         default_query ? std::string("select min(sessionid), max(sessionid) from sessions")
                       : "select min(" + quote_ident(cfg_.list_key) + ")::bigint, max(" + quote_ident(cfg_.list_key) +
-                            ")::bigint from (\n" + statement_text(cfg_.query) + "\n) pipectl_q";
+                            ")::bigint from (\n" + sql_statement(cfg_.query) + "\n) pipectl_q";
     std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
     std::string error;
     try {
@@ -658,57 +525,34 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
   const int ncol = cur.columns();
   if (ncol == 0) throw DataError("query returns no columns; query: " + query_sql);
 
-  std::vector<Builder> cols(static_cast<std::size_t>(ncol));
-  int key_idx = -1;
+  std::vector<ColumnBuilder> cols(static_cast<std::size_t>(ncol));
+  std::vector<Wire> wires(static_cast<std::size_t>(ncol));  // how each column's values come
   bool binary = true;
   for (int c = 0; c < ncol; ++c) {
     auto& b = cols[static_cast<std::size_t>(c)];
     b.name = cur.name(c);
-    b.type = cur.type(c);
-    for (int d = 0; d < c; ++d)
-      if (cols[static_cast<std::size_t>(d)].name == b.name)
-        throw DataError("query returns two columns named \"" + b.name +
-                        "\" (give one another name with \"as\"); query: " + query_sql);
-    const TypeInfo ti = type_info(b.type);
+    const TypeInfo ti = type_info(cur.type(c));
     b.kind = ti.kind;
     auto t = cfg_.types.find(b.name);
-    if (t != cfg_.types.end()) b.kind = kind_of_dtype(t->second);
+    if (t != cfg_.types.end()) b.kind = build_kind(t->second);
     // Binary when decoded here, and a categorical column is a text type.
     binary = binary && ti.binary && (b.kind != Kind::Text || ti.src == Src::Text || ti.src == Src::Bytea);
-    if (b.name == cfg_.list_key) key_idx = c;
   }
-  for (auto& b : cols) {
-    const TypeInfo ti = type_info(b.type);
-    b.wire = binary ? ti.bin : (b.kind == Kind::Text && ti.src != Src::Bytea ? Wire::Raw : ti.txt);
-  }
-  for (const auto& [name, type] : cfg_.types) {
-    bool found = false;
-    for (const auto& b : cols) found = found || b.name == name;
-    if (!found) {
-      std::string have;
-      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
-      throw DataError("parameter \"types\" names column \"" + name + "\", which the query does not return (columns: " +
-                      have + ")");
-    }
+  for (int c = 0; c < ncol; ++c) {
+    const TypeInfo ti = type_info(cur.type(c));
+    const auto& b = cols[static_cast<std::size_t>(c)];
+    wires[static_cast<std::size_t>(c)] =
+        binary ? ti.bin : (b.kind == Kind::Text && ti.src != Src::Bytea ? Wire::Raw : ti.txt);
   }
   const bool list = !cfg_.list_query.empty();
-  if (list) {
-    if (key_idx < 0) {
-      std::string have;
-      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
-      throw DataError("list_key \"" + cfg_.list_key + "\" is not a column of the query (columns: " + have + ")");
-    }
-    for (const auto& b : cols)
-      if (b.name == cfg_.list_column)
-        throw DataError("list_column \"" + cfg_.list_column + "\" is already a column of the query");
-  }
+  const int key_idx = check_query_columns(cols, cfg_.types, query_sql, list, cfg_.list_key, cfg_.list_column);
 
   // An estimate for memory reservation and progress, from what is cheap to ask.
   std::size_t expected = 0;
   {
     std::int64_t e = -1;
     if (cfg_.count_rows)
-      e = scalar_int(db, "select count(*) from (\n" + statement_text(query_sql) + "\n) pipectl_count", -1);
+      e = scalar_int(db, "select count(*) from (\n" + sql_statement(query_sql) + "\n) pipectl_count", -1);
     else if (default_query) {
       e = scalar_int(db, "select reltuples::bigint from pg_class where oid = to_regclass('sessions')", -1);
       if (e > 0 && dist) e = e / world + 1;
@@ -735,18 +579,18 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
       ctx.progress(main_share * std::min(0.99, static_cast<double>(row) / static_cast<double>(expected)));
     for (int i = 0; i < nt; ++i, ++row) {
       for (int c = 0; c < ncol; ++c) {
-        Builder& b = cols[static_cast<std::size_t>(c)];
+        ColumnBuilder& b = cols[static_cast<std::size_t>(c)];
         if (PQgetisnull(r, i, c)) {
           b.push_null(row);
           continue;
         }
-        decode(b.wire, PQgetvalue(r, i, c), PQgetlength(r, i, c), v, scratch);
+        decode(wires[static_cast<std::size_t>(c)], PQgetvalue(r, i, c), PQgetlength(r, i, c), v, scratch);
         auto bad = [&](const std::string& what) {
           std::string at = "at row " + std::to_string(row);
           if (key_idx >= 0 && !PQgetisnull(r, i, key_idx)) {
             Val k;
             std::string s2;
-            decode(cols[static_cast<std::size_t>(key_idx)].wire, PQgetvalue(r, i, key_idx),
+            decode(wires[static_cast<std::size_t>(key_idx)], PQgetvalue(r, i, key_idx),
                    PQgetlength(r, i, key_idx), k, s2);
             if (k.src == Src::Int) at += " (" + cfg_.list_key + " " + std::to_string(k.i) + ")";
           }
@@ -785,8 +629,9 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
             if (v.src == Src::Bytea) throw bad("bytea value");
             b.codes.push_back(b.dict.intern(v.t));  // Raw: every categorical column is read as text
             break;
+          case Kind::Unknown: break;  // every PostgreSQL column has a type
         }
-        if (!b.valid.empty()) b.valid.push_back(1);
+        b.pushed();
       }
     }
   }
@@ -809,30 +654,13 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
   out.reserve(cols.size() + 1);
   for (auto& b : cols) {
     if (b.nulls > 0) ctx.count("nulls." + b.name, static_cast<std::int64_t>(b.nulls));
-    out.push_back(std::make_shared<const Column>(b.finish()));
+    out.push_back(std::make_shared<const Column>(b.finish(n)));
   }
   cols.clear();
   ctx.progress(main_share);
 
   if (list) {
-    const Column& keycol = *out[static_cast<std::size_t>(key_idx)];
-    const std::string kname = "list_key \"" + cfg_.list_key + "\"";
-    if (keycol.type != DType::Int64)
-      throw DataError(kname + " must be an int64 column, it is " + dtype_name(keycol.type) + " (set types." +
-                      cfg_.list_key + " = \"int64\"?)");
-    const auto& keys = keycol.i64;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (keycol.is_null(i))
-        throw DataError("column \"" + cfg_.list_key + "\" (list_key): NULL at row " + std::to_string(i));
-      if (i > 0 && keys[i] == keys[i - 1] && default_query)
-        throw DataError("column \"sessionid\": session " + std::to_string(keys[i]) + " appears more than once (rows " +
-                        std::to_string(i - 1) + " and " + std::to_string(i) +
-                        "); a NetCollector database has one row per session and one device per session");
-      if (i > 0 && keys[i] < keys[i - 1])
-        throw DataError("query result is not ordered by \"" + cfg_.list_key + "\": row " + std::to_string(i) +
-                        " has " + cfg_.list_key + " " + std::to_string(keys[i]) + " after " +
-                        std::to_string(keys[i - 1]) + " (the query needs \"order by " + cfg_.list_key + "\")");
-    }
+    const auto& keys = checked_list_keys(*out[static_cast<std::size_t>(key_idx)], cfg_.list_key, default_query);
 
     std::string list_sql;
     if (cfg_.default_list_query()) {
@@ -858,35 +686,8 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
     const Wire kw = lbin ? kt.bin : kt.txt;
     const Wire vw = lbin ? vt.bin : (vt.src == Src::Bytea ? Wire::Bytea : Wire::Raw);
 
-    Interner dict;
-    std::vector<std::int64_t> offsets(n + 1, 0);
-    std::vector<std::int32_t> codes;
-    std::vector<std::int32_t> group;
-    std::vector<std::uint32_t> stamp;
-    std::uint32_t gid = 0;
-    std::size_t p = 0, unmatched = 0, null_values = 0, null_keys = 0, lrow = 0;
-    bool have = false, matched = false;
-    std::int64_t curk = 0;
-
-    auto start_group = [&](std::int64_t k) {
-      while (p < n && keys[p] < k) {
-        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
-        ++p;
-      }
-      matched = p < n && keys[p] == k;
-      curk = k;
-      group.clear();
-      ++gid;
-    };
-    auto end_group = [&]() {
-      if (!matched) return;
-      while (p < n && keys[p] == curk) {
-        codes.insert(codes.end(), group.begin(), group.end());
-        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
-        ++p;
-      }
-    };
-
+    ListJoin join(keys, cfg_.list_distinct, list_sql);
+    std::size_t lrow = 0;
     lc.start(lbin ? 1 : 0);
     Val kv, vv;
     while (pq::Result res = lc.next()) {
@@ -895,7 +696,7 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
       const int nt = PQntuples(r);
       for (int i = 0; i < nt; ++i, ++lrow) {
         if (PQgetisnull(r, i, 0)) {
-          ++null_keys;
+          join.null_key();
           continue;
         }
         decode(kw, PQgetvalue(r, i, 0), PQgetlength(r, i, 0), kv, scratch);
@@ -907,46 +708,19 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
                                                                              PQgetlength(r, i, 0))))) +
                           " at row " + std::to_string(lrow) + " is not an integer");
         const std::int64_t k = kv.i;
-        if (!have || k != curk) {
-          if (have) {
-            if (k < curk)
-              throw DataError("list_query result is not ordered by its key: row " + std::to_string(lrow) +
-                              " has key " + std::to_string(k) + " after " + std::to_string(curk) +
-                              " (the list query needs \"order by\" its first column); query: " + list_sql);
-            end_group();
-          }
-          have = true;
-          start_group(k);
-        }
+        join.key(k, lrow);
         if (PQgetisnull(r, i, 1)) {
-          ++null_values;
+          join.null_value();
           continue;
         }
         decode(vw, PQgetvalue(r, i, 1), PQgetlength(r, i, 1), vv, scratch);
         if (vv.src == Src::Bytea)
           throw DataError("list_query: bytea value at row " + std::to_string(lrow) + " (key " + std::to_string(k) + ")");
-        if (!matched) {  // e.g. the DNS names of an unlabelled session: not even in the dictionary
-          ++unmatched;
-          continue;
-        }
-        const std::int32_t code = dict.intern(vv.t);
-        if (cfg_.list_distinct) {
-          if (static_cast<std::size_t>(code) >= stamp.size()) stamp.resize(static_cast<std::size_t>(code) + 1, 0);
-          if (stamp[static_cast<std::size_t>(code)] == gid) continue;
-          stamp[static_cast<std::size_t>(code)] = gid;
-        }
-        group.push_back(code);
+        join.value(vv.t);
       }
     }
-    if (have) end_group();
-    for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
-    codes.shrink_to_fit();
-
-    if (null_values) ctx.count("nulls." + cfg_.list_column, static_cast<std::int64_t>(null_values));
-    if (null_keys) ctx.count("dropped.null_key." + cfg_.list_column, static_cast<std::int64_t>(null_keys));
-    if (unmatched) ctx.count("dropped.unmatched_key." + cfg_.list_column, static_cast<std::int64_t>(unmatched));
     out.push_back(std::make_shared<const Column>(
-        Column::make_multi(cfg_.list_column, std::move(offsets), std::move(codes), dict.finish())));
+        join.finish(cfg_.list_column, [&](const std::string& key, std::int64_t v) { ctx.count(key, v); })));
   }
   ctx.progress(1.0);
   db.exec("COMMIT");

@@ -1,6 +1,7 @@
 #include "sqlite_source.hpp"
 
-#include <pipectl/interner.hpp>
+#include <pipectl/column_builder.hpp>
+#include <pipectl/text.hpp>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -22,71 +23,9 @@
 namespace pipectl::plugins {
 
 namespace fs = std::filesystem;
+using namespace pipectl::text;
 
 namespace {
-
-std::string collapse_ws(std::string_view s) {
-  std::string out;
-  bool space = false;
-  for (char ch : s) {
-    if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += ch;
-  }
-  return out;
-}
-
-bool parse_type_name(const std::string& s, DType& out) {
-  if (s == "int64") out = DType::Int64;
-  else if (s == "float64") out = DType::Float64;
-  else if (s == "categorical") out = DType::Categorical;
-  else return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-std::string_view drop_plus(std::string_view s) {
-  if (s.size() > 1 && s[0] == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
-  return s;
-}
-
-bool parse_int(std::string_view s, std::int64_t& out) {
-  s = drop_plus(trim(s));
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool parse_double(std::string_view s, double& out) {
-  s = drop_plus(trim(s));
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), out, std::chars_format::general);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-std::string shown(std::string_view s) {
-  std::string out = "\"";
-  std::size_t n = std::min<std::size_t>(s.size(), 80);
-  out.append(s.data(), n);
-  if (n < s.size()) out += "...";
-  return out + "\"";
-}
-
-std::string fmt_double(double d) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d);
-  return std::string(buf, r.ptr);
-}
 
 std::uint32_t be(const unsigned char* p, int n) {
   std::uint32_t v = 0;
@@ -95,17 +34,7 @@ std::uint32_t be(const unsigned char* p, int n) {
 }
 
 /// The text of a prepared statement alone (no trailing ';'), to wrap in a subquery.
-std::string statement_text(sqlite3_stmt* st) {
-  std::string q(trim(sqlite3_sql(st)));
-  while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back())))) q.pop_back();
-  return q;
-}
-
-std::string quote_ident(const std::string& name) {
-  std::string q = "\"";
-  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
+std::string statement_text(sqlite3_stmt* st) { return sql_statement(sqlite3_sql(st)); }
 
 /// `select * from (<sql>) where <key> between lo and hi [and <shard>] order by
 /// <key>` (world > 1: only worker `rank`'s keys); the line break ends a
@@ -118,27 +47,17 @@ std::string in_key_range(const std::string& sql, const std::string& key, const s
   return "select * from (\n" + sql + "\n) where " + conds + " order by " + quote_ident(key);
 }
 
-enum class Kind : std::uint8_t { Unknown, Int, Float, Text };
-
-Kind kind_of_decltype(const char* decl) {
-  if (!decl) return Kind::Unknown;
+BuildKind kind_of_decltype(const char* decl) {
+  if (!decl) return BuildKind::Unknown;
   std::string u(decl);
   for (auto& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   auto has = [&](const char* w) { return u.find(w) != std::string::npos; };
   // SQLite's affinity rules (https://www.sqlite.org/datatype3.html, 3.1), in order.
-  if (has("INT")) return Kind::Int;
-  if (has("CHAR") || has("CLOB") || has("TEXT")) return Kind::Text;
-  if (has("BLOB") || u.empty()) return Kind::Unknown;
-  if (has("REAL") || has("FLOA") || has("DOUB")) return Kind::Float;
-  return Kind::Unknown;  // NUMERIC affinity: decided by the values
-}
-
-Kind kind_of_dtype(DType t) {
-  switch (t) {
-    case DType::Int64: return Kind::Int;
-    case DType::Float64: return Kind::Float;
-    default: return Kind::Text;
-  }
+  if (has("INT")) return BuildKind::Int;
+  if (has("CHAR") || has("CLOB") || has("TEXT")) return BuildKind::Text;
+  if (has("BLOB") || u.empty()) return BuildKind::Unknown;
+  if (has("REAL") || has("FLOA") || has("DOUB")) return BuildKind::Float;
+  return BuildKind::Unknown;  // NUMERIC affinity: decided by the values
 }
 
 struct StmtDeleter {
@@ -280,65 +199,6 @@ class Db {
   std::unique_ptr<SQLite::Database> db_;
 };
 
-/// One result column being filled.
-struct Builder {
-  std::string name;
-  Kind kind = Kind::Unknown;
-  std::vector<std::int64_t> i64;
-  std::vector<double> f64;
-  std::vector<std::int32_t> codes;
-  std::vector<std::uint8_t> valid;  ///< empty until the first NULL
-  std::size_t nulls = 0;
-  Interner dict;
-
-  void reserve(std::size_t n) {
-    switch (kind) {
-      case Kind::Int: i64.reserve(n); break;
-      case Kind::Float: f64.reserve(n); break;
-      case Kind::Text: codes.reserve(n); break;
-      case Kind::Unknown: break;
-    }
-  }
-
-  void push_null(std::size_t row) {
-    ++nulls;
-    if (kind == Kind::Unknown) return;  // backfilled when the type is known
-    if (valid.empty()) valid.assign(row, 1);
-    valid.push_back(0);
-    switch (kind) {
-      case Kind::Int: i64.push_back(0); break;
-      case Kind::Float: f64.push_back(std::nan("")); break;
-      case Kind::Text: codes.push_back(-1); break;
-      case Kind::Unknown: break;
-    }
-  }
-
-  /// Fix the type of a column whose rows so far (`row` of them) were all NULL.
-  void settle(Kind k, std::size_t row) {
-    kind = k;
-    if (row == 0) return;
-    valid.assign(row, 0);
-    switch (kind) {
-      case Kind::Int: i64.assign(row, 0); break;
-      case Kind::Float: f64.assign(row, std::nan("")); break;
-      case Kind::Text: codes.assign(row, -1); break;
-      case Kind::Unknown: break;
-    }
-  }
-
-  Column finish(std::size_t rows) {
-    if (kind == Kind::Unknown) settle(Kind::Float, rows);
-    Column c;
-    c.name = name;
-    switch (kind) {
-      case Kind::Int: c = Column::make_i64(name, std::move(i64)); break;
-      case Kind::Float: c = Column::make_f64(name, std::move(f64)); break;
-      default: c = Column::make_cat(name, std::move(codes), dict.finish()); break;
-    }
-    if (nulls > 0) c.valid = std::move(valid);
-    return c;
-  }
-};
 
 }  // namespace
 
@@ -378,17 +238,7 @@ SqliteConfig SqliteConfig::from(const Params& p) {
   } else {
     c.list_query.clear();
   }
-  if (p.has("types")) {
-    const auto& t = p.raw("types");
-    if (!t.is_object()) throw Error("parameter \"types\" must be a table of column = \"type\"");
-    for (auto it = t.begin(); it != t.end(); ++it) {
-      DType d;
-      if (!it.value().is_string() || !parse_type_name(it.value().get<std::string>(), d))
-        throw Error("parameter \"types\": column \"" + it.key() + "\" has type " + it.value().dump() +
-                    "; expected \"int64\", \"float64\" or \"categorical\"");
-      c.types[it.key()] = d;
-    }
-  }
+  if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/false);
   c.site_column = p.has("site_column") ? p.str("site_column") : "site";
   c.shard = p.has("shard") ? p.str("shard") : "auto";
   if (c.shard != "auto" && c.shard != "files" && c.shard != "rows")
@@ -511,40 +361,16 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
   const int ncol = sqlite3_column_count(s);
   if (ncol == 0) throw DataError("query returns no columns; query: " + query_sql);
 
-  std::vector<Builder> cols(static_cast<std::size_t>(ncol));
-  int key_idx = -1;
+  std::vector<ColumnBuilder> cols(static_cast<std::size_t>(ncol));
   for (int c = 0; c < ncol; ++c) {
     auto& b = cols[static_cast<std::size_t>(c)];
     b.name = sqlite3_column_name(s, c);
-    for (int d = 0; d < c; ++d)
-      if (cols[static_cast<std::size_t>(d)].name == b.name)
-        throw DataError("query returns two columns named \"" + b.name +
-                        "\" (give one another name with \"as\"); query: " + query_sql);
     b.kind = kind_of_decltype(sqlite3_column_decltype(s, c));
     auto t = cfg_.types.find(b.name);
-    if (t != cfg_.types.end()) b.kind = kind_of_dtype(t->second);
-    if (b.name == cfg_.list_key) key_idx = c;
+    if (t != cfg_.types.end()) b.kind = build_kind(t->second);
   }
-  for (const auto& [name, type] : cfg_.types) {
-    bool found = false;
-    for (const auto& b : cols) found = found || b.name == name;
-    if (!found) {
-      std::string have;
-      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
-      throw DataError("parameter \"types\" names column \"" + name + "\", which the query does not return (columns: " +
-                      have + ")");
-    }
-  }
-  if (!cfg_.list_query.empty()) {
-    if (key_idx < 0) {
-      std::string have;
-      for (const auto& b : cols) have += (have.empty() ? "" : ", ") + b.name;
-      throw DataError("list_key \"" + cfg_.list_key + "\" is not a column of the query (columns: " + have + ")");
-    }
-    for (const auto& b : cols)
-      if (b.name == cfg_.list_column)
-        throw DataError("list_column \"" + cfg_.list_column + "\" is already a column of the query");
-  }
+  const int key_idx = check_query_columns(cols, cfg_.types, query_sql, !cfg_.list_query.empty(), cfg_.list_key,
+                                          cfg_.list_column);
 
   // Where a bad value is: "at row 17 (sessionid 42)".
   auto at_row = [&](std::size_t row) {
@@ -557,7 +383,7 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
     return std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(s, c)),
                             static_cast<std::size_t>(sqlite3_column_bytes(s, c)));
   };
-  auto bad = [&](const Builder& b, int c, std::size_t row, int type) -> DataError {
+  auto bad = [&](const ColumnBuilder& b, int c, std::size_t row, int type) -> DataError {
     const std::string pre = "column \"" + b.name + "\": ";
     if (type == SQLITE_BLOB) return DataError(pre + "blob value " + at_row(row));
     if (type == SQLITE_FLOAT)
@@ -576,9 +402,7 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
     // An estimate for memory reservation and progress, from what is cheap to ask.
     std::string est_sql;
     if (cfg_.count_rows) {
-      std::string q(trim(sqlite3_sql(s)));  // the statement alone, without what follows it
-      while (!q.empty() && (q.back() == ';' || std::isspace(static_cast<unsigned char>(q.back())))) q.pop_back();
-      est_sql = "select count(*) from (" + q + "\n)";  // the line break ends a trailing -- comment
+      est_sql = "select count(*) from (" + statement_text(s) + "\n)";  // the line break ends a trailing -- comment
     }
     else if (cfg_.default_query()) est_sql = "select max(rowid) from sessions";
     if (!est_sql.empty() && cfg_.key_range() && !cfg_.count_rows)
@@ -606,22 +430,22 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
         progress(main_share * std::min(0.99, static_cast<double>(row) / static_cast<double>(expected)));
     }
     for (int c = 0; c < ncol; ++c) {
-      Builder& b = cols[static_cast<std::size_t>(c)];
+      ColumnBuilder& b = cols[static_cast<std::size_t>(c)];
       const int type = sqlite3_column_type(s, c);
       if (type == SQLITE_NULL) {
         b.push_null(row);
         continue;
       }
-      if (b.kind == Kind::Unknown) {
+      if (b.kind == BuildKind::Unknown) {
         switch (type) {
-          case SQLITE_INTEGER: b.settle(Kind::Int, row); break;
-          case SQLITE_FLOAT: b.settle(Kind::Float, row); break;
-          case SQLITE_TEXT: b.settle(Kind::Text, row); break;
+          case SQLITE_INTEGER: b.settle(BuildKind::Int, row); break;
+          case SQLITE_FLOAT: b.settle(BuildKind::Float, row); break;
+          case SQLITE_TEXT: b.settle(BuildKind::Text, row); break;
           default: throw bad(b, c, row, type);
         }
       }
       switch (b.kind) {
-        case Kind::Int: {
+        case BuildKind::Int: {
           if (type == SQLITE_INTEGER) {
             b.i64.push_back(sqlite3_column_int64(s, c));
           } else if (type == SQLITE_FLOAT) {
@@ -635,7 +459,7 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
           }
           break;
         }
-        case Kind::Float: {
+        case BuildKind::Float: {
           if (type == SQLITE_FLOAT || type == SQLITE_INTEGER) {
             b.f64.push_back(type == SQLITE_FLOAT ? sqlite3_column_double(s, c)
                                                  : static_cast<double>(sqlite3_column_int64(s, c)));
@@ -646,13 +470,13 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
           }
           break;
         }
-        case Kind::Text:
+        case BuildKind::Text:
           if (type == SQLITE_BLOB) throw bad(b, c, row, type);
           b.codes.push_back(b.dict.intern(text_of(c)));
           break;
-        case Kind::Unknown: break;
+        case BuildKind::Unknown: break;
       }
-      if (!b.valid.empty()) b.valid.push_back(1);
+      b.pushed();
     }
   }
   if (rc != SQLITE_DONE) db.fail(rc, "query", query_sql);
@@ -682,23 +506,8 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
   progress(main_share);
 
   if (list) {
-    const Column& keycol = *out[static_cast<std::size_t>(key_idx)];
-    const std::string kname = "list_key \"" + cfg_.list_key + "\"";
-    if (keycol.type != DType::Int64)
-      throw DataError(kname + " must be an int64 column, it is " + dtype_name(keycol.type) +
-                      " (set types." + cfg_.list_key + " = \"int64\"?)");
-    const auto& keys = keycol.i64;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (keycol.is_null(i)) throw DataError("column \"" + cfg_.list_key + "\" (list_key): NULL at row " + std::to_string(i));
-      if (i > 0 && keys[i] == keys[i - 1] && cfg_.default_query())  // a custom query's rows may share a key
-        throw DataError("column \"sessionid\": session " + std::to_string(keys[i]) + " appears more than once (rows " +
-                        std::to_string(i - 1) + " and " + std::to_string(i) +
-                        "); a NetCollector database has one row per session and one device per session");
-      if (i > 0 && keys[i] < keys[i - 1])
-        throw DataError("query result is not ordered by \"" + cfg_.list_key + "\": row " + std::to_string(i) +
-                        " has " + cfg_.list_key + " " + std::to_string(keys[i]) + " after " +
-                        std::to_string(keys[i - 1]) + " (the query needs \"order by " + cfg_.list_key + "\")");
-    }
+    const auto& keys = checked_list_keys(*out[static_cast<std::size_t>(key_idx)], cfg_.list_key,
+                                         cfg_.default_query());
 
     std::string list_sql = cfg_.list_query;
     if (cfg_.key_range() || sharded) {
@@ -721,44 +530,14 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
       throw DataError("list_query must return 2 columns (key, value), it returns " +
                       std::to_string(sqlite3_column_count(l)) + "; query: " + list_sql);
 
-    Interner dict;
-    std::vector<std::int64_t> offsets(n + 1, 0);
-    std::vector<std::int32_t> codes;
-    std::vector<std::int32_t> group;
-    std::vector<std::uint32_t> stamp;
-    std::uint32_t gid = 0;
-    std::size_t p = 0, unmatched = 0, null_values = 0, null_keys = 0, lrow = 0;
-    bool have = false;
-    std::int64_t cur = 0;
-
-    bool matched = false;
-    // A new key: rows before it get empty lists; `matched` = some row has it.
-    auto start_group = [&](std::int64_t k) {
-      while (p < n && keys[p] < k) {
-        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
-        ++p;
-      }
-      matched = p < n && keys[p] == k;
-      cur = k;
-      group.clear();
-      ++gid;
-    };
-    // The key's values go to every row with that key.
-    auto end_group = [&]() {
-      if (!matched) return;
-      while (p < n && keys[p] == cur) {
-        codes.insert(codes.end(), group.begin(), group.end());
-        offsets[p + 1] = static_cast<std::int64_t>(codes.size());
-        ++p;
-      }
-    };
-
+    ListJoin join(keys, cfg_.list_distinct, list_sql);
+    std::size_t lrow = 0;
     for (rc = sqlite3_step(l); rc == SQLITE_ROW; rc = sqlite3_step(l), ++lrow) {
       if ((lrow & 4095) == 0 && lrow > 0 && ctx.cancelled())
         throw Interrupted("cancelled while reading " + db.where());
       const int kt = sqlite3_column_type(l, 0);
       if (kt == SQLITE_NULL) {
-        ++null_keys;
+        join.null_key();
         continue;
       }
       if (kt != SQLITE_INTEGER)
@@ -769,47 +548,19 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
                                                  static_cast<std::size_t>(sqlite3_column_bytes(l, 0))))) +
                         " at row " + std::to_string(lrow) + " is not an integer");
       const std::int64_t k = sqlite3_column_int64(l, 0);
-      if (!have || k != cur) {
-        if (have) {
-          if (k < cur)
-            throw DataError("list_query result is not ordered by its key: row " + std::to_string(lrow) +
-                            " has key " + std::to_string(k) + " after " + std::to_string(cur) +
-                            " (the list query needs \"order by\" its first column); query: " + list_sql);
-          end_group();
-        }
-        have = true;
-        start_group(k);
-      }
+      join.key(k, lrow);
       const int vt = sqlite3_column_type(l, 1);
       if (vt == SQLITE_NULL) {
-        ++null_values;
+        join.null_value();
         continue;
       }
       if (vt == SQLITE_BLOB)
         throw DataError("list_query: blob value at row " + std::to_string(lrow) + " (key " + std::to_string(k) + ")");
-      if (!matched) {  // e.g. the DNS names of an unlabelled session: not even in the dictionary
-        ++unmatched;
-        continue;
-      }
-      const std::int32_t code = dict.intern(std::string_view(
-          reinterpret_cast<const char*>(sqlite3_column_text(l, 1)), static_cast<std::size_t>(sqlite3_column_bytes(l, 1))));
-      if (cfg_.list_distinct) {
-        if (static_cast<std::size_t>(code) >= stamp.size()) stamp.resize(static_cast<std::size_t>(code) + 1, 0);
-        if (stamp[static_cast<std::size_t>(code)] == gid) continue;
-        stamp[static_cast<std::size_t>(code)] = gid;
-      }
-      group.push_back(code);
+      join.value(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(l, 1)),
+                                  static_cast<std::size_t>(sqlite3_column_bytes(l, 1))));
     }
     if (rc != SQLITE_DONE) db.fail(rc, "list_query", list_sql);
-    if (have) end_group();
-    for (; p < n; ++p) offsets[p + 1] = static_cast<std::int64_t>(codes.size());
-    codes.shrink_to_fit();
-
-    if (null_values) count("nulls." + cfg_.list_column, static_cast<std::int64_t>(null_values));
-    if (null_keys) count("dropped.null_key." + cfg_.list_column, static_cast<std::int64_t>(null_keys));
-    if (unmatched) count("dropped.unmatched_key." + cfg_.list_column, static_cast<std::int64_t>(unmatched));
-    out.push_back(std::make_shared<const Column>(
-        Column::make_multi(cfg_.list_column, std::move(offsets), std::move(codes), dict.finish())));
+    out.push_back(std::make_shared<const Column>(join.finish(cfg_.list_column, std::ref(count))));
   }
   progress(1.0);
   ctx.info("read " + std::to_string(n) + " rows x " + std::to_string(out.size()) + " columns from " + db.where() +

@@ -20,6 +20,7 @@
 #include "pq.hpp"
 
 #include <pgload/schema.hpp>
+#include <pipectl/text.hpp>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -49,6 +50,9 @@
 namespace {
 
 using pipectl::pq::Result;
+using pipectl::text::parse_double;
+using pipectl::text::parse_int;
+using pipectl::text::quote_ident;
 
 const char* const kUsage =
     "usage: netcollector-pgload --from DB.sqlite [--conninfo STRING] [--schema FILE] [--drop] [--text] [--quiet]\n"
@@ -77,12 +81,6 @@ const char* const kCapturesTableSql =
 struct Failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-std::string quote_ident(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 std::string quote_literal(const std::string& s) {
   std::string q = "'";
@@ -190,22 +188,6 @@ void put_be(std::string& out, std::uint64_t v, int bytes) {
   char b[8];
   for (int i = bytes - 1; i >= 0; --i, v >>= 8) b[i] = static_cast<char>(v & 0xff);
   out.append(b, static_cast<std::size_t>(bytes));
-}
-
-bool parse_int(std::string_view s, std::int64_t& v) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  if (s.size() > 1 && s[0] == '+') s.remove_prefix(1);
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool parse_double(std::string_view s, double& v) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  if (s.size() > 1 && s[0] == '+') s.remove_prefix(1);
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
 /// Read `select <cols> from <table> order by rowid` and push COPY data

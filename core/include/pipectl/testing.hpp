@@ -169,4 +169,52 @@ inline Params params_with_defaults(const PluginSpec& spec, json given = json::ob
   return Params(std::move(given));
 }
 
+/// `t`'s rows dealt into `world` disjoint shards from an order shuffled with
+/// `seed` (roles go with the rows), as workers reading their own shards would
+/// hold them: categorical and multi_categorical columns are re-encoded per
+/// shard in first-seen order, so the same value has other codes on other
+/// shards. For tests that a stage fitted on shards equals one fitted on `t`.
+inline std::vector<TablePtr> deal_shards(const TablePtr& t, int world, std::uint64_t seed) {
+  std::vector<std::uint32_t> order(t->rows());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+  std::mt19937_64 g(seed);
+  std::shuffle(order.begin(), order.end(), g);
+  std::vector<TablePtr> out;
+  for (int r = 0; r < world; ++r) {
+    std::vector<std::uint32_t> rows;
+    for (std::size_t k = static_cast<std::size_t>(r); k < order.size(); k += static_cast<std::size_t>(world))
+      rows.push_back(order[k]);
+    Table s = t->take(rows);
+    for (const auto& c : t->columns()) {
+      const Column& sc = s.at(c->name);
+      if (c->type != DType::Categorical && c->type != DType::MultiCategorical) continue;
+      // New codes in first-seen order; a NULL stays one.
+      std::vector<std::int32_t> remap(sc.dictionary ? sc.dictionary->size() : 0, -1);
+      auto dict = std::make_shared<Dictionary>();
+      std::vector<std::int32_t> codes(sc.codes.size());
+      for (std::size_t i = 0; i < sc.codes.size(); ++i) {
+        const std::int32_t old = sc.codes[i];
+        const bool null = old < 0 || (c->type == DType::Categorical && sc.is_null(i));
+        if (null) {
+          codes[i] = -1;
+          continue;
+        }
+        auto& m = remap[static_cast<std::size_t>(old)];
+        if (m < 0) {
+          m = static_cast<std::int32_t>(dict->size());
+          dict->push_back((*sc.dictionary)[static_cast<std::size_t>(old)]);
+        }
+        codes[i] = m;
+      }
+      // A categorical NULL is code -1 (as encode_strings makes it).
+      Column n = c->type == DType::Categorical ? Column::make_cat(c->name, std::move(codes), dict)
+                                               : Column::make_multi(c->name, sc.offsets, std::move(codes), dict);
+      s = s.with(std::move(n));
+    }
+    s.check();
+    out.push_back(std::make_shared<const Table>(std::move(s)));
+  }
+  return out;
+}
+
 }  // namespace pipectl::testing

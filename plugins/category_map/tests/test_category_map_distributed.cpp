@@ -22,6 +22,7 @@ using pipectl::plugins::CategoryMap;
 using pipectl::plugins::top_categories;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
+using pipectl::testing::deal_shards;
 using pipectl::testing::ThreadGroup;
 
 namespace {
@@ -53,36 +54,6 @@ TablePtr make_table(std::size_t n) {
   t = t.with_roles(roles);
   t.check();
   return std::make_shared<const Table>(std::move(t));
-}
-
-// Disjoint shards dealt from a shuffled row order; categorical columns are
-// re-encoded per shard (first-seen order), so their codes differ between shards.
-std::vector<TablePtr> shard(const TablePtr& t, int world, std::uint64_t seed) {
-  std::vector<std::uint32_t> order(t->rows());
-  std::iota(order.begin(), order.end(), 0u);
-  std::mt19937_64 g(seed);
-  std::shuffle(order.begin(), order.end(), g);
-  std::vector<TablePtr> out;
-  for (int r = 0; r < world; ++r) {
-    std::vector<std::uint32_t> rows;
-    for (std::size_t k = static_cast<std::size_t>(r); k < order.size(); k += static_cast<std::size_t>(world))
-      rows.push_back(order[k]);
-    Table s = t->take(rows);
-    for (const auto& c : t->columns())
-      if (c->type == DType::Categorical) {
-        const Column& sc = s.at(c->name);
-        std::vector<std::string> v(sc.rows());
-        std::vector<std::uint8_t> valid(sc.rows(), 1);
-        for (std::size_t i = 0; i < sc.rows(); ++i) {
-          valid[i] = !(sc.is_null(i) || sc.codes[i] < 0);
-          if (valid[i]) v[i] = sc.label(i);
-        }
-        s = s.with(encode_strings(c->name, v, valid));
-      }
-    s.check();
-    out.push_back(std::make_shared<const Table>(std::move(s)));
-  }
-  return out;
 }
 
 struct Fit {
@@ -130,7 +101,7 @@ TEST_CASE("category_map: fitted on 1, 2 and 3 workers, the single-process dictio
     for (int world : {1, 2, 3}) {
       for (std::uint64_t seed : {1u, 2u}) {
         INFO("world " << world << " shard seed " << seed);
-        const auto many = fit_on(shard(t, world, seed), given);
+        const auto many = fit_on(deal_shards(t, world, seed), given);
         for (std::size_t r = 0; r < many.states.size(); ++r) {
           CHECK(many.states[r] == one.states[0]);
           CHECK(many.dicts[r] == one.dicts[0]);  // codes identical on every worker
@@ -140,7 +111,7 @@ TEST_CASE("category_map: fitted on 1, 2 and 3 workers, the single-process dictio
     }
   }
   SUBCASE("the selection is count descending, then value ascending") {
-    const auto f = fit_on(shard(t, 3, 9), {{"columns", json::array({"srcport", "manufacturer"})}, {"top_k", 1000}});
+    const auto f = fit_on(deal_shards(t, 3, 9), {{"columns", json::array({"srcport", "manufacturer"})}, {"top_k", 1000}});
     const auto train = t->rows_with(Role::Train);
     for (const char* name : {"srcport", "manufacturer"}) {
       const Column& c = t->at(name);
@@ -210,7 +181,7 @@ TEST_CASE("category_map: a worker without training rows, and none at all") {
                                   std::make_shared<const Table>(t->take(train_rows))};
   const json given = {{"columns", json::array({"srcport", "manufacturer"})}};
   CHECK(fit_on(shards, given).states == std::vector<std::string>(2, fit_on({t}, given).states[0]));
-  CHECK_THROWS_WITH_AS(fit_on(shard(std::make_shared<const Table>(t->take(other_rows)), 2, 1), given),
+  CHECK_THROWS_WITH_AS(fit_on(deal_shards(std::make_shared<const Table>(t->take(other_rows)), 2, 1), given),
                        "no row has the train role; category_map has nothing to fit on", DataError);
   CHECK(category_map_spec().distributed == PluginSpec::Distributed::Combined);
 }

@@ -27,6 +27,7 @@ using pipectl::plugins::top_names;
 using pipectl::plugins::write_counts;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
+using pipectl::testing::deal_shards;
 using pipectl::testing::ThreadGroup;
 
 namespace {
@@ -106,28 +107,6 @@ std::vector<Role> random_roles(std::size_t n) {
   return roles;
 }
 
-// Disjoint shards dealt from a shuffled row order, the dns column re-encoded
-// per shard (first-seen order), so its codes differ between shards.
-std::vector<TablePtr> shard(const TablePtr& t, int world, std::uint64_t seed) {
-  std::vector<std::uint32_t> order(t->rows());
-  std::iota(order.begin(), order.end(), 0u);
-  std::mt19937_64 g(seed);
-  std::shuffle(order.begin(), order.end(), g);
-  std::vector<TablePtr> out;
-  for (int r = 0; r < world; ++r) {
-    std::vector<std::uint32_t> rows;
-    for (std::size_t k = static_cast<std::size_t>(r); k < order.size(); k += static_cast<std::size_t>(world))
-      rows.push_back(order[k]);
-    Table s = t->take(rows);
-    std::vector<Row> v;
-    for (std::size_t i = 0; i < s.rows(); ++i) v.push_back(row_of(s.at("dns"), i));
-    s = s.with(multi("dns", v));
-    s.check();
-    out.push_back(std::make_shared<const Table>(std::move(s)));
-  }
-  return out;
-}
-
 struct Fit {
   std::vector<std::string> states;
   std::vector<Dictionary> vocab;  // output dictionary per rank
@@ -170,7 +149,7 @@ TEST_CASE("multi_hot: fitted on 1, 2 and 3 workers, the single-process vocabular
     for (int world : {1, 2, 3}) {
       for (std::uint64_t seed : {1u, 2u}) {
         INFO("world " << world << " shard seed " << seed);
-        const auto many = fit_on(shard(t, world, seed), given);
+        const auto many = fit_on(deal_shards(t, world, seed), given);
         for (std::size_t r = 0; r < many.states.size(); ++r) {
           CHECK(many.states[r] == one.states[0]);
           CHECK(many.vocab[r] == one.vocab[0]);  // codes identical on every worker
@@ -180,7 +159,7 @@ TEST_CASE("multi_hot: fitted on 1, 2 and 3 workers, the single-process vocabular
     }
   }
   SUBCASE("the ranking is frequency descending, then name ascending") {
-    const auto f = fit_on(shard(t, 3, 4), {{"top_k", 60}});
+    const auto f = fit_on(deal_shards(t, 3, 4), {{"top_k", 60}});
     std::map<std::string, std::int64_t> df;  // training rows containing each name
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (t->roles()[i] != Role::Train || !rows[i]) continue;
@@ -234,7 +213,7 @@ TEST_CASE("multi_hot: a worker without training rows, and none at all") {
                                   std::make_shared<const Table>(t->take(train_rows))};
   const auto one = fit_on({t}, json::object());
   CHECK(fit_on(shards, json::object()).states == std::vector<std::string>(2, one.states[0]));
-  CHECK_THROWS_WITH_AS(fit_on(shard(std::make_shared<const Table>(t->take(other_rows)), 2, 1), json::object()),
+  CHECK_THROWS_WITH_AS(fit_on(deal_shards(std::make_shared<const Table>(t->take(other_rows)), 2, 1), json::object()),
                        "no row has the train role; multi_hot has nothing to fit on", DataError);
   CHECK(multi_hot_spec().distributed == PluginSpec::Distributed::Combined);
 }

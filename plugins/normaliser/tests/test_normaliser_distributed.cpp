@@ -25,6 +25,7 @@ using pipectl::plugins::Normaliser;
 using pipectl::plugins::normaliser_spec;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
+using pipectl::testing::deal_shards;
 using pipectl::testing::ThreadGroup;
 
 namespace {
@@ -67,22 +68,6 @@ TablePtr make_table(std::size_t n) {
   t = t.with_roles(roles);
   t.check();
   return std::make_shared<const Table>(std::move(t));
-}
-
-// Disjoint shards dealt from a shuffled row order (roles go with the rows).
-std::vector<TablePtr> shard(const TablePtr& t, int world, std::uint64_t seed) {
-  std::vector<std::uint32_t> order(t->rows());
-  std::iota(order.begin(), order.end(), 0u);
-  std::mt19937_64 g(seed);
-  std::shuffle(order.begin(), order.end(), g);
-  std::vector<TablePtr> out;
-  for (int r = 0; r < world; ++r) {
-    std::vector<std::uint32_t> rows;
-    for (std::size_t k = static_cast<std::size_t>(r); k < order.size(); k += static_cast<std::size_t>(world))
-      rows.push_back(order[k]);
-    out.push_back(std::make_shared<const Table>(t->take(rows)));
-  }
-  return out;
 }
 
 struct Fit {
@@ -223,7 +208,7 @@ TEST_CASE("normaliser: fitted on 1, 2 and 3 workers, the single-process state") 
     for (int world : {1, 2, 3}) {
       for (std::uint64_t seed : {1u, 2u}) {
         INFO("world " << world << " shard seed " << seed);
-        const auto many = fit_on(shard(t, world, seed), given);
+        const auto many = fit_on(deal_shards(t, world, seed), given);
         for (const auto& s : many.states) CHECK(s == one.states[0]);  // bit-identical (the json prints exact doubles)
         REQUIRE(many.out.size() == one.out.size());
         bool all_same = true;
@@ -233,7 +218,7 @@ TEST_CASE("normaliser: fitted on 1, 2 and 3 workers, the single-process state") 
     }
   }
   SUBCASE("the moments agree with a long double reference within 1e-12") {
-    const auto z = fit_on(shard(t, 3, 5), configs[1]);
+    const auto z = fit_on(deal_shards(t, 3, 5), configs[1]);
     const json st = json::parse(z.states[0]);
     for (const char* name : {"bytes", "duration", "wide"}) {
       const Column& c = t->at(name);
@@ -274,13 +259,13 @@ TEST_CASE("normaliser: a worker without training rows") {
   }
   SUBCASE("no training row on any worker is the usual error, on every worker") {
     auto no_train = std::make_shared<const Table>(t->take(test_rows));
-    auto halves = shard(no_train, 2, 1);
+    auto halves = deal_shards(no_train, 2, 1);
     CHECK_THROWS_WITH_AS(fit_on(halves, json::object()), "no row has the train role; the normaliser has nothing to fit on",
                          DataError);
   }
   SUBCASE("a column without a finite training value warns with the global count") {
     auto nan = std::make_shared<const Table>(t->with(Column::make_f64("duration", std::vector<double>(600, kNaN))));
-    const auto f = fit_on(shard(nan, 3, 1), {{"columns", json::array({"duration"})}});
+    const auto f = fit_on(deal_shards(nan, 3, 1), {{"columns", json::array({"duration"})}});
     const std::string want = "warn: column \"duration\" has no finite value in the " +
                              std::to_string(t->rows_with(Role::Train).size()) + " training rows; it maps to 0";
     for (const auto& w : f.warnings) CHECK(w == std::vector<std::string>{want});

@@ -25,6 +25,7 @@ using pipectl::plugins::Splitter;
 using pipectl::plugins::splitter_spec;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
+using pipectl::testing::deal_shards;
 using pipectl::testing::ThreadGroup;
 
 namespace {
@@ -54,36 +55,6 @@ TablePtr make_table(std::size_t n) {
   return t;
 }
 
-// Disjoint shards dealt from a shuffled row order; categorical columns are
-// re-encoded per shard, so their dictionaries (codes) differ between shards.
-std::vector<TablePtr> shard(const TablePtr& t, int world, std::uint64_t seed) {
-  std::vector<std::uint32_t> order(t->rows());
-  std::iota(order.begin(), order.end(), 0u);
-  std::mt19937_64 g(seed);
-  std::shuffle(order.begin(), order.end(), g);
-  std::vector<TablePtr> out;
-  for (int r = 0; r < world; ++r) {
-    std::vector<std::uint32_t> rows;
-    for (std::size_t k = static_cast<std::size_t>(r); k < order.size(); k += static_cast<std::size_t>(world))
-      rows.push_back(order[k]);
-    Table s = t->take(rows);
-    for (const auto& c : t->columns())
-      if (c->type == DType::Categorical) {
-        const Column& sc = s.at(c->name);
-        std::vector<std::string> v(sc.rows());
-        std::vector<std::uint8_t> valid(sc.rows(), 1);
-        for (std::size_t i = 0; i < sc.rows(); ++i) {
-          valid[i] = !(sc.is_null(i) || sc.codes[i] < 0);
-          if (valid[i]) v[i] = sc.label(i);
-        }
-        s = s.with(encode_strings(c->name, v, valid));
-      }
-    s.check();
-    out.push_back(std::make_shared<const Table>(std::move(s)));
-  }
-  return out;
-}
-
 struct Outcome {
   std::map<std::int64_t, Role> role_of;  // by sessionid
   std::vector<std::map<std::string, std::int64_t>> counters;  // per rank
@@ -91,7 +62,7 @@ struct Outcome {
 };
 
 Outcome run_on(const TablePtr& t, int world, const json& given, std::uint64_t shard_seed = 1) {
-  auto shards = shard(t, world, shard_seed);
+  auto shards = deal_shards(t, world, shard_seed);
   Outcome o;
   o.counters.resize(static_cast<std::size_t>(world));
   o.logs.resize(static_cast<std::size_t>(world));
@@ -313,7 +284,7 @@ TEST_CASE("splitter: hash with group keeps whole groups in one split") {
 
 TEST_CASE("splitter: shuffle refuses to run on several workers") {
   auto t = make_table(300);
-  auto shards = shard(t, 2, 1);
+  auto shards = deal_shards(t, 2, 1);
   for (json given : {json::object(), json{{"method", "shuffle"}}, json{{"group", "device"}}}) {
     CHECK_THROWS_WITH_AS(ThreadGroup(2).run([&](Collective& c) {
       TestContext ctx;

@@ -15,8 +15,32 @@
 #include <exception>
 #include <string>
 #include <vector>
+#include <stdexcept>
+
+#include <stdlib.h>
 
 namespace pipectl::testing {
+
+/// A fresh folder under the system's temporary directory (mkdtemp, named
+/// pipectl-<what>-XXXXXX), removed with everything in it with the object.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& what = "test") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / ("pipectl-" + what + "-XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary folder from " + tmpl);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The path of `f` in the folder, as text.
+  std::string operator/(const std::string& f) const { return (path / f).string(); }
+
+  std::filesystem::path path;
+};
 
 class TestContext : public StageContext {
  public:
@@ -167,6 +191,21 @@ inline Params params_with_defaults(const PluginSpec& spec, json given = json::ob
   for (const auto& p : spec.params)
     if (!given.contains(p.name) && !p.default_value.is_null()) given[p.name] = p.default_value;
   return Params(std::move(given));
+}
+
+/// A categorical column's values as text, "<null>" for NULL.
+inline std::vector<std::string> labels(const Column& c) {
+  std::vector<std::string> v;
+  for (std::size_t i = 0; i < c.rows(); ++i) v.push_back(c.is_null(i) ? "<null>" : c.label(i));
+  return v;
+}
+
+/// Row `row` of a multi_categorical column, as text.
+inline std::vector<std::string> list(const Column& c, std::size_t row) {
+  std::vector<std::string> v;
+  for (auto k = c.offsets[row]; k < c.offsets[row + 1]; ++k)
+    v.push_back((*c.dictionary)[static_cast<std::size_t>(c.codes[static_cast<std::size_t>(k)])]);
+  return v;
 }
 
 /// `t`'s rows dealt into `world` disjoint shards from an order shuffled with

@@ -21,18 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("pipectl-roundtrip-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("roundtrip-test") {}
 };
 
 DictionaryPtr dict(Dictionary d) { return std::make_shared<const Dictionary>(std::move(d)); }

@@ -16,18 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device rd;
-    path = fs::temp_directory_path() / ("pipectl-csv-test-" + std::to_string(rd()) + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& f) const { return (path / f).string(); }
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("csv-test") {}
 };
 
 std::string write(const TempDir& d, const std::string& text, const std::string& name = "t.csv") {
@@ -47,17 +37,8 @@ Table read(const Params& p, testing::TestContext& ctx) {
   return t;
 }
 
-std::vector<std::string> labels(const Column& c) {
-  std::vector<std::string> v;
-  for (std::size_t i = 0; i < c.rows(); ++i) v.push_back(c.is_null(i) ? "<null>" : c.label(i));
-  return v;
-}
-
-std::vector<std::string> list(const Column& c, std::size_t row) {
-  std::vector<std::string> v;
-  for (auto k = c.offsets[row]; k < c.offsets[row + 1]; ++k) v.push_back((*c.dictionary)[c.codes[k]]);
-  return v;
-}
+using testing::labels;
+using testing::list;
 
 std::string error_of(const Params& p) {
   testing::TestContext ctx;

@@ -194,12 +194,20 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   for (std::size_t k = 0; k < reasons.size(); ++k)
     if (reason_rows[k] > 0) ctx.count("dropped." + reasons[k], reason_rows[k]);
   ctx.count("rows.dropped", dropped);
-  if (kept.empty()) {
+  // Nothing left is an error of the whole run: on several workers, of all
+  // their rows together (one worker's shard may well be dropped whole), and
+  // raised on every worker at once.
+  std::vector<std::int64_t> totals = reason_rows;
+  totals.push_back(static_cast<std::int64_t>(n));
+  totals.push_back(static_cast<std::int64_t>(kept.size()));
+  Collective& coll = ctx.collective();
+  if (coll.distributed()) coll.allreduce(totals.data(), totals.size(), ReduceOp::Sum);
+  if (totals.back() == 0) {
     std::string why;
     for (std::size_t k = 0; k < reasons.size(); ++k)
-      if (reason_rows[k] > 0)
-        why += (why.empty() ? "" : ", ") + reasons[k] + ": " + std::to_string(reason_rows[k]);
-    throw DataError("every one of the " + std::to_string(n) + " rows was dropped (" + why + ")");
+      if (totals[k] > 0) why += (why.empty() ? "" : ", ") + reasons[k] + ": " + std::to_string(totals[k]);
+    throw DataError("every one of the " + std::to_string(totals[reasons.size()]) + " rows was dropped (" + why +
+                    ")" + (coll.distributed() ? " on all " + std::to_string(coll.world()) + " workers" : ""));
   }
   if (has_duration) {
     std::int64_t fixed = 0;

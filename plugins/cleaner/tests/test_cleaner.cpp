@@ -342,6 +342,42 @@ TEST_CASE("cleaner: on several workers, rows are cleaned per shard but classes a
                          "label \"is_iot\" has a single class (\"no\") in 4 rows; a classifier needs at least two",
                          DataError);
   }
+  SUBCASE("a worker whose rows are all dropped is no error; every row of every worker dropped is, on each") {
+    // Shard 0's only row has no device_type; shard 1 keeps its three.
+    Rows r2 = clean_rows();
+    r2.device = {"Plug", "Camera", "Other", nullptr};
+    auto t2 = make_table(r2);
+    std::vector<std::size_t> kept(2);
+    std::vector<std::int64_t> dropped(2);
+    testing::ThreadGroup(2).run([&](Collective& c) {
+      TestContext ctx;
+      ctx.coll = &c;
+      Table part = run(json::object(), std::make_shared<const Table>(t2->take(shards[c.rank()])), ctx);
+      kept[static_cast<std::size_t>(c.rank())] = part.rows();
+      dropped[static_cast<std::size_t>(c.rank())] = ctx.counters["dropped.null.device_type"];
+    });
+    CHECK(kept == std::vector<std::size_t>{0, 3});
+    CHECK(dropped == std::vector<std::int64_t>{1, 0});
+    // All four dropped, for two reasons split over the workers: the totals.
+    Rows r3 = clean_rows();
+    r3.device = {nullptr, nullptr, nullptr, "Other"};
+    r3.bytes = {1, 1, 1, -1};
+    auto t3 = make_table(r3);
+    std::vector<std::string> errors(2);
+    CHECK_THROWS_WITH_AS(testing::ThreadGroup(2).run([&](Collective& c) {
+      TestContext ctx;
+      ctx.coll = &c;
+      try {
+        run(json::object(), std::make_shared<const Table>(t3->take(shards[c.rank()])), ctx);
+      } catch (const DataError& e) {
+        errors[static_cast<std::size_t>(c.rank())] = e.what();
+        throw;
+      }
+    }),
+                         "every one of the 4 rows was dropped (null.device_type: 3, negative.bytes: 1) on all 2 workers",
+                         DataError);
+    CHECK(errors[0] == errors[1]);
+  }
   SUBCASE("multiclass: every worker gives each class the same code") {
     TestContext whole_ctx;
     Table whole = run({{"label_kind", "multiclass"}, {"label", "device_type"}}, in, whole_ctx);

@@ -37,3 +37,35 @@ TEST_CASE("dist-pg: 3 workers reading PostgreSQL fit what one process fits on th
     CHECK(std::fabs(auc_of(out) - auc_of(home / "sqlite")) <= 0.002);
   }
 }
+
+TEST_CASE("dist-pg: predict applies a run fitted on PostgreSQL to the server's sessions, its test rows bit for bit") {
+  TempDir home;
+  const auto run = home / "run";
+  auto r = run_pipectl("run " + kPipelines + "/iot-postgres.toml -q --set " + quote("source.conninfo=" + conninfo()) +
+                           " --out " + quote(run.string()),
+                       home.path);
+  REQUIRE_MESSAGE(r.rc == 0, r.err);
+  // --input is the connection string: the postgres source's `conninfo`.
+  auto p = run_pipectl("predict " + quote(run.string()) + " -q --input " + quote(conninfo()) + " --out " +
+                           quote((home / "p.csv").string()),
+                       home.path);
+  REQUIRE_MESSAGE(p.rc == 0, p.err);
+  std::map<std::string, std::string> predicted;
+  for (const auto& row : read_csv(home / "p.csv")) predicted[row.at("sessionid")] = row.at("probability");
+  const auto test_rows = read_csv(run / "stages/evaluate/train/test_predictions.csv");
+  REQUIRE(test_rows.size() > 1000);
+  std::size_t same = 0;
+  for (const auto& row : test_rows) {
+    auto it = predicted.find(row.at("sessionid"));
+    REQUIRE(it != predicted.end());
+    same += it->second == row.at("pred_proba");
+  }
+  CHECK(same == test_rows.size());
+  CHECK(predicted.size() > 9688);  // the unlabelled sessions too (labelled_only = false when predicting)
+
+  // --by device needs the SQLite devices table, and says so.
+  auto d = run_pipectl("predict " + quote(run.string()) + " -q --by device --input " + quote(conninfo()), home.path);
+  CHECK(d.rc == 2);
+  CHECK(d.err == "error: --by device reads the devices table of a NetCollector SQLite database; the run's source is "
+                 "\"postgres\" (predict --by session)\n");
+}

@@ -46,39 +46,6 @@ inline void sql(const std::string& db, const std::string& statement) {
   sqlite3_close(h);
 }
 
-/// Rows of a simple CSV (no quoted commas in the columns used here).
-inline std::vector<std::map<std::string, std::string>> read_csv(const fs::path& file) {
-  std::vector<std::map<std::string, std::string>> rows;
-  std::string text = slurp(file);
-  std::vector<std::string> head;
-  std::size_t p = 0;
-  bool first = true;
-  while (p < text.size()) {
-    auto e = text.find('\n', p);
-    if (e == std::string::npos) e = text.size();
-    std::string line = text.substr(p, e - p);
-    p = e + 1;
-    if (line.empty()) continue;
-    std::vector<std::string> f;
-    std::size_t q = 0;
-    while (true) {
-      auto c = line.find(',', q);
-      f.push_back(line.substr(q, c == std::string::npos ? std::string::npos : c - q));
-      if (c == std::string::npos) break;
-      q = c + 1;
-    }
-    if (first) {
-      head = f;
-      first = false;
-      continue;
-    }
-    std::map<std::string, std::string> r;
-    for (std::size_t i = 0; i < head.size() && i < f.size(); ++i) r[head[i]] = f[i];
-    rows.push_back(r);
-  }
-  return rows;
-}
-
 /// Exact ROC AUC (ties count half), independent of the evaluator's code.
 inline double roc_auc(const std::vector<std::pair<double, int>>& scored) {
   auto v = scored;

@@ -8,7 +8,9 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace pipectl::testsupport {
 
@@ -54,5 +56,38 @@ inline CmdResult sh(const std::string& command, const std::filesystem::path& cwd
 }
 
 inline std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+/// Rows of a simple CSV (no quoted commas in the columns used here).
+inline std::vector<std::map<std::string, std::string>> read_csv(const std::filesystem::path& file) {
+  std::vector<std::map<std::string, std::string>> rows;
+  std::string text = slurp(file);
+  std::vector<std::string> head;
+  std::size_t p = 0;
+  bool first = true;
+  while (p < text.size()) {
+    auto e = text.find('\n', p);
+    if (e == std::string::npos) e = text.size();
+    std::string line = text.substr(p, e - p);
+    p = e + 1;
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::size_t q = 0;
+    while (true) {
+      auto c = line.find(',', q);
+      f.push_back(line.substr(q, c == std::string::npos ? std::string::npos : c - q));
+      if (c == std::string::npos) break;
+      q = c + 1;
+    }
+    if (first) {
+      head = f;
+      first = false;
+      continue;
+    }
+    std::map<std::string, std::string> r;
+    for (std::size_t i = 0; i < head.size() && i < f.size(); ++i) r[head[i]] = f[i];
+    rows.push_back(r);
+  }
+  return rows;
+}
 
 }  // namespace pipectl::testsupport

@@ -1,10 +1,11 @@
-// pipectl predict RUN_DIR --input FILE: apply a fitted run to new sessions.
+// pipectl predict RUN_DIR --input FILE|CONNINFO: apply a fitted run to new sessions.
 //
 // The run folder is the bundle: its resolved pipeline.toml, run.json (plugin
 // names and versions) and stages/<id>/state.json. The source stage reads
-// FILE with the run's own plugin; every stage up to the model is applied
-// with its saved state (Mode::Apply, nothing refitted), in chunks of
-// sessions when the source can read key ranges, so memory stays bounded.
+// FILE (a postgres source: the server CONNINFO names) with the run's own
+// plugin; every stage up to the model is applied with its saved state
+// (Mode::Apply, nothing refitted), in chunks of sessions when the source
+// can read key ranges from a SQLite file, so memory stays bounded.
 #include "commands.hpp"
 
 #include <pipectl/config.hpp>
@@ -102,7 +103,9 @@ int cmd_predict(const Args& args) {
   bool quiet = false;
   po::options_description d("predict options");
   d.add_options()("run", po::value<std::string>(&run_dir), "the fitted run folder")(
-      "input", po::value<std::string>(&input), "new sessions: a file for the run's source plugin (its `path`)")(
+      "input", po::value<std::string>(&input),
+      "new sessions: a file for the run's source plugin (its `path`), or a PostgreSQL connection string for the "
+      "postgres source (its `conninfo`)")(
       "source-param", po::value<std::vector<std::string>>(&source_params)->composing(),
       "another source parameter, KEY=VALUE (repeatable)")(
       "out", po::value<std::string>(&out), "write the CSV here (default: standard output)")(
@@ -118,7 +121,7 @@ int cmd_predict(const Args& args) {
   po::variables_map vm;
   int rc = 0;
   if (!parse(args, d, vm,
-             "usage: pipectl predict RUN_DIR --input FILE [--source-param K=V]... [--out predictions.csv] "
+             "usage: pipectl predict RUN_DIR --input FILE|CONNINFO [--source-param K=V]... [--out predictions.csv] "
              "[--by session|device] [--aggregate mean_logodds|vote] [--model STAGE]",
              "run", 1, &rc))
     return rc;
@@ -131,7 +134,7 @@ int cmd_predict(const Args& args) {
     return code(ExitCode::Usage);
   }
   if (input.empty()) {
-    std::fprintf(stderr, "pipectl: --input FILE is required\n");
+    std::fprintf(stderr, "pipectl: --input FILE (or CONNINFO for a postgres source) is required\n");
     return code(ExitCode::Usage);
   }
   try {
@@ -149,7 +152,6 @@ int cmd_predict(const Args& args) {
     if (!info.is_object() || (info.contains("plugins") && !info["plugins"].is_object()))
       throw Error("\"" + run_dir + "\" is not a usable run folder: its run.json is damaged", ExitCode::Usage);
     if (info.value("status", "") != "ok") throw Error("run \"" + run_dir + "\" did not finish", ExitCode::Usage);
-    if (!fs::exists(input)) throw DataError("input \"" + input + "\" not found");
 
     // The resolved pipeline, with the source pointed at the new input.
     ReadOptions ro;
@@ -161,13 +163,22 @@ int cmd_predict(const Args& args) {
     if (sources.size() != 1)
       throw Error("predict needs a run with exactly one source stage, this one has " + std::to_string(sources.size()));
     const std::string src_id = decl.stages[sources[0]].id;
-    ro.overrides.push_back(Override::parse(src_id + ".path=" + fs::absolute(input).string()));
-    for (const auto& sp : source_params) ro.overrides.push_back(Override::parse(src_id + "." + sp));
-    decl = read_pipeline_file(run / "pipeline.toml", ro);
 
     PluginRegistry reg;
     reg.set_allow_insecure(c.allow_insecure);
     reg.load_default(decl.plugin_path);
+    // --input is where the source reads: a file (`path`), or a server (`conninfo`).
+    const auto* src_plugin = reg.find(decl.stages[sources[0]].plugin);
+    bool input_is_file = true;
+    if (src_plugin && !src_plugin->spec.find("path") && src_plugin->spec.find("conninfo")) {
+      input_is_file = false;
+      ro.overrides.push_back(Override::parse(src_id + ".conninfo=" + input));
+    } else {
+      if (!fs::exists(input)) throw DataError("input \"" + input + "\" not found");
+      ro.overrides.push_back(Override::parse(src_id + ".path=" + fs::absolute(input).string()));
+    }
+    for (const auto& sp : source_params) ro.overrides.push_back(Override::parse(src_id + "." + sp));
+    decl = read_pipeline_file(run / "pipeline.toml", ro);
     // The bundle's plugins must be installed, in a compatible version.
     for (auto it = info["plugins"].begin(); it != info["plugins"].end(); ++it) {
       const auto* p = reg.find(it.key());
@@ -216,7 +227,7 @@ int cmd_predict(const Args& args) {
     const auto& src = sub.stages[sub.index_of(src_id)];
     const bool chunked = chunk_rows > 0 && src.plugin->spec.find("key_min") && src.plugin->spec.find("key_max");
     std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
-    if (chunked && src.plugin->name == "sqlite") {
+    if (chunked && input_is_file && src.plugin->name == "sqlite") {
       try {
         SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
         SQLite::Statement q(db, "select min(sessionid), max(sessionid), count(*) from sessions");
@@ -250,7 +261,9 @@ int cmd_predict(const Args& args) {
     std::map<std::int64_t, Dev> devs;
     if (by == "device") {
       if (src.plugin->name != "sqlite")
-        throw Error("--by device needs the devices table of a NetCollector database (sqlite source)", ExitCode::Usage);
+        throw Error("--by device reads the devices table of a NetCollector SQLite database; the run's source is \"" +
+                        src.plugin->name + "\" (predict --by session)",
+                    ExitCode::Usage);
       SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
       SQLite::Statement q(db,
                           "select s.sessionid, d.deviceid, d.mac, coalesce(d.manufacturer,''), coalesce(d.hostname,''), "

@@ -112,15 +112,13 @@ int launch_workers(const LaunchSpec& spec) {
     std::fprintf(stderr, "pipectl: --workers must be at least 1\n");
     return code(ExitCode::Usage);
   }
-  for (const auto& s : spec.common.sets) {
-    auto o = Override::parse(s);
-    const bool literal = o.text.empty() || std::string("[{\"'").find(o.text[0]) != std::string::npos;
-    if (!literal && o.text.find(',') != std::string::npos) {
-      std::fprintf(stderr, "pipectl: --workers runs one pipeline; a sweep (--set %s) needs separate runs\n", s.c_str());
-      return code(ExitCode::Usage);
-    }
-  }
   try {
+    for (const auto& s : spec.common.sets)
+      if (sweep_values(s).size() > 1) {
+        std::fprintf(stderr, "pipectl: --workers runs one pipeline; a sweep (--set %s) needs separate runs\n",
+                     s.c_str());
+        return code(ExitCode::Usage);
+      }
     // Validate here, once, with every error, before any process starts.
     auto l = load_pipeline(spec.file, spec.common, true);
     check_distributed(l->pipeline, spec.workers);

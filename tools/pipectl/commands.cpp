@@ -135,6 +135,21 @@ int cmd_version() {
   return 0;
 }
 
+std::vector<std::string> sweep_values(const std::string& set) {
+  const auto o = Override::parse(set);
+  const bool literal = o.text.empty() || std::string("[{\"'").find(o.text[0]) != std::string::npos;
+  if (literal || o.text.find(',') == std::string::npos) return {set};
+  std::vector<std::string> vals;
+  std::size_t p = 0;
+  while (p <= o.text.size()) {
+    auto q = o.text.find(',', p);
+    if (q == std::string::npos) q = o.text.size();
+    vals.push_back(o.stage + "." + o.key + "=" + o.text.substr(p, q - p));
+    p = q + 1;
+  }
+  return vals;
+}
+
 void record_run(History& history, const Loaded& l, const std::string& file, const RunResult& res,
                 const std::string& sweep_id, Logger& log) {
   RunEntry e;
@@ -215,23 +230,7 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
   try {
     // A value list in --set (a,b,c) makes a sweep: every combination is a run.
     std::vector<std::vector<std::string>> axes;
-    for (const auto& set : c.sets) {
-      auto o = Override::parse(set);
-      std::vector<std::string> vals;
-      const bool literal = o.text.empty() || std::string("[{\"'").find(o.text[0]) != std::string::npos;
-      if (!literal && o.text.find(',') != std::string::npos) {
-        std::size_t p = 0;
-        while (p <= o.text.size()) {
-          auto q = o.text.find(',', p);
-          if (q == std::string::npos) q = o.text.size();
-          vals.push_back(o.stage + "." + o.key + "=" + o.text.substr(p, q - p));
-          p = q + 1;
-        }
-      } else {
-        vals.push_back(set);
-      }
-      axes.push_back(vals);
-    }
+    for (const auto& set : c.sets) axes.push_back(sweep_values(set));
     // Every combination is validated (and its plugins loaded) before any runs.
     std::size_t runs = 1;
     for (const auto& axis : axes) {

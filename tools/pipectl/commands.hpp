@@ -71,6 +71,11 @@ LogLevel level_from(bool quiet, bool verbose);
 void record_run(History& history, const Loaded& l, const std::string& file, const RunResult& res,
                 const std::string& sweep_id, Logger& log);
 
+/// One --set as the overrides it stands for: a value list "stage.key=a,b,c"
+/// (unquoted, not an array or table) is a sweep axis of three; anything
+/// else is itself.
+std::vector<std::string> sweep_values(const std::string& set);
+
 /// `pipectl run --workers N`: start the tracker and N `pipectl worker`
 /// processes on this machine, watch them, stop them all when one fails.
 struct LaunchSpec {

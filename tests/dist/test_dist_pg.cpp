@@ -50,18 +50,11 @@ TEST_CASE("dist-pg: predict applies a run fitted on PostgreSQL to the server's s
                            quote((home / "p.csv").string()),
                        home.path);
   REQUIRE_MESSAGE(p.rc == 0, p.err);
-  std::map<std::string, std::string> predicted;
-  for (const auto& row : read_csv(home / "p.csv")) predicted[row.at("sessionid")] = row.at("probability");
-  const auto test_rows = read_csv(run / "stages/evaluate/train/test_predictions.csv");
-  REQUIRE(test_rows.size() > 1000);
-  std::size_t same = 0;
-  for (const auto& row : test_rows) {
-    auto it = predicted.find(row.at("sessionid"));
-    REQUIRE(it != predicted.end());
-    same += it->second == row.at("pred_proba");
-  }
-  CHECK(same == test_rows.size());
-  CHECK(predicted.size() > 9688);  // the unlabelled sessions too (labelled_only = false when predicting)
+  const auto rep = reproduced(home / "p.csv", run / "stages/evaluate/train/test_predictions.csv");
+  CHECK(rep.test_rows > 1000);
+  CHECK(rep.found == rep.test_rows);
+  CHECK(rep.same == rep.test_rows);
+  CHECK(rep.predicted > 9688);  // the unlabelled sessions too (labelled_only = false when predicting)
 
   // --by device needs the SQLite devices table, and says so.
   auto d = run_pipectl("predict " + quote(run.string()) + " -q --by device --input " + quote(conninfo()), home.path);

@@ -32,19 +32,12 @@ TEST_CASE("predict: on the training database it reproduces the run's test probab
                        quote((t / "p.csv").string()),
                    t.path);
   REQUIRE(r.rc == 0);
-  std::map<std::string, std::string> predicted;
-  for (const auto& row : read_csv(t / "p.csv")) predicted[row.at("sessionid")] = row.at("probability");
-  auto test_rows = read_csv(fitted_run() / "stages/evaluate/train/test_predictions.csv");
-  REQUIRE(test_rows.size() == 1453);
-  std::size_t same = 0;
-  for (const auto& row : test_rows) {
-    auto it = predicted.find(row.at("sessionid"));
-    REQUIRE(it != predicted.end());
-    same += it->second == row.at("pred_proba");
-  }
-  CHECK(same == test_rows.size());
+  const auto rep = reproduced(t / "p.csv", fitted_run() / "stages/evaluate/train/test_predictions.csv");
+  CHECK(rep.test_rows == 1453);
+  CHECK(rep.found == rep.test_rows);
+  CHECK(rep.same == rep.test_rows);
   // Unlabelled sessions are predicted too (the run itself never saw them).
-  CHECK(predicted.size() > 9688);
+  CHECK(rep.predicted > 9688);
 }
 
 TEST_CASE("predict: on another generated database the metrics stay within 0.02 ROC AUC of the run's") {

@@ -90,4 +90,27 @@ inline std::vector<std::map<std::string, std::string>> read_csv(const std::files
   return rows;
 }
 
+/// `pipectl predict`'s CSV (sessionid, probability, ...) against a run's
+/// own test predictions (test_predictions.csv: sessionid, pred_proba).
+struct Reproduced {
+  std::size_t test_rows = 0;  ///< rows of test_predictions.csv
+  std::size_t found = 0;      ///< of them, sessions predict wrote
+  std::size_t same = 0;       ///< of them, with the very same probability text
+  std::size_t predicted = 0;  ///< sessions predict wrote in all
+};
+inline Reproduced reproduced(const std::filesystem::path& predict_csv, const std::filesystem::path& test_csv) {
+  std::map<std::string, std::string> predicted;
+  for (const auto& row : read_csv(predict_csv)) predicted[row.at("sessionid")] = row.at("probability");
+  Reproduced r;
+  r.predicted = predicted.size();
+  for (const auto& row : read_csv(test_csv)) {
+    ++r.test_rows;
+    auto it = predicted.find(row.at("sessionid"));
+    if (it == predicted.end()) continue;
+    ++r.found;
+    r.same += it->second == row.at("pred_proba");
+  }
+  return r;
+}
+
 }  // namespace pipectl::testsupport

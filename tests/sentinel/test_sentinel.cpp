@@ -103,44 +103,8 @@ struct Csv {
   }
 };
 
-Csv read_csv(const fs::path& file) {
-  const std::string text = slurp(file);
-  Rows all;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false, any = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = any = true;
-    } else if (c == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-      any = true;
-    } else if (c == '\n') {
-      row.push_back(std::move(field));
-      field.clear();
-      all.push_back(std::move(row));
-      row.clear();
-      any = false;
-    } else if (c != '\r') {
-      field += c;
-      any = true;
-    }
-  }
-  if (any) {
-    row.push_back(field);
-    all.push_back(row);
-  }
+Csv read_table(const fs::path& file) {
+  const auto all = csv_records(file);
   Csv csv;
   REQUIRE(!all.empty());
   csv.head = all.front();
@@ -249,7 +213,7 @@ TEST_CASE("sentinel: is_iot scored on captures the model has never seen") {
                                                   << m["rows"] << " test sessions)");
   CHECK(auc >= 0.99);
   CHECK(m["accuracy"].get<double>() >= 0.97);
-  const Csv pred = read_csv(run / "stages" / "evaluate" / "train" / "test_predictions.csv");
+  const Csv pred = read_table(run / "stages" / "evaluate" / "train" / "test_predictions.csv");
   const auto by = test_rows_by_capture(pred, captures(all_db(), "1"));
   MESSAGE(by.size() << " of 550 captures in the test split");
   CHECK(by.size() >= 40);
@@ -271,7 +235,7 @@ TEST_CASE("sentinel: device type on held-out captures next to IoT Sentinel's 81.
   // Per capture, as IoT Sentinel identifies one set-up capture at a time: the
   // class with the largest sum of log-probabilities over the capture's
   // sessions (the product of the sessions' probabilities).
-  const Csv pred = read_csv(run / "stages" / "evaluate" / "train" / "test_predictions.csv");
+  const Csv pred = read_table(run / "stages" / "evaluate" / "train" / "test_predictions.csv");
   const auto by = test_rows_by_capture(pred, captures(all_db(), "d.device_type <> 'Other'"));
   const std::size_t truth = pred.col("device_type");
   std::vector<std::size_t> proba;
@@ -352,7 +316,7 @@ TEST_CASE("sentinel: predict --by device on held-out capture files tells IoT dev
                          quote(dev_csv.string()),
                      home.path);
     REQUIRE_MESSAGE(p.rc == 0, p.err);
-    const Csv dev = read_csv(dev_csv);
+    const Csv dev = read_table(dev_csv);
     CHECK(dev.rows.size() == devices);
     const auto type = dev.col("device_type"), verdict = dev.col("verdict"), prob = dev.col("p_positive"),
                mac = dev.col("mac"), hostname = dev.col("hostname");
@@ -380,7 +344,7 @@ TEST_CASE("sentinel: predict --by device on held-out capture files tells IoT dev
                     quote(ses_csv.string()),
                 home.path);
     REQUIRE_MESSAGE(p.rc == 0, p.err);
-    const Csv ses = read_csv(ses_csv);
+    const Csv ses = read_table(ses_csv);
     const auto sp = ses.col("probability"), sl = ses.col("label");
     std::vector<std::pair<double, bool>> scored;
     for (const auto& row : ses.rows) scored.emplace_back(std::stod(row[sp]), row[sl] == "yes");

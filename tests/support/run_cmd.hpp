@@ -57,35 +57,58 @@ inline CmdResult sh(const std::string& command, const std::filesystem::path& cwd
 
 inline std::string quote(const std::string& s) { return "'" + s + "'"; }
 
-/// Rows of a simple CSV (no quoted commas in the columns used here).
+/// A CSV file's records (RFC 4180 quoting: "" in a quoted field, commas and
+/// line breaks inside quotes; CR before LF dropped).
+inline std::vector<std::vector<std::string>> csv_records(const std::filesystem::path& file) {
+  const std::string text = slurp(file);
+  std::vector<std::vector<std::string>> all;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, any = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = any = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+      any = true;
+    } else if (c == '\n') {
+      row.push_back(std::move(field));
+      field.clear();
+      all.push_back(std::move(row));
+      row.clear();
+      any = false;
+    } else if (c != '\r') {
+      field += c;
+      any = true;
+    }
+  }
+  if (any) {
+    row.push_back(field);
+    all.push_back(row);
+  }
+  return all;
+}
+
+/// The rows of a CSV file with a header line, as column -> value (blank lines skipped).
 inline std::vector<std::map<std::string, std::string>> read_csv(const std::filesystem::path& file) {
   std::vector<std::map<std::string, std::string>> rows;
-  std::string text = slurp(file);
-  std::vector<std::string> head;
-  std::size_t p = 0;
-  bool first = true;
-  while (p < text.size()) {
-    auto e = text.find('\n', p);
-    if (e == std::string::npos) e = text.size();
-    std::string line = text.substr(p, e - p);
-    p = e + 1;
-    if (line.empty()) continue;
-    std::vector<std::string> f;
-    std::size_t q = 0;
-    while (true) {
-      auto c = line.find(',', q);
-      f.push_back(line.substr(q, c == std::string::npos ? std::string::npos : c - q));
-      if (c == std::string::npos) break;
-      q = c + 1;
-    }
-    if (first) {
-      head = f;
-      first = false;
-      continue;
-    }
+  const auto all = csv_records(file);
+  for (std::size_t k = 1; k < all.size(); ++k) {
+    if (all[k].size() == 1 && all[k][0].empty()) continue;
     std::map<std::string, std::string> r;
-    for (std::size_t i = 0; i < head.size() && i < f.size(); ++i) r[head[i]] = f[i];
-    rows.push_back(r);
+    for (std::size_t i = 0; i < all[0].size() && i < all[k].size(); ++i) r[all[0][i]] = all[k][i];
+    rows.push_back(std::move(r));
   }
   return rows;
 }

@@ -102,6 +102,22 @@ FeatureMatrix build_features(const Table& t, const std::vector<std::string>& col
   return m;
 }
 
+std::vector<std::string> int_label_names(const Table& t, const std::string& label, std::size_t k) {
+  std::vector<std::string> names;
+  for (std::size_t c = 0; c < k; ++c) names.push_back(std::to_string(c));
+  const std::string given = t.meta("label_names." + label);
+  if (given.empty()) return names;
+  std::vector<std::string> g;
+  std::size_t p = 0;
+  while (p <= given.size()) {
+    auto q = given.find(',', p);
+    if (q == std::string::npos) q = given.size();
+    g.push_back(given.substr(p, q - p));
+    p = q + 1;
+  }
+  return g.size() == k ? g : names;
+}
+
 std::vector<std::string> label_classes(const Table& t, const std::string& label) {
   const Column& c = t.at(label);
   if (c.type == DType::Categorical) return *c.dictionary;
@@ -109,22 +125,7 @@ std::vector<std::string> label_classes(const Table& t, const std::string& label)
     std::int64_t mx = 1;
     for (std::size_t i = 0; i < c.i64.size(); ++i)
       if (!c.is_null(i)) mx = std::max(mx, c.i64[i]);
-    std::vector<std::string> names;
-    auto given = t.meta("label_names." + label);
-    for (std::int64_t k = 0; k <= mx; ++k) names.push_back(std::to_string(k));
-    if (!given.empty()) {
-      // "no,yes" style names for an Int64 label.
-      std::vector<std::string> g;
-      std::size_t p = 0;
-      while (p <= given.size()) {
-        auto q = given.find(',', p);
-        if (q == std::string::npos) q = given.size();
-        g.push_back(given.substr(p, q - p));
-        p = q + 1;
-      }
-      if (g.size() == names.size()) names = g;
-    }
-    return names;
+    return int_label_names(t, label, static_cast<std::size_t>(mx) + 1);
   }
   throw DataError("label column \"" + label + "\" must be int64 or categorical, it is " + dtype_name(c.type));
 }

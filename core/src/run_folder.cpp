@@ -31,6 +31,17 @@ std::string safe_file_name(const std::string& name) {
   return safe;
 }
 
+std::string model_dir_name(const std::string& model) {
+  std::string o = model;
+  for (auto& c : o) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) c = '_';
+  }
+  if (o.empty() || o == "." || o == "..") o = "_" + o;
+  return o;
+}
+
 bool is_contained(const fs::path& rel) {
   if (rel.empty() || rel.is_absolute() || rel.has_root_name()) return false;
   for (const auto& part : rel.lexically_normal())

@@ -1,5 +1,6 @@
 #include "evaluator.hpp"
 
+#include <pipectl/run_folder.hpp>
 #include <pipectl/error.hpp>
 #include <pipectl/features.hpp>
 
@@ -61,18 +62,6 @@ std::string join_quoted(const std::vector<std::string>& v) {
   std::string s;
   for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + ("\"" + v[i] + "\"");
   return s;
-}
-
-// A folder name for a model id: [A-Za-z0-9._-] kept, anything else '_'.
-std::string safe_name(const std::string& s) {
-  std::string o = s;
-  for (auto& c : o) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
-    if (!ok) c = '_';
-  }
-  if (o.empty() || o == "." || o == "..") o = "_" + o;
-  return o;
 }
 
 // ------------------------------------------------------------ several workers
@@ -724,7 +713,7 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       for (auto it = m.begin(); it != m.end(); ++it) ctx.metric(it.key(), it.value());
     }
     if (curves_ || predictions_) {
-      const auto dir = ctx.artifact_dir() / safe_name(model);
+      const auto dir = ctx.artifact_dir() / model_dir_name(model);
       if (curves_) {
         json c = compute_curves(o);
         c["model"] = model;

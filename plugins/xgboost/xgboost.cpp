@@ -324,22 +324,7 @@ TrainingSet XGBoostTrainer::prepare_distributed(StageContext& ctx, const Table& 
     std::size_t k = 0;
     for (const auto& w : all) k = std::max(k, w["classes"].size());
     if (s.classes.size() < k) {
-      // label_classes's names for k classes: 0..k-1, or the table's label_names when it has k of them.
-      std::vector<std::string> names;
-      for (std::size_t c = 0; c < k; ++c) names.push_back(std::to_string(c));
-      const std::string given = t.meta("label_names." + label_);
-      if (!given.empty()) {
-        std::vector<std::string> g;
-        std::size_t p = 0;
-        while (p <= given.size()) {
-          auto q = given.find(',', p);
-          if (q == std::string::npos) q = given.size();
-          g.push_back(given.substr(p, q - p));
-          p = q + 1;
-        }
-        if (g.size() == k) names = g;
-      }
-      s.classes = names;
+      s.classes = int_label_names(t, label_, k);
     }
   }
   for (int r = 0; r < world; ++r) {

@@ -3,6 +3,8 @@
 
 #include "report_detail.hpp"
 
+#include <pipectl/run_folder.hpp>
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -86,18 +88,6 @@ std::vector<StageDecl> read_pipeline(const fs::path& p) {
     out.push_back(std::move(d));
   }
   return out;
-}
-
-// Same rule as the evaluator's folder names: [A-Za-z0-9._-] kept, anything else '_'.
-std::string safe_name(const std::string& s) {
-  std::string o = s;
-  for (auto& c : o) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
-    if (!ok) c = '_';
-  }
-  if (o.empty() || o == "." || o == "..") o = "_" + o;
-  return o;
 }
 
 double num(const json& obj, const char* key) {
@@ -453,7 +443,7 @@ CompareReport build_compare(const fs::path& run_dir_in) {
   for (auto& row : rep.rows) {
     any_multiclass |= row.multiclass;
     const StageDecl* ev = by_id[row.evaluator];
-    const fs::path file = run_dir / "stages" / row.evaluator / safe_name(row.model) / "curves.json";
+    const fs::path file = run_dir / "stages" / row.evaluator / model_dir_name(row.model) / "curves.json";
     if (!fs::exists(file, ec)) {
       if (ev->curves)
         throw Error("curves of model \"" + row.model + "\" (evaluator \"" + row.evaluator + "\"): " + file.string() +

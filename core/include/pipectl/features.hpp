@@ -50,6 +50,9 @@ PIPECTL_API LabelVector label_vector(const Table& t, const std::string& label,
                                      const std::vector<std::uint32_t>& rows);
 /// Class names of the label column over the whole table.
 PIPECTL_API std::vector<std::string> label_classes(const Table& t, const std::string& label);
+/// The names of an int64 label's k classes 0..k-1: the table's
+/// "label_names.<label>" meta ("no,yes") when it names k of them, else "0".."k-1".
+PIPECTL_API std::vector<std::string> int_label_names(const Table& t, const std::string& label, std::size_t k);
 
 /// Names of the probability columns a trainer writes: binary -> {"pred_proba"};
 /// multiclass -> {"pred_proba.<class>"…}. Predicted class goes in "pred_label".

@@ -48,6 +48,10 @@ class PIPECTL_API RunFolder {
 /// other byte '_'; "pipeline" when empty; a long name is cut to 64 bytes plus
 /// a hash of the whole, so that it fits any file system.
 PIPECTL_API std::string safe_file_name(const std::string& name);
+/// A model's folder inside an evaluator's stage folder (stages/<id>/<model>/),
+/// as the evaluator writes it and the compare report reads it: [A-Za-z0-9._-]
+/// kept, any other byte '_'; "", "." and ".." get a leading '_'.
+PIPECTL_API std::string model_dir_name(const std::string& model);
 /// "YYYYmmddTHHMMSSZ" for now, UTC.
 PIPECTL_API std::string utc_stamp();
 /// Write a file atomically (temp + rename).

@@ -15,6 +15,8 @@
 #include <exception>
 #include <string>
 #include <vector>
+#include <optional>
+#include <unordered_map>
 #include <stdexcept>
 
 #include <stdlib.h>
@@ -191,6 +193,30 @@ inline Params params_with_defaults(const PluginSpec& spec, json given = json::ob
   for (const auto& p : spec.params)
     if (!given.contains(p.name) && !p.default_value.is_null()) given[p.name] = p.default_value;
   return Params(std::move(given));
+}
+
+/// A multi_categorical column from lists of strings (std::nullopt = a NULL
+/// row), its dictionary in first-seen order.
+inline Column multi_column(const std::string& name,
+                           const std::vector<std::optional<std::vector<std::string>>>& rows) {
+  auto dict = std::make_shared<Dictionary>();
+  std::unordered_map<std::string, std::int32_t> idx;
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::int32_t> codes;
+  std::vector<std::uint8_t> valid;
+  for (const auto& r : rows) {
+    valid.push_back(r.has_value());
+    if (r)
+      for (const auto& s : *r) {
+        auto it = idx.emplace(s, static_cast<std::int32_t>(dict->size())).first;
+        if (it->second == static_cast<std::int32_t>(dict->size())) dict->push_back(s);
+        codes.push_back(it->second);
+      }
+    offsets.push_back(static_cast<std::int64_t>(codes.size()));
+  }
+  Column c = Column::make_multi(name, std::move(offsets), std::move(codes), std::move(dict));
+  c.valid = std::move(valid);
+  return c;
 }
 
 /// A categorical column's values as text, "<null>" for NULL.

@@ -26,26 +26,7 @@ std::shared_ptr<const std::vector<Role>> roles(std::vector<Role> r) {
   return std::make_shared<const std::vector<Role>>(std::move(r));
 }
 
-Column multi(const std::string& name, const std::vector<Row>& rows) {
-  auto dict = std::make_shared<Dictionary>();
-  std::unordered_map<std::string, std::int32_t> idx;
-  std::vector<std::int64_t> offsets{0};
-  std::vector<std::int32_t> codes;
-  std::vector<std::uint8_t> valid;
-  for (const auto& r : rows) {
-    valid.push_back(r.has_value());
-    if (r)
-      for (const auto& s : *r) {
-        auto it = idx.emplace(s, static_cast<std::int32_t>(dict->size())).first;
-        if (it->second == static_cast<std::int32_t>(dict->size())) dict->push_back(s);
-        codes.push_back(it->second);
-      }
-    offsets.push_back(static_cast<std::int64_t>(codes.size()));
-  }
-  Column c = Column::make_multi(name, std::move(offsets), std::move(codes), std::move(dict));
-  c.valid = std::move(valid);
-  return c;
-}
+Column multi(const std::string& name, const std::vector<Row>& rows) { return testing::multi_column(name, rows); }
 
 const std::vector<Role> kRoles = {Role::Train, Role::Train, Role::Train, Role::Train,
                                   Role::Train, Role::Valid, Role::Test,  Role::Test};

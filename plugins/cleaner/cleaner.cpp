@@ -254,11 +254,11 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       if (used[k]) names.push_back(dict[k]);
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
-    if (ctx.collective().distributed()) {
+    if (coll.distributed()) {
       // Every worker must give each class the same code: the union of the
       // classes every worker's kept rows use, sorted.
       std::vector<std::string> all;
-      for (const auto& bytes : ctx.collective().allgather(json(names).dump()))
+      for (const auto& bytes : coll.allgather(json(names).dump()))
         for (const auto& v : json::parse(bytes)) all.push_back(v.get<std::string>());
       std::sort(all.begin(), all.end());
       all.erase(std::unique(all.begin(), all.end()), all.end());
@@ -279,12 +279,10 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     label_col = Column::make_cat(cfg_.label, std::move(codes),
                                  std::make_shared<const Dictionary>(std::move(names)));
   }
-  // On several workers the class check is over every worker's rows.
-  std::int64_t kept_rows = static_cast<std::int64_t>(kept.size());
-  if (ctx.collective().distributed()) {
-    ctx.collective().allreduce(class_rows.data(), class_rows.size(), ReduceOp::Sum);
-    kept_rows = ctx.collective().sum(kept_rows);
-  }
+  // On several workers the class check is over every worker's rows (the
+  // kept rows of all of them were summed above).
+  const std::int64_t kept_rows = totals.back();
+  if (coll.distributed()) coll.allreduce(class_rows.data(), class_rows.size(), ReduceOp::Sum);
   for (auto r : class_rows) labelled += r;
 
   if (ctx.mode() == Mode::Fit) {

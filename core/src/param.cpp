@@ -1,5 +1,6 @@
 #include <pipectl/error.hpp>
 #include <pipectl/param.hpp>
+#include <pipectl/schema.hpp>
 
 #include <cmath>
 #include <sstream>
@@ -15,6 +16,7 @@ const char* param_type_name(ParamType t) {
     case ParamType::Path: return "path";
     case ParamType::StringList: return "string list";
     case ParamType::Table: return "table";
+    case ParamType::Columns: return "columns";
   }
   return "?";
 }
@@ -40,10 +42,11 @@ static std::string fmt_num(double d) {
 
 std::string ParamSpec::check(const json& v) const {
   auto range_msg = [&](double x) -> std::string {
-    if ((min && x < *min) || (max && x > *max)) {
-      if (min && max) return "must be in [" + fmt_num(*min) + ", " + fmt_num(*max) + "], got " + fmt_num(x);
-      if (min) return "must be at least " + fmt_num(*min) + ", got " + fmt_num(x);
-      return "must be at most " + fmt_num(*max) + ", got " + fmt_num(x);
+    const bool low = min && (min_open ? x <= *min : x < *min);
+    const bool high = max && (max_open ? x >= *max : x > *max);
+    if (low || high) {
+      if (min && max) return "must be in " + range_text() + ", got " + fmt_num(x);
+      return "must be " + range_text() + ", got " + fmt_num(x);
     }
     return "";
   };
@@ -81,7 +84,17 @@ std::string ParamSpec::check(const json& v) const {
     case ParamType::Table:
       if (!v.is_object()) return "expects a table, got " + describe_value(v);
       return "";
+    case ParamType::Columns:
+      return check_selector(v);
   }
+  return "";
+}
+
+std::string ParamSpec::range_text() const {
+  if (min && max)
+    return std::string(min_open ? "(" : "[") + fmt_num(*min) + ", " + fmt_num(*max) + (max_open ? ")" : "]");
+  if (min) return (min_open ? "above " : "at least ") + fmt_num(*min);
+  if (max) return (max_open ? "below " : "at most ") + fmt_num(*max);
   return "";
 }
 
@@ -91,6 +104,8 @@ json ParamSpec::to_json() const {
   if (!default_value.is_null()) j["default"] = default_value;
   if (min) j["min"] = *min;
   if (max) j["max"] = *max;
+  if (min_open) j["min_open"] = true;
+  if (max_open) j["max_open"] = true;
   if (!choices.empty()) j["choices"] = choices;
   return j;
 }

@@ -182,11 +182,6 @@ bool valid_id(const std::string& id) {
   return true;
 }
 
-struct Columns {
-  bool known = true;  // false downstream of a dynamic stage
-  std::set<std::string> names;
-  bool split = false;
-};
 
 }  // namespace
 
@@ -357,69 +352,34 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
     err(decl.stages[cycle->front()].pos, "cycle detected: " + graph.cycle_text(*cycle));
   }
 
-  // Contracts along the graph (only when the graph itself is sound).
+  // Schemas along the graph (only when the graph itself is sound).
   if (!cycle && all_plugins_known && params_ok) {
-    std::vector<Contract> contracts(decl.stages.size());
+    std::vector<ResolvedStage> stages(decl.stages.size());
+    std::vector<Schema> out(decl.stages.size());
     for (std::size_t i = 0; i < decl.stages.size(); ++i) {
-      if (plugins[i]->spec.contract) {
-        try {
-          contracts[i] = plugins[i]->spec.contract(params[i]);
-        } catch (const std::exception& e) {
-          err(decl.stages[i].pos, "stage \"" + decl.stages[i].id + "\": " + e.what());
-          // Reported once: what this stage gives downstream is unknown, and
-          // its split is assumed, so later stages raise no follow-on errors.
-          contracts[i] = Contract{};
-          contracts[i].dynamic = true;
-          contracts[i].makes_split = true;
-        } catch (...) {
-          err(decl.stages[i].pos, "stage \"" + decl.stages[i].id + "\": its plugin's contract threw an unknown exception");
-          contracts[i] = Contract{};
-          contracts[i].dynamic = true;
-          contracts[i].makes_split = true;
-        }
-      }
+      ResolvedStage& rs = stages[i];
+      rs.id = decl.stages[i].id;
+      rs.plugin = plugins[i];
+      rs.inputs = inputs[i];
+      rs.params = params[i];
+      rs.seed = stage_seed(decl.seed, rs.id);
+      rs.plugin_pos = decl.stages[i].has_plugin ? decl.stages[i].plugin_pos : decl.stages[i].pos;
+      rs.pos = decl.stages[i].pos;
+      for (const auto& pd : decl.stages[i].params) rs.param_pos[pd.key] = pd.value_pos;
     }
-    std::vector<Columns> out(decl.stages.size());
     for (auto i : graph.topo_order()) {
-      const auto& s = decl.stages[i];
-      const auto& c = contracts[i];
-      Columns in;
-      in.known = true;
-      for (auto u : inputs[i]) {
-        if (!out[u].known) in.known = false;
-        in.names.insert(out[u].names.begin(), out[u].names.end());
-        in.split = in.split || out[u].split;
-      }
-      const std::string who = "stage \"" + s.id + "\" (plugin \"" + plugins[i]->name + "\")";
-      if (in.known) {
-        for (const auto& need : c.needs)
-          if (!in.names.count(need)) {
-            std::vector<std::string> have(in.names.begin(), in.names.end());
-            err(s.pos, who + " needs column \"" + need + "\", which its inputs do not provide" +
-                           (have.empty() ? std::string() : " (available: " + join(have) + ")"));
-          }
-      }
-      if (c.needs_split && !in.split)
-        err(s.pos, who + " needs a train/valid/test split, but no splitter runs upstream");
-      Columns o = in;
-      for (const auto& d : c.drops) o.names.erase(d);
-      for (const auto& m : c.makes) o.names.insert(m);
-      if (c.makes_split) o.split = true;
-      if (c.dynamic) o.known = false;
-      out[i] = o;
+      ResolvedStage& rs = stages[i];
+      std::vector<Schema> ins;
+      for (auto u : inputs[i]) ins.push_back(out[u]);
+      rs.deferred = std::any_of(ins.begin(), ins.end(), [](const Schema& x) { return !x.known; });
+      auto r = apply_schema_rule(rs, ins);
+      for (auto& d : r.diagnostics) diags.push_back(std::move(d));
+      rs.params = std::move(r.params);
+      rs.schema = r.schema;
+      out[i] = std::move(r.schema);
     }
     if (diags.empty()) {
-      for (std::size_t i = 0; i < decl.stages.size(); ++i) {
-        ResolvedStage rs;
-        rs.id = decl.stages[i].id;
-        rs.plugin = plugins[i];
-        rs.inputs = inputs[i];
-        rs.params = params[i];
-        rs.contract = contracts[i];
-        rs.seed = stage_seed(decl.seed, rs.id);
-        rs.plugin_pos = decl.stages[i].has_plugin ? decl.stages[i].plugin_pos : decl.stages[i].pos;
-        rp.stages.push_back(std::move(rs));
-      }
+      rp.stages = std::move(stages);
       rp.graph = graph;
       rp.order = graph.topo_order();
       return rp;
@@ -438,6 +398,62 @@ ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry
   });
   if (load_error && diags.size() == 1) throw *load_error;
   throw ConfigError(diags);
+}
+
+SchemaResult apply_schema_rule(const ResolvedStage& s, const std::vector<Schema>& inputs) {
+  SchemaResult r;
+  r.params = s.params;
+  const auto& spec = s.plugin->spec;
+  const std::string who = "stage \"" + s.id + "\" (plugin \"" + s.plugin->name + "\")";
+  auto where = [&](const std::string& param) {
+    auto it = s.param_pos.find(param);
+    return it != s.param_pos.end() && it->second.line ? it->second : s.pos;
+  };
+  if (!spec.schema) {
+    // No rule: a one-input stage passes its input through; what any other
+    // gives is known only from its rows.
+    if (inputs.size() == 1) {
+      r.schema = inputs[0];
+    } else {
+      r.schema = merge_schemas(inputs);  // a split reaches it when one reaches any input
+      r.schema.known = false;
+      r.schema.columns.clear();
+    }
+    return r;
+  }
+  SchemaContext ctx(s.params, inputs);
+  try {
+    r.schema = spec.schema(ctx);
+  } catch (const std::exception& e) {
+    r.diagnostics.push_back({s.pos, "stage \"" + s.id + "\": " + e.what()});
+  } catch (...) {
+    r.diagnostics.push_back({s.pos, "stage \"" + s.id + "\": its plugin's schema rule threw an unknown exception"});
+  }
+  if (!r.diagnostics.empty()) {
+    // Reported once: what this stage gives downstream is unknown, and its
+    // split is assumed, so later stages raise no follow-on errors.
+    r.schema = Schema{};
+    r.schema.known = false;
+    r.schema.split = true;
+    return r;
+  }
+  for (const auto& is : ctx.issues())
+    r.diagnostics.push_back({where(is.param), is.param.empty() ? who + " " + is.message
+                                                                 : "parameter \"" + is.param + "\" of " + who + " " +
+                                                                       is.message});
+  if (!ctx.issues().empty()) {
+    Schema unknown = r.schema;
+    unknown.known = false;
+    unknown.split = true;
+    r.schema = unknown;
+    return r;
+  }
+  if (!ctx.resolved().empty()) {
+    json v = s.params.all();
+    for (const auto& [param, names] : ctx.resolved()) v[param] = names;
+    r.params = Params(std::move(v));
+  }
+  return r;
 }
 
 void check_distributed(const ResolvedPipeline& p, int world) {

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -68,23 +69,43 @@ std::string fmt_seconds(double s) {
   return b;
 }
 
-// Check a stage's output against its declaration before anyone consumes it.
-void check_output(const ResolvedStage& s, const std::vector<TablePtr>& inputs, const Table& out) {
+// Check a stage's output against its declared schema before anyone consumes it.
+void check_output(const ResolvedStage& s, const Schema& declared, const Table& out) {
   try {
     out.check();
   } catch (const std::exception& e) {
     throw StageError(s.id, s.plugin->name, std::string("returned an inconsistent table: ") + e.what());
   }
-  for (const auto& m : s.contract.makes)
-    if (!out.has(m))
-      throw StageError(s.id, s.plugin->name, "did not return column \"" + m + "\" that it declares it makes");
-  if (s.contract.dynamic) return;
-  std::set<std::string> allowed(s.contract.makes.begin(), s.contract.makes.end());
-  for (const auto& in : inputs)
-    for (const auto& c : in->columns()) allowed.insert(c->name);
+  if (!declared.known) return;
+  for (const auto& c : declared.columns) {
+    if (c.prefix) continue;
+    auto col = out.find(c.name);
+    if (!col) throw StageError(s.id, s.plugin->name, "did not return column \"" + c.name + "\" that it declares it makes");
+    if (col->type != c.type)
+      throw StageError(s.id, s.plugin->name,
+                       "returned column \"" + c.name + "\" as " + dtype_name(col->type) + ", but its schema declares " +
+                           dtype_name(c.type));
+    if (!c.nullable && col->null_count() > 0)
+      throw StageError(s.id, s.plugin->name,
+                       "returned NULLs in column \"" + c.name + "\", which its schema declares never NULL");
+  }
   for (const auto& c : out.columns())
-    if (!allowed.count(c->name) && c->name.rfind("pred_", 0) != 0)
+    if (!declared.covering(c->name))
       throw StageError(s.id, s.plugin->name, "returned column \"" + c->name + "\" that it did not declare");
+}
+
+/// The schema a stage's output is known by downstream: its declared one, or
+/// (when that was learnt only at run time) what the table holds.
+Schema effective_schema(const Schema& declared, const Table& t) {
+  if (declared.known) return declared;
+  Schema s = Schema::of(t);
+  // Keep what the declaration knew of the columns it did declare (roles).
+  for (auto& c : s.columns)
+    if (const auto* d = declared.covering(c.name)) {
+      c.role = d->role;
+      c.positive = d->positive;
+    }
+  return s;
 }
 
 json cache_record(const StageRecord& r, const json& parts) {
@@ -99,13 +120,15 @@ void replay(StageRecord& r, const json& rec) {
   r.reports = rec.value("reports", std::vector<std::string>{});
 }
 
-json record_json(const StageRecord& r) {
-  json j = {{"id", r.id},           {"plugin", r.plugin},     {"version", r.version}, {"status", r.status},
+json record_json(const StageRecord& r, const ResolvedStage& s, const Schema* schema) {
+  json j = {{"id", r.id},           {"plugin", r.plugin},     {"kind", kind_name(s.plugin->kind)},
+            {"version", r.version}, {"status", r.status},
             {"start_s", r.start_s}, {"wall_s", r.wall_s},     {"rows_in", r.rows_in}, {"rows_out", r.rows_out},
             {"counters", r.counters}, {"measures", r.measures}};
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.key.empty()) j["cache_key"] = r.key;
   j["cached"] = r.cached;
+  if (schema) j["schema"] = schema->to_json();
   return j;
 }
 
@@ -143,6 +166,8 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     recs[i].version = p.stages[i].plugin->version;
   }
   std::vector<TablePtr> outputs(n);
+  // What each finished stage's output is known by downstream (see effective_schema).
+  std::vector<std::optional<Schema>> outputs_schema(n);
   std::vector<int> waiting(n, 0), consumers(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
     waiting[i] = static_cast<int>(p.stages[i].inputs.size());
@@ -176,9 +201,32 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
     const ResolvedStage& s = p.stages[i];
     StageRecord& rec = recs[i];
     std::vector<TablePtr> ins;
+    std::vector<Schema> in_schemas;
     {
       std::lock_guard<std::mutex> lk(mu);
-      for (auto u : s.inputs) ins.push_back(outputs[u]);
+      for (auto u : s.inputs) {
+        ins.push_back(outputs[u]);
+        in_schemas.push_back(outputs_schema[u] ? *outputs_schema[u] : Schema::of(*outputs[u]));
+      }
+    }
+    // The declared schema and parameters; a stage whose inputs were not
+    // known at validation is checked now, with what they actually gave.
+    Schema declared = s.schema;
+    Params params = s.params;
+    if (s.deferred) {
+      auto r = apply_schema_rule(s, in_schemas);
+      if (!r.diagnostics.empty()) {
+        std::string m = "its inputs, known only now, do not fit it:";
+        for (const auto& d : r.diagnostics) m += "\n  " + d.where.str() + ": " + d.message;
+        rec.status = "failed";
+        rec.error = m;
+        std::lock_guard<std::mutex> lk(mu);
+        if (!failure) failure = std::make_exception_ptr(StageError(s.id, s.plugin->name, m, ExitCode::ConfigInvalid));
+        cancel = true;
+        return;
+      }
+      declared = r.schema;
+      params = r.params;
     }
     for (const auto& t : ins) rec.rows_in += t->rows();
     HostContext ctx(s, opt.mode, folder, log, rec, cancel, stage_threads, coll);
@@ -202,6 +250,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
                   {{"event", "stage_cached"}, {"key", keys[i]}});
           std::lock_guard<std::mutex> lk(mu);
           outputs[i] = std::make_shared<const Table>(std::move(hit->table));
+          outputs_schema[i] = effective_schema(declared, *outputs[i]);
           return;
         } catch (const std::exception& e) {
           log.log(LogLevel::Warn, s.id, std::string("cache entry unusable, running the stage: ") + e.what());
@@ -213,7 +262,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
       }
     }
     try {
-      auto stage = registry.create(*s.plugin, s.id, s.params);
+      auto stage = registry.create(*s.plugin, s.id, params);
       try {
         if (opt.mode == Mode::Apply && s.plugin->spec.learns) {
           auto dir = opt.state_from / "stages" / s.id;
@@ -223,7 +272,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
           stage->load_state(json::parse(read_file(file)), dir);
         }
         Table t = stage->run(ctx, ins);
-        check_output(s, ins, t);
+        check_output(s, declared, t);
         if (opt.mode == Mode::Fit && s.plugin->spec.learns) {
           auto dir = folder.stage_dir(s.id);
           json st = stage->save_state(dir);
@@ -275,6 +324,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
                 std::to_string(rec.rows_out),
             {{"event", "stage_end"}, {"wall_s", rec.wall_s}, {"rows_in", rec.rows_in}, {"rows_out", rec.rows_out}});
     std::lock_guard<std::mutex> lk(mu);
+    outputs_schema[i] = effective_schema(declared, *out);
     outputs[i] = std::move(out);
   };
 
@@ -372,7 +422,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   json stages = json::array();
   json plugins = json::object();
   for (std::size_t i = 0; i < n; ++i) {
-    stages.push_back(record_json(recs[i]));
+    stages.push_back(record_json(recs[i], p.stages[i], outputs_schema[i] ? &*outputs_schema[i] : nullptr));
     plugins[p.stages[i].plugin->name] = {{"version", p.stages[i].plugin->version},
                                          {"file", p.stages[i].plugin->file.filename().string()}};
   }

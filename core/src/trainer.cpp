@@ -9,26 +9,46 @@ namespace pipectl {
 
 void declare_trainer_params(PluginSpec& s) {
   s.param("label", ParamType::String, "label column (int64 0..k-1 or categorical)").def("is_iot");
-  s.param("features", ParamType::StringList,
-          "feature columns; empty = every column except label, exclude and pred_*")
+  s.param("features", ParamType::Columns,
+          "feature columns (names, globs or a selector table); empty = every column except label, exclude and pred_*")
       .def(json::array());
   s.param("exclude", ParamType::StringList, "columns never used as features (when `features` is empty)")
       .def(json::array({"sessionid"}));
 }
 
-Contract trainer_contract(const Params& p) {
-  Contract c;
-  c.needs.push_back(p.str("label"));
-  for (const auto& f : p.strings("features")) c.needs.push_back(f);
-  c.makes = {"pred_label"};
-  c.needs_split = true;
-  return c;
-}
+const char* const kTrainerSchemaDoc =
+    "needs `label` (int64 or categorical), the `features` columns and a split; gives its input plus pred_label "
+    "(categorical, prediction) and pred_proba (binary) or pred_proba.<class> (multiclass) (float64, prediction)";
 
-Contract dynamic_trainer_contract(const Params& p) {
-  Contract c = trainer_contract(p);
-  c.dynamic = true;
-  return c;
+Schema trainer_schema(SchemaContext& ctx) {
+  const auto& p = ctx.params();
+  ctx.need_split();
+  const std::string label = p.str("label");
+  const ColumnSchema* lab = ctx.need("label", label, {DType::Int64, DType::Categorical});
+  SelectOptions sel;
+  sel.allow_empty = true;  // empty = every column but the label, exclude and the predictions
+  sel.exclude = {label};
+  sel.default_roles = {ColumnRole::Feature};
+  ctx.select("features", sel);
+  Schema out = ctx.input();
+  if (lab) {
+    ColumnSchema l = *lab;
+    l.role = ColumnRole::Label;
+    out.set(l);
+  }
+  ColumnSchema pl;
+  pl.name = "pred_label";
+  pl.type = DType::Categorical;
+  pl.nullable = false;
+  pl.role = ColumnRole::Prediction;
+  out.set(pl);
+  ColumnSchema pp;
+  pp.name = "pred_proba";
+  pp.type = DType::Float64;
+  pp.role = ColumnRole::Prediction;
+  pp.prefix = true;
+  out.set(pp);
+  return out;
 }
 
 TrainingSet prepare_training(StageContext& ctx, const Table& t, const std::string& label,

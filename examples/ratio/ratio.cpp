@@ -12,11 +12,14 @@ PluginSpec ratio_spec() {
   s.param("denominator", ParamType::String, "numeric column below").def("packets");
   s.param("output", ParamType::String, "name of the new float64 column").def("bytes_per_packet");
   s.param("log1p", ParamType::Bool, "store log(1 + ratio) instead of the ratio").def(false);
-  s.contract = [](const Params& p) {
-    Contract c;
-    c.needs = {p.str("numerator"), p.str("denominator")};
-    c.makes = {p.str("output")};
-    return c;
+  s.schema_doc = "needs the numerator and denominator (numeric); gives its input plus `output` (float64)";
+  s.schema = [](SchemaContext& c) {
+    const auto& p = c.params();
+    c.need("numerator", p.str("numerator"), {DType::Float64, DType::Int64});
+    c.need("denominator", p.str("denominator"), {DType::Float64, DType::Int64});
+    Schema out = c.input();
+    out.set(ColumnSchema{p.str("output"), DType::Float64});
+    return out;
   };
   return s;
 }

@@ -10,7 +10,8 @@ PluginSpec category_map_spec() {
   // Training-row counts by value (never by a worker's dictionary code), gathered
   // and merged over the workers: every worker keeps the single-process dictionary.
   s.distributed = PluginSpec::Distributed::Combined;
-  s.param("columns", ParamType::StringList, "int64 or categorical columns to map (replaced by categorical columns)")
+  s.param("columns", ParamType::Columns,
+          "int64 or categorical columns to map (names, globs or a selector table; replaced by categorical columns)")
       .def(json::array({"srcport", "dstport", "manufacturer"}));
   s.param("top_k", ParamType::Int, "keep at most this many of the most frequent training values per column")
       .def(20)
@@ -19,12 +20,22 @@ PluginSpec category_map_spec() {
       .def(1)
       .at_least(1);
   s.param("other", ParamType::String, "category for unseen, infrequent and NULL values").def("other");
-  s.contract = [](const Params& p) {
-    Contract k;
-    k.needs = p.strings("columns");
-    k.makes = k.needs;
-    k.needs_split = true;
-    return k;
+  s.schema_doc = "needs a split and `columns` (int64 or categorical); gives its input with those columns categorical";
+  s.schema = [](SchemaContext& c) {
+    c.need_split();
+    SelectOptions o;
+    o.types = {DType::Int64, DType::Categorical};
+    o.default_roles = {ColumnRole::Feature};
+    auto cols = c.select("columns", o);
+    Schema out = c.input();
+    for (const auto& n : cols)
+      if (const auto* in = out.find(n)) {
+        ColumnSchema x = *in;
+        x.type = DType::Categorical;
+        x.nullable = false;
+        out.set(x);
+      }
+    return out;
   };
   return s;
 }

@@ -45,6 +45,12 @@ CleanerConfig CleanerConfig::from(const Params& p) {
     throw Error("cleaner: label_kind must be \"binary\" or \"multiclass\", got " + qt(kind));
   c.multiclass = kind == "multiclass";
   c.negative = p.str("negative");
+  c.positive = p.has("positive") ? p.str("positive") : "";
+  {
+    const PluginSpec spec = cleaner_spec();
+    for (const char* k : {"duration_from", "required", "non_negative", "ports", "drop"})
+      if (const auto* ps = spec.find(k); ps && (!p.has(k) || p.raw(k) == ps->default_value)) c.defaulted.insert(k);
+  }
   c.keep_unlabelled = p.boolean("keep_unlabelled");
   c.required = p.strings("required");
   c.non_negative = p.strings("non_negative");
@@ -69,25 +75,69 @@ CleanerConfig CleanerConfig::from(const Params& p) {
   return c;
 }
 
-Contract CleanerConfig::contract() const {
-  Contract k;
-  const bool has_duration = !duration_from.empty();
-  auto need = [&](const std::string& col) {
-    if (has_duration && col == duration) return;  // made here
-    if (col == label && col != label_from) return;
-    add_unique(k.needs, col);
+CleanerConfig CleanerConfig::adapted(const std::function<bool(const std::string&)>& has) const {
+  CleanerConfig c = *this;
+  auto keep = [&](const char* param, std::vector<std::string>& v) {
+    if (!defaulted.count(param)) return;
+    std::vector<std::string> kept;
+    for (const auto& x : v)
+      if (has(x) || (x == c.duration && !c.duration_from.empty())) kept.push_back(x);
+    v = std::move(kept);
   };
-  for (const auto& c : duration_from) need(c);
-  need(label_from);
-  for (const auto& c : required) need(c);
-  for (const auto& c : non_negative) need(c);
-  for (const auto& c : ports) need(c);
-  for (const auto& c : drop) need(c);
-  if (has_duration) k.makes.push_back(duration);
-  k.makes.push_back(label);
-  for (const auto& c : drop) add_unique(k.drops, c);
-  if (label != label_from) add_unique(k.drops, label_from);
-  return k;
+  if (defaulted.count("duration_from") && !duration_from.empty() &&
+      !(has(duration_from[0]) && has(duration_from[1])))
+    c.duration_from.clear();
+  keep("required", c.required);
+  keep("non_negative", c.non_negative);
+  keep("ports", c.ports);
+  keep("drop", c.drop);
+  return c;
+}
+
+std::string CleanerConfig::binary_names() const {
+  return positive.empty() ? "no,yes" : "not " + positive + "," + positive;
+}
+
+Schema CleanerConfig::schema(SchemaContext& ctx) const {
+  if (ctx.known()) {
+    const Schema& in = ctx.input();
+    const CleanerConfig a = adapted([&](const std::string& c) { return in.has(c); });
+    if (a.defaulted.size() != defaulted.size() || a.duration_from != duration_from || a.required != required ||
+        a.non_negative != non_negative || a.ports != ports || a.drop != drop)
+      return a.schema(ctx);
+  }
+  const bool has_duration = !duration_from.empty();
+  const std::vector<DType> numeric = {DType::Float64, DType::Int64};
+  // Each column named by a parameter must reach the stage (the duration and
+  // label it makes aside), reported under that parameter.
+  auto need = [&](const char* param, const std::string& col, const std::vector<DType>& types) {
+    if (has_duration && col == duration) return;
+    if (col == label && col != label_from) return;
+    ctx.need(param, col, types);
+  };
+  for (const auto& c : duration_from) need("duration_from", c, numeric);
+  need("label_from", label_from, {DType::Categorical});
+  for (const auto& c : required) need("required", c, {});
+  for (const auto& c : non_negative) need("non_negative", c, numeric);
+  for (const auto& c : ports) need("ports", c, numeric);
+  for (const auto& c : drop) need("drop", c, {});
+  Schema out = ctx.input();
+  if (has_duration) {
+    ColumnSchema d;
+    d.name = duration;
+    d.type = DType::Float64;
+    out.set(d);
+  }
+  ColumnSchema l;
+  l.name = label;
+  l.type = multiclass ? DType::Categorical : DType::Int64;
+  l.nullable = keep_unlabelled;
+  l.role = ColumnRole::Label;
+  if (!multiclass) l.positive = positive.empty() ? "not " + negative : positive;
+  out.set(l);
+  for (const auto& c : drop) out.drop(c);
+  if (label != label_from) out.drop(label_from);
+  return out;
 }
 
 Cleaner::Cleaner(const Params& p) : cfg_(CleanerConfig::from(p)) {}
@@ -95,6 +145,9 @@ Cleaner::Cleaner(const Params& p) : cfg_(CleanerConfig::from(p)) {}
 Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("cleaner takes exactly one input table");
   const Table& in = *inputs[0];
+  // The NetCollector columns of parameters left at their defaults apply
+  // where the data has them.
+  const CleanerConfig cfg_ = this->cfg_.adapted([&](const std::string& c) { return in.has(c); });
   const std::size_t n = in.rows();
   if (n == 0) throw DataError("the input table has no rows");
 
@@ -227,7 +280,8 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   Column label_col;
   if (!cfg_.multiclass) {
     std::vector<std::int64_t> yes_of_code(dict.size());
-    for (std::size_t k = 0; k < dict.size(); ++k) yes_of_code[k] = dict[k] != cfg_.negative;
+    for (std::size_t k = 0; k < dict.size(); ++k)
+      yes_of_code[k] = cfg_.positive.empty() ? dict[k] != cfg_.negative : dict[k] == cfg_.positive;
     std::vector<std::int64_t> y(n, 0);
     std::vector<std::uint8_t> valid;
     for (std::size_t i = 0; i < n; ++i) {
@@ -307,7 +361,7 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     t = t.without(d);
   }
   if (cfg_.label != cfg_.label_from && t.has(cfg_.label_from)) t = t.without(cfg_.label_from);
-  if (!cfg_.multiclass) t = t.with_meta("label_names." + cfg_.label, "no,yes");
+  if (!cfg_.multiclass) t = t.with_meta("label_names." + cfg_.label, cfg_.binary_names());
   t = t.with_meta("label", cfg_.label);
   if (dropped > 0) t = t.take(kept);
   return t;

@@ -12,6 +12,8 @@
 
 #include <pipectl/plugin.hpp>
 
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,16 +28,28 @@ struct CleanerConfig {
   std::string label_from;
   bool multiclass = false;
   std::string negative;
+  std::string positive;  ///< binary: the label_from value that is class 1 ("" = every value but negative)
   bool keep_unlabelled = false;
   std::vector<std::string> required;
   std::vector<std::string> non_negative;
   std::vector<std::string> ports;
   std::vector<std::string> drop;
+  /// Parameters left at their (NetCollector) defaults: the columns they name
+  /// apply only where the data has them (see adapted()).
+  std::set<std::string> defaulted;
 
   /// Throws pipectl::Error on an inconsistent configuration.
   static CleanerConfig from(const Params& p);
-  /// needs / makes / drops of the stage.
-  Contract contract() const;
+  /// The configuration for data whose columns `has` tells: the columns that
+  /// parameters left at their defaults name are dropped where absent (no
+  /// duration without both start and end); columns given explicitly stay
+  /// (and are reported missing).
+  CleanerConfig adapted(const std::function<bool(const std::string&)>& has) const;
+  /// The class names of a binary label: "no,yes", or "not P,P" with `positive`.
+  std::string binary_names() const;
+  /// The output schema: the input less `drop` and label_from, plus the
+  /// duration and the label (each column a parameter names must reach it).
+  Schema schema(SchemaContext& ctx) const;
 };
 
 class Cleaner : public Stage {

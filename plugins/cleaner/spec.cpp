@@ -26,6 +26,11 @@ PluginSpec cleaner_spec() {
       .one_of({"binary", "multiclass"});
   s.param("negative", ParamType::String, "the label_from value that is the negative class (binary labels)")
       .def("Other");
+  s.param("positive", ParamType::String,
+          "binary labels: the label_from value that is the positive class (1), every other value 0; the classes "
+          "are then \"not <positive>\" and \"<positive>\" (\"\" = every value but `negative` is positive, "
+          "classes \"no\" and \"yes\")")
+      .def("");
   s.param("keep_unlabelled", ParamType::Bool,
           "keep rows whose label_from is NULL (with a NULL label) instead of dropping them, "
           "e.g. to apply a model to unlabelled sessions")
@@ -40,7 +45,10 @@ PluginSpec cleaner_spec() {
       .def(json::array({"srcport", "dstport"}));
   s.param("drop", ParamType::StringList, "columns removed from the output")
       .def(json::array({"starttime", "endtime"}));
-  s.contract = [](const Params& p) { return CleanerConfig::from(p).contract(); };
+  s.schema_doc = "needs every column its parameters name (those of parameters left at their NetCollector "
+                 "defaults only where the data has them); gives its input less `drop` and label_from, plus "
+                 "`duration` (float64) and `label` (int64 binary or categorical multiclass, role label)";
+  s.schema = [](SchemaContext& c) { return CleanerConfig::from(c.params()).schema(c); };
   return s;
 }
 

@@ -118,10 +118,9 @@ CsvSinkConfig CsvSinkConfig::from(const Params& p) {
   return c;
 }
 
-Contract CsvSinkConfig::contract() const {
-  Contract k;
-  k.needs = columns;
-  return k;
+Schema CsvSinkConfig::schema(SchemaContext& ctx) const {
+  for (const auto& c : columns) ctx.need("columns", c);
+  return ctx.input();
 }
 
 std::size_t write_csv(const Table& t, const CsvSinkConfig& cfg, const std::function<void(std::string_view)>& sink,

@@ -40,7 +40,8 @@ struct CsvSinkConfig {
 
   /// Throws pipectl::Error on an invalid configuration.
   static CsvSinkConfig from(const Params& p);
-  Contract contract() const;
+  /// Needs `columns`; gives its input.
+  Schema schema(SchemaContext& ctx) const;
 };
 
 /// Write `t` as CSV, handing the text to `out` in chunks. `ctx` may be null.

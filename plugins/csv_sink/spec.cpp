@@ -20,7 +20,8 @@ PluginSpec csv_sink_spec() {
           "as the same double); both round-trip exactly")
       .def("%.17g")
       .one_of({"%.17g", "shortest"});
-  s.contract = [](const Params& p) { return CsvSinkConfig::from(p).contract(); };
+  s.schema_doc = "needs `columns`; gives its input unchanged";
+  s.schema = [](SchemaContext& c) { return CsvSinkConfig::from(c.params()).schema(c); };
   return s;
 }
 

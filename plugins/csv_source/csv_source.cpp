@@ -7,6 +7,7 @@
 #include <pipectl/text.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -152,7 +153,7 @@ CsvConfig CsvConfig::from(const Params& p) {
   if (c.list_separator.find(c.delimiter) != std::string::npos)
     throw Error("parameter \"list_separator\" contains the delimiter");
   c.quoted_is_text = p.has("quoted_is_text") ? p.boolean("quoted_is_text") : true;
-  c.list_columns = p.has("list_columns") ? p.strings("list_columns") : std::vector<std::string>{"dns"};
+  c.list_columns = p.has("list_columns") ? p.strings("list_columns") : std::vector<std::string>{};
   if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/true);
   for (const auto& l : c.list_columns) {
     auto it = c.types.find(l);
@@ -166,19 +167,24 @@ CsvConfig CsvConfig::from(const Params& p) {
   return c;
 }
 
-Contract CsvConfig::contract() const {
-  Contract k;
-  if (types.empty()) {
-    k.dynamic = true;
-  } else {
-    for (const auto& [name, t] : types) k.makes.push_back(name);
-    for (const auto& l : list_columns)
-      if (!types.count(l)) k.makes.push_back(l);
-  }
-  return k;
-}
 
-Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext* ctx) {
+namespace {
+
+/// The head of the file whose records decide the inferred types.
+constexpr std::size_t kCsvInferBytes = std::size_t{64} << 20;
+
+/// The header and each column's kind: declared (`types`, `list_columns`) or
+/// inferred from the records in the first kCsvInferBytes of the file (the
+/// same records at validation and at run time, so both agree).
+struct Layout {
+  std::vector<std::string> names;
+  std::vector<Kind> kinds;
+  std::size_t expected_rows = 0;
+  bool sampled = false;  ///< inference stopped at the bound
+};
+
+Layout csv_layout(std::string_view data, const CsvConfig& cfg, StageContext* ctx) {
+  Layout out;
   std::vector<csv::Field> f;
   std::vector<std::string> names;
   {
@@ -237,7 +243,9 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
       ctx->progress(lo + (hi - lo) * static_cast<double>(r.offset()) / static_cast<double>(r.size()));
   };
 
-  // Pass 1: infer the types of the undeclared columns from all their values.
+  // Pass 1: infer the types of the undeclared columns from their values (in
+  // the first kCsvInferBytes: a later value that does not fit the type is an
+  // error of pass 2 that says so).
   std::vector<std::size_t> infer;
   for (std::size_t c = 0; c < ncol; ++c)
     if (kinds[c] == Kind::Infer) infer.push_back(c);
@@ -249,8 +257,9 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
     r.next(f);
     if (ncol == 1) r.set_skip_blank_lines(false);
     std::size_t rec = 0, open = infer.size();
-    while (open > 0 && r.next(f)) {
+    while (open > 0 && !out.sampled && r.next(f)) {
       check_cancel(++rec, r, 0.0, pass2_from);
+      if (r.offset() > kCsvInferBytes) out.sampled = true;  // this record is the last one inferred from
       if (f.size() != ncol) throw DataError(fields_msg(r.line(), f.size(), ncol));
       for (auto c : infer) {
         Inference& x = inf[c];
@@ -280,7 +289,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
         --open;
       }
     }
-    if (open > 0) expected_rows = rec;  // read to the end: the exact row count
+    if (!out.sampled && open > 0) expected_rows = rec;  // read to the end: the exact row count
     for (auto c : infer) {
       const Inference& x = inf[c];
       if (x.text) kinds[c] = Kind::Text;
@@ -300,6 +309,77 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
       expected_rows = static_cast<std::size_t>(1.05 * static_cast<double>(k) * static_cast<double>(data.size() - from) /
                                                static_cast<double>(r.offset() - from)) + 16;
   }
+  out.names = std::move(names);
+  out.kinds = std::move(kinds);
+  out.expected_rows = expected_rows;
+  return out;
+}
+
+}  // namespace
+
+Schema CsvConfig::schema() const {
+  // Learnt from the header and the records that decide the inferred types
+  // (the first kCsvInferBytes, as the read does); a file that is not there
+  // yet: the declared `types` (and list_columns), or known at run time.
+  Schema out;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) {
+    const auto size = static_cast<std::size_t>(fs::file_size(path, ec));
+    const std::size_t want = std::min<std::size_t>(size, kCsvInferBytes + (std::size_t{1} << 20));
+    std::string head(want, '\0');
+    std::ifstream in(path, std::ios::binary);
+    if (!ec && in.read(head.data(), static_cast<std::streamsize>(want))) {
+      if (want < size) {
+        const auto nl = head.rfind('\n');
+        head.resize(nl == std::string::npos ? 0 : nl + 1);
+      }
+      try {
+        Layout l = csv_layout(head, *this, nullptr);
+        for (std::size_t c = 0; c < l.names.size(); ++c) {
+          if (l.kinds[c] == Kind::Skip) continue;
+          ColumnSchema cs;
+          cs.name = l.names[c];
+          cs.type = l.kinds[c] == Kind::Int     ? DType::Int64
+                    : l.kinds[c] == Kind::Float ? DType::Float64
+                    : l.kinds[c] == Kind::Multi ? DType::MultiCategorical
+                                                : DType::Categorical;
+          out.columns.push_back(std::move(cs));
+        }
+        return out;
+      } catch (const std::exception&) {
+        // Unusable data: the read reports it, with its line.
+      }
+    }
+  }
+  out.columns.clear();
+  if (types.empty()) {
+    out.known = false;
+    return out;
+  }
+  for (const auto& [name, t] : types) out.columns.push_back({name, t});
+  for (const auto& l : list_columns)
+    if (!types.count(l)) out.columns.push_back({l, DType::MultiCategorical});
+  return out;
+}
+
+Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext* ctx) {
+  std::vector<csv::Field> f;
+  Layout layout = csv_layout(data, cfg, ctx);
+  std::vector<std::string>& names = layout.names;
+  std::vector<Kind>& kinds = layout.kinds;
+  const std::size_t ncol = names.size();
+  std::size_t expected_rows = layout.expected_rows;
+  const double pass2_from = 0.4;
+  // A value past the inferred head that does not fit its column's type.
+  const std::string hint = layout.sampled ? " (the column's type was inferred from the first 64 MiB of the file; "
+                                            "declare it in `types`)"
+                                          : "";
+  auto check_cancel = [&](std::size_t rec, const csv::Reader& r, double lo, double hi) {
+    if (!ctx || (rec & 4095) != 0 || rec == 0) return;
+    if (ctx->cancelled()) throw Interrupted("cancelled while reading a CSV file");
+    if ((rec & 65535) == 0)
+      ctx->progress(lo + (hi - lo) * static_cast<double>(r.offset()) / static_cast<double>(r.size()));
+  };
 
   // Pass 2: parse into the columns.
   std::vector<Builder> cols(ncol);
@@ -332,7 +412,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
             double d;
             const std::string pre = "column \"" + b.name + "\": ";
             if (!parse_double(v.text, d))
-              throw DataError(pre + "text value " + shown(v.text) + " at line " + std::to_string(r.line()));
+              throw DataError(pre + "text value " + shown(v.text) + " at line " + std::to_string(r.line()) + hint);
             if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) {
               i = static_cast<std::int64_t>(d);
             } else if (std::isfinite(d) && d == std::trunc(d)) {
@@ -340,7 +420,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
                               " is out of the int64 range");
             } else {
               throw DataError(pre + "value " + shown(v.text) + " at line " + std::to_string(r.line()) +
-                              " is not an integer");
+                              " is not an integer" + hint);
             }
           }
           b.i64.push_back(i);
@@ -350,7 +430,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
           double d;
           if (!parse_double(v.text, d))
             throw DataError("column \"" + b.name + "\": text value " + shown(v.text) + " at line " +
-                            std::to_string(r.line()));
+                            std::to_string(r.line()) + hint);
           b.f64.push_back(d);
           break;
         }

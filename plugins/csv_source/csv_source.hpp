@@ -6,9 +6,12 @@
 //   - without `types`, every header column is read: those in `list_columns`
 //     are multi_categorical (items split at `list_separator`, empty items
 //     ignored; list_columns missing from the header are ignored), the others
-//     inferred from the whole column: all values integers -> int64, all
-//     numbers -> float64 (nan / inf count as numbers), else categorical. The
-//     contract is dynamic.
+//     inferred from the column's values in the first 64 MiB of the file: all
+//     values integers -> int64, all numbers -> float64 (nan / inf count as
+//     numbers), else categorical (a later value that does not fit is an
+//     error saying so). Validation learns the same schema from the header
+//     and those records; list_columns is empty by default (the NetCollector
+//     export's pipelines set ["dns"]).
 //   - with `types` (column -> int64 | float64 | categorical |
 //     multi_categorical) the schema is declared: the contract makes the
 //     `types` columns plus `list_columns`, the output holds exactly those
@@ -51,7 +54,9 @@ struct CsvConfig {
 
   /// Throws pipectl::Error on an invalid configuration.
   static CsvConfig from(const Params& p);
-  Contract contract() const;
+  /// From the header and the inferred head of the file (no file yet: the
+  /// `types` columns, else known at run time).
+  Schema schema() const;
 };
 
 class CsvSource : public Stage {

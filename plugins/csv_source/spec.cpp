@@ -14,18 +14,23 @@ PluginSpec csv_spec() {
   s.param("types", ParamType::Table,
           "column -> \"int64\" | \"float64\" | \"categorical\" | \"multi_categorical\": the declared schema; "
           "the output is then exactly these columns plus list_columns. Without it every column is read, "
-          "its type inferred from all its values (all integers: int64, all numbers: float64, else categorical)")
+          "its type inferred from its values in the first 64 MiB of the file (all integers: int64, all numbers: "
+          "float64, else categorical)")
       .def(json::object());
   s.param("list_columns", ParamType::StringList,
           "multi-valued (multi_categorical) columns, items separated by list_separator; without types, "
-          "names not in the header are ignored; with types, they must be in the header")
-      .def(json::array({"dns"}));
+          "names not in the header are ignored; with types, they must be in the header (the NetCollector "
+          "export's DNS names: [\"dns\"])")
+      .def(json::array());
   s.param("list_separator", ParamType::String, "separates the items of a list column's field").def("|");
   s.param("quoted_is_text", ParamType::Bool,
           "a quoted field counts as text when inferring a column's type (so quoted digits stay categorical, "
           "as csv_sink writes them); declared numeric columns parse quoted fields regardless")
       .def(true);
-  s.contract = [](const Params& p) { return CsvConfig::from(p).contract(); };
+  s.schema_doc = "the header's columns, typed by `types`, list_columns or inference over the file's first 64 MiB "
+                 "(learnt at validation); a file not there yet: the `types` columns, else known at run time";
+  s.schema = [](SchemaContext& c) { return CsvConfig::from(c.params()).schema(); };
+  s.input_param = "path";
   return s;
 }
 

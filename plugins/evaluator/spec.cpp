@@ -21,10 +21,15 @@ PluginSpec evaluator_spec() {
           "write <model>/test_predictions.csv: sessionid (if present), label, pred_label and the probability "
           "columns (%.17g) of the evaluated rows")
       .def(true);
-  s.contract = [](const Params& p) {
-    Contract c;
-    c.needs = {p.str("label"), "pred_label"};
-    return c;
+  s.schema_doc = "needs `label` (int64 or categorical) and pred_label in every input; gives its first input";
+  s.schema = [](SchemaContext& c) {
+    const std::string label = c.params().str("label");
+    for (const auto& in : c.inputs()) {
+      c.need("label", label, {DType::Int64, DType::Categorical}, &in);
+      if (in.known && !in.find("pred_label"))
+        c.error("", "needs the predictions of a trainer (column \"pred_label\"), which its inputs do not provide");
+    }
+    return c.inputs().empty() ? Schema{} : c.inputs()[0];
   };
   return s;
 }

@@ -20,8 +20,8 @@ PluginSpec liblinear_spec() {
           "values")
       .def("logistic_regression")
       .one_of({"logistic_regression", "linear_svm"});
-  s.param("c", ParamType::Float, "inverse regularisation strength C, > 0").def(1.0).at_least(0);
-  s.param("eps", ParamType::Float, "liblinear's stopping tolerance, > 0").def(0.01).at_least(0);
+  s.param("c", ParamType::Float, "inverse regularisation strength C, > 0").def(1.0).above(0);
+  s.param("eps", ParamType::Float, "liblinear's stopping tolerance, > 0").def(0.01).above(0);
   s.param("bias", ParamType::Float,
           "value of the bias feature appended to every row (its weight is the intercept, regularised like the "
           "others); negative = no intercept")
@@ -34,7 +34,8 @@ PluginSpec liblinear_spec() {
           "divide every numeric feature by its max |value| over the training rows (kept in the state); "
           "one-hot / multi-hot indicators are already 0/1. Missing numeric values enter as 0")
       .def(true);
-  s.contract = dynamic_trainer_contract;  // the pred_proba columns depend on the label's classes
+  s.schema = trainer_schema;
+  s.schema_doc = kTrainerSchemaDoc;
   return s;
 }
 

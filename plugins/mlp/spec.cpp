@@ -30,7 +30,7 @@ PluginSpec mlp_spec() {
           "stop when the mean squared error changes by less than this between epochs")
       .def(1e-4)
       .at_least(0);
-  s.param("learning_rate", ParamType::Float, "step size of backprop (ignored by rprop), > 0").def(0.001).at_least(0);
+  s.param("learning_rate", ParamType::Float, "step size of backprop (ignored by rprop), > 0").def(0.001).above(0);
   s.param("seed", ParamType::Int,
           "seed of the weight initialisation and of the training-row order; -1 = the stage seed")
       .def(-1)
@@ -39,7 +39,8 @@ PluginSpec mlp_spec() {
           "balance the classes of the training rows by repeating each row of class k round(n_max / n_k) times "
           "(OpenCV 4.6's ANN_MLP misapplies per-sample weights, so they are not used)")
       .def(true);
-  s.contract = dynamic_trainer_contract;  // the pred_proba columns depend on the label's classes
+  s.schema = trainer_schema;
+  s.schema_doc = kTrainerSchemaDoc;
   return s;
 }
 

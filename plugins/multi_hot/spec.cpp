@@ -17,12 +17,11 @@ PluginSpec multi_hot_spec() {
   s.param("other", ParamType::String, "category for names outside the vocabulary (once per row)").def("other");
   s.param("none", ParamType::String, "category for rows without any name (\"\" = leave such rows empty)")
       .def("none");
-  s.contract = [](const Params& p) {
-    Contract k;
-    k.needs = {p.str("column")};
-    k.makes = k.needs;
-    k.needs_split = true;
-    return k;
+  s.schema_doc = "needs a split and `column` (multi_categorical); gives its input with that column re-coded";
+  s.schema = [](SchemaContext& c) {
+    c.need_split();
+    c.need("column", c.params().str("column"), {DType::MultiCategorical});
+    return c.input();
   };
   return s;
 }

@@ -10,7 +10,8 @@ PluginSpec normaliser_spec() {
   // Min / max / exact sums of each worker's training rows, combined over the
   // workers (see normaliser.hpp): every worker holds the single-process state.
   s.distributed = PluginSpec::Distributed::Combined;
-  s.param("columns", ParamType::StringList, "numeric columns to scale (int64 columns become float64)")
+  s.param("columns", ParamType::Columns,
+          "numeric columns to scale (names, globs or a selector table; int64 columns become float64)")
       .def(json::array({"bytes", "packets", "duration"}));
   s.param("method", ParamType::String,
           "minmax: (x - min) / (max - min); zscore: (x - mean) / std; fitted on training rows, "
@@ -19,12 +20,21 @@ PluginSpec normaliser_spec() {
       .one_of({"minmax", "zscore"});
   s.param("log1p", ParamType::Bool, "apply log1p before scaling (negative values are an error)").def(false);
   s.param("clip", ParamType::Bool, "minmax: clip scaled values to [0, 1]").def(true);
-  s.contract = [](const Params& p) {
-    Contract k;
-    k.needs = p.strings("columns");
-    k.makes = k.needs;
-    k.needs_split = true;
-    return k;
+  s.schema_doc = "needs a split and `columns` (numeric); gives its input with those columns as float64";
+  s.schema = [](SchemaContext& c) {
+    c.need_split();
+    SelectOptions o;
+    o.types = {DType::Float64, DType::Int64};
+    o.default_roles = {ColumnRole::Feature};
+    auto cols = c.select("columns", o);
+    Schema out = c.input();
+    for (const auto& n : cols)
+      if (const auto* in = out.find(n)) {
+        ColumnSchema x = *in;
+        x.type = DType::Float64;
+        out.set(x);
+      }
+    return out;
   };
   return s;
 }

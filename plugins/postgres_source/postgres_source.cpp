@@ -414,17 +414,40 @@ PostgresConfig PostgresConfig::from(const Params& p) {
   return c;
 }
 
-Contract PostgresConfig::contract() const {
-  Contract k;
-  if (default_query()) {
-    k.makes = {"sessionid", "srcport", "dstport", "bytes", "packets", "starttime", "endtime", "manufacturer",
-               "device_type"};
-    if (!capture_column.empty()) k.makes.push_back(capture_column);
-  } else {
-    k.dynamic = true;
+Schema PostgresConfig::schema() const {
+  // The default query's columns are those of the NetCollector tables
+  // (schemas/netcollector.postgres.sql); a custom query's are learnt when it
+  // runs (preparing it needs the server).
+  Schema out;
+  if (!default_query()) {
+    out.known = false;
+    return out;
   }
-  if (!list_query.empty()) k.makes.push_back(list_column);
-  return k;
+  const std::pair<const char*, DType> cols[] = {
+      {"sessionid", DType::Int64}, {"srcport", DType::Int64},   {"dstport", DType::Int64},
+      {"bytes", DType::Int64},     {"packets", DType::Int64},   {"starttime", DType::Float64},
+      {"endtime", DType::Float64}, {"manufacturer", DType::Categorical}, {"device_type", DType::Categorical}};
+  for (const auto& [name, type] : cols) {
+    ColumnSchema c;
+    c.name = name;
+    auto t = types.find(name);
+    c.type = t != types.end() ? t->second : type;
+    if (c.name == list_key) c.role = ColumnRole::Key;
+    out.columns.push_back(c);
+  }
+  if (!capture_column.empty()) {
+    ColumnSchema c;
+    c.name = capture_column;
+    c.type = DType::Categorical;
+    out.set(c);
+  }
+  if (!list_query.empty()) {
+    ColumnSchema l;
+    l.name = list_column;
+    l.type = DType::MultiCategorical;
+    out.set(l);
+  }
+  return out;
 }
 
 PostgresSource::PostgresSource(const Params& p) : cfg_(PostgresConfig::from(p)) {}

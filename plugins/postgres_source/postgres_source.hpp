@@ -97,7 +97,8 @@ struct PostgresConfig {
   /// which means the same and is read in stored order here too).
   bool default_list_query() const;
   bool key_range() const { return key_min.has_value(); }
-  Contract contract() const;
+  /// The default query's columns and types; a custom query's: known at run time.
+  Schema schema() const;
 };
 
 class PostgresSource : public Stage {

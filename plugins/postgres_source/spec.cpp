@@ -70,7 +70,9 @@ PluginSpec postgres_spec() {
           "run `select count(*)` over the query first, to reserve memory and report exact progress "
           "(an extra pass over the data; without it the default query's row count is estimated)")
       .def(false);
-  s.contract = [](const Params& p) { return PostgresConfig::from(p).contract(); };
+  s.schema_doc = "the default query: the NetCollector session columns; a custom query: learnt at run time";
+  s.schema = [](SchemaContext& c) { return PostgresConfig::from(c.params()).schema(); };
+  s.input_param = "conninfo";
   return s;
 }
 

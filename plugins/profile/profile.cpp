@@ -756,12 +756,11 @@ ProfileConfig ProfileConfig::from(const Params& p) {
   return c;
 }
 
-Contract ProfileConfig::contract() const {
-  Contract k;
-  if (!label.empty()) k.needs.push_back(label);
-  for (const auto& c : columns) k.needs.push_back(c);
-  k.needs_split = train_only;
-  return k;
+Schema ProfileConfig::schema(SchemaContext& ctx) const {
+  if (!label.empty()) ctx.need("label", label);
+  for (const auto& c : columns) ctx.need("columns", c);
+  if (train_only) ctx.need_split();
+  return ctx.input();
 }
 
 // ------------------------------------------------------------------ profile

@@ -68,7 +68,8 @@ struct ProfileConfig {
 
   /// Throws pipectl::Error on an inconsistent configuration.
   static ProfileConfig from(const Params& p);
-  Contract contract() const;
+  /// Needs label and columns (and a split for rows = "train"); gives its input.
+  Schema schema(SchemaContext& ctx) const;
 };
 
 /// The profile of `in` (the profile.json object), no I/O. `threads` columns

@@ -32,7 +32,8 @@ PluginSpec profile_spec() {
   s.param("rows", ParamType::String, "profile all rows, or only the training rows (needs a splitter upstream)")
       .def("all")
       .one_of({"all", "train"});
-  s.contract = [](const Params& p) { return ProfileConfig::from(p).contract(); };
+  s.schema_doc = "needs `label` and `columns` (and a split for rows = \"train\"); gives its input unchanged";
+  s.schema = [](SchemaContext& c) { return ProfileConfig::from(c.params()).schema(c); };
   return s;
 }
 

@@ -35,7 +35,8 @@ PluginSpec splitter_spec() {
   s.param("key", ParamType::StringList,
           "method = hash: int64 or categorical columns hashed to place a row (categorical by label)")
       .def(json::array({"sessionid"}));
-  s.contract = [](const Params& p) { return SplitterConfig::from(p).contract(); };
+  s.schema_doc = "needs `stratify`, `group` and (method hash) `key`; gives its input with the train/valid/test split";
+  s.schema = [](SchemaContext& c) { return SplitterConfig::from(c.params()).schema(c); };
   return s;
 }
 

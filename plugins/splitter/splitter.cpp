@@ -249,15 +249,21 @@ SplitterConfig SplitterConfig::from(const Params& p) {
   return c;
 }
 
-Contract SplitterConfig::contract() const {
-  Contract k;
-  if (!stratify.empty()) k.needs.push_back(stratify);
-  if (!group.empty() && group != stratify) k.needs.push_back(group);
+Schema SplitterConfig::schema(SchemaContext& ctx) const {
+  if (!stratify.empty()) ctx.need("stratify", stratify);
+  if (!group.empty() && group != stratify) ctx.need("group", group);
   if (hash)
     for (const auto& c : key)
-      if (std::find(k.needs.begin(), k.needs.end(), c) == k.needs.end()) k.needs.push_back(c);
-  k.makes_split = true;
-  return k;
+      if (c != stratify && c != group) ctx.need("key", c);
+  Schema out = ctx.input();
+  if (!group.empty())
+    if (const auto* g = out.find(group); g && g->role == ColumnRole::Feature) {
+      ColumnSchema x = *g;
+      x.role = ColumnRole::Group;
+      out.set(x);
+    }
+  out.split = true;
+  return out;
 }
 
 Splitter::Splitter(const Params& p) : cfg_(SplitterConfig::from(p)) {}

@@ -60,7 +60,8 @@ struct SplitterConfig {
   /// Throws pipectl::Error if a fraction is outside [0, 1] or they do not sum to 1 (± 1e-9),
   /// or method is "hash" with an empty key.
   static SplitterConfig from(const Params& p);
-  Contract contract() const;
+  /// Needs stratify, group and (hash) key; gives its input with the split (group: role group).
+  Schema schema(SchemaContext& ctx) const;
 };
 
 /// Rows of a stratum of m rows per split (train, valid, test): largest

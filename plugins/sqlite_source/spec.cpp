@@ -106,7 +106,11 @@ PluginSpec sqlite_spec() {
       .def("auto")
       .one_of({"auto", "files", "rows"});
   s.distributed = PluginSpec::Distributed::Combined;
-  s.contract = [](const Params& p) { return SqliteConfig::from(p).contract(); };
+  s.schema_doc = "the main query's result columns with their declared types (learnt by preparing it on the "
+                 "database, no row read), list_column (multi_categorical), site_column (several files)";
+  s.schema = [](SchemaContext& c) { return SqliteConfig::from(c.params()).schema(); };
+  s.input_param = "path";
+  s.key_ranges = [](const Params& p, std::int64_t rows) { return SqliteConfig::from(p).key_ranges(rows); };
   return s;
 }
 

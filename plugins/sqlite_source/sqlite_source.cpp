@@ -259,17 +259,100 @@ SqliteConfig SqliteConfig::from(const Params& p) {
   return c;
 }
 
-Contract SqliteConfig::contract() const {
-  Contract k;
-  if (default_query()) {
-    k.makes = sqlite_default_columns();
-    if (!capture_column.empty()) k.makes.push_back(capture_column);
-  } else {
-    k.dynamic = true;
+Schema SqliteConfig::schema() const {
+  // Learnt by preparing the main query on the (first) database: the result
+  // columns' names and declared types, as the read will type them; no row is
+  // stepped. A database that is not there yet, a query that does not
+  // prepare, or a column whose type only its values decide: known at run time.
+  Schema out;
+  out.known = false;
+  std::string file = path;
+  if (pattern) {
+    glob_t g{};
+    if (::glob(path.c_str(), 0, nullptr, &g) == 0 && g.gl_pathc > 0) {
+      std::vector<std::string> all;
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) all.emplace_back(g.gl_pathv[i]);
+      std::sort(all.begin(), all.end());
+      file = all.front();
+    } else {
+      file.clear();
+    }
+    globfree(&g);
   }
-  if (!list_query.empty()) k.makes.push_back(list_column);
-  if (pattern && !site_column.empty()) k.makes.push_back(site_column);
-  return k;
+  std::error_code ec;
+  if (file.empty() || !fs::is_regular_file(file, ec)) return out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return out;
+  }
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = main_sql(false);
+  const bool ok = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && st;
+  bool all_typed = ok;
+  if (ok) {
+    for (int c = 0; c < sqlite3_column_count(st); ++c) {
+      ColumnSchema cs;
+      cs.name = sqlite3_column_name(st, c);
+      BuildKind k = kind_of_decltype(sqlite3_column_decltype(st, c));
+      auto t = types.find(cs.name);
+      if (t != types.end()) k = build_kind(t->second);
+      if (k == BuildKind::Unknown) all_typed = false;
+      cs.type = k == BuildKind::Int ? DType::Int64 : k == BuildKind::Float ? DType::Float64 : DType::Categorical;
+      if (cs.name == list_key) cs.role = ColumnRole::Key;
+      out.columns.push_back(std::move(cs));
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  if (!all_typed) {
+    // Names are known; types wait for the rows.
+    out.columns.clear();
+    return out;
+  }
+  if (!list_query.empty()) {
+    ColumnSchema l;
+    l.name = list_column;
+    l.type = DType::MultiCategorical;
+    out.set(l);
+  }
+  if (pattern && !site_column.empty()) {
+    ColumnSchema site;
+    site.name = site_column;
+    site.type = DType::Categorical;
+    site.role = ColumnRole::Group;
+    out.set(site);
+  }
+  out.known = true;
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> SqliteConfig::key_ranges(std::int64_t rows) const {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  std::error_code ec;
+  if (pattern || rows <= 0 || !fs::is_regular_file(path, ec)) return out;
+  // The default query reads sessions by sessionid: ask the table directly
+  // (its primary key); a custom query: its own key column.
+  const std::string sql = default_query()
+                              ? "select min(sessionid), max(sessionid), count(*) from sessions"
+                              : "select min(k), max(k), count(*) from (select " + quote_ident(list_key) +
+                                    " as k from (\n" + query + "\n))";
+  sqlite3* db = nullptr;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+      sqlite3_column_type(st, 0) == SQLITE_INTEGER && sqlite3_column_type(st, 1) == SQLITE_INTEGER) {
+    const std::int64_t lo = sqlite3_column_int64(st, 0), hi = sqlite3_column_int64(st, 1), n = sqlite3_column_int64(st, 2);
+    const std::int64_t chunks = std::max<std::int64_t>(1, (n + rows - 1) / rows);
+    const std::int64_t span = (hi - lo) / chunks + 1;
+    for (std::int64_t a = lo; a <= hi; a += span) {
+      out.emplace_back(a, std::min(hi, a + span - 1));
+      if (hi - a < span) break;  // no overflow past hi
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
 }
 
 std::vector<std::string> SqliteConfig::files() const {

@@ -122,7 +122,13 @@ struct SqliteConfig {
   /// (throws DataError when it matches nothing, or two matches share a stem
   /// while there is a site column).
   std::vector<std::string> files() const;
-  Contract contract() const;
+  /// The output schema, learnt by preparing the main query (no row read);
+  /// known = false when the database is not there or a column's type is
+  /// decided by its values.
+  Schema schema() const;
+  /// Ranges of list_key holding about `rows` rows each (one database file;
+  /// empty when it cannot tell), for predicting in chunks.
+  std::vector<std::pair<std::int64_t, std::int64_t>> key_ranges(std::int64_t rows) const;
 };
 
 class SqliteSource : public Stage {

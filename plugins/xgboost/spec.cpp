@@ -21,11 +21,11 @@ PluginSpec xgboost_spec() {
           "stop when the Valid-split metric has not improved for this many rounds; 0 = off")
       .def(20)
       .at_least(0);
-  s.param("eta", ParamType::Float, "learning rate, in (0, 1]").def(0.1).range(0, 1);
+  s.param("eta", ParamType::Float, "learning rate, in (0, 1]").def(0.1).range_open_low(0, 1);
   s.param("max_depth", ParamType::Int, "maximum tree depth").def(6).range(0, 64);
   s.param("min_child_weight", ParamType::Float, "minimum hessian sum in a leaf").def(1.0).at_least(0);
-  s.param("subsample", ParamType::Float, "row subsampling per tree, in (0, 1] (boosted mode)").def(1.0).range(0, 1);
-  s.param("colsample_bytree", ParamType::Float, "column subsampling per tree, in (0, 1]").def(1.0).range(0, 1);
+  s.param("subsample", ParamType::Float, "row subsampling per tree, in (0, 1] (boosted mode)").def(1.0).range_open_low(0, 1);
+  s.param("colsample_bytree", ParamType::Float, "column subsampling per tree, in (0, 1]").def(1.0).range_open_low(0, 1);
   s.param("lambda", ParamType::Float, "L2 regularisation of leaf weights").def(1.0).at_least(0);
   s.param("alpha", ParamType::Float, "L1 regularisation of leaf weights").def(0.0).at_least(0);
   s.param("tree_method", ParamType::String,
@@ -46,7 +46,8 @@ PluginSpec xgboost_spec() {
           "extra XGBoost parameters passed through verbatim, e.g. { scale_pos_weight = 2 }; keys that have "
           "their own parameter here (eta, seed, objective…) are refused")
       .def(json::object());
-  s.contract = trainer_contract;  // declares pred_label only; the runner accepts the undeclared pred_proba columns
+  s.schema = trainer_schema;
+  s.schema_doc = kTrainerSchemaDoc;
   return s;
 }
 

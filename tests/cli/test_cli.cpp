@@ -11,7 +11,8 @@ TEST_CASE("plugins describe prints the declared parameters") {
   CHECK(r.out.find("  Name         test_model\n  Kind         trainer\n  Version      1.0.0\n") != std::string::npos);
   CHECK(r.out.find("  label\n      label column\n      type: string, required\n") != std::string::npos);
   CHECK(r.out.find("  depth\n      unused knob\n      type: int, default: 3, range: [1.0, 10.0]\n") != std::string::npos);
-  CHECK(r.out.find("  Needs        <label>, x (and a train/valid/test split)\n  Makes        pred_proba, pred_label\n") != std::string::npos);
+  CHECK(r.out.find("  Schema       needs `label` (int64), x (float64) and a split; gives its input plus pred_proba and "
+                   "pred_label\n") != std::string::npos);
   auto missing = run_pipectl("plugins describe test_modle");
   CHECK(missing.rc == 2);
   CHECK(missing.err == "error: no plugin \"test_modle\"; did you mean \"test_model\"?\n");

@@ -48,8 +48,7 @@ const Case kCases[] = {
      "missing_required.toml:10:1: stage \"model\" (plugin \"test_model\") is missing required parameter \"label\"\n"
      "pipectl: 1 error; nothing was run\n"},
     {"missing_column.toml",
-     "missing_column.toml:11:1: stage \"model\" (plugin \"test_model\") needs column \"label\", which its inputs do "
-     "not provide (available: k, x, y)\n"
+     "missing_column.toml:15:9: parameter \"label\" of stage \"model\" (plugin \"test_model\") names column \"label\", which its inputs do not provide (closest: x, k, y)\n"
      "pipectl: 1 error; nothing was run\n"},
     {"missing_split.toml",
      "missing_split.toml:5:1: stage \"model\" (plugin \"test_model\") needs a train/valid/test split, but no "
@@ -85,6 +84,37 @@ const Case kCases[] = {
     {"unknown_top_level.toml",
      "unknown_top_level.toml:1:2: unknown top-level key \"pipelines\" (allowed: pipeline, stage)\n"
      "pipectl: 1 error; nothing was run\n"},
+    // Schemas: each mistake found before any row is read (the source's file does not even exist).
+    {"selector_wrong_type.toml",
+     "selector_wrong_type.toml:19:11: parameter \"columns\" of stage \"scale\" (plugin \"normaliser\") selects columns of the wrong type: kind (categorical), maker (categorical); it takes numeric (float64 or int64) columns\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"selector_no_match.toml",
+     "selector_no_match.toml:19:11: parameter \"columns\" of stage \"scale\" (plugin \"normaliser\") pattern \"http_*\" matches no column of its inputs\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"selector_empty.toml",
+     "selector_empty.toml:19:11: parameter \"columns\" of stage \"scale\" (plugin \"normaliser\") selects no column: the list is empty\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"normalise_categorical.toml",
+     "normalise_categorical.toml:19:11: parameter \"columns\" of stage \"scale\" (plugin \"normaliser\") selects a column of the wrong type: maker (categorical); it takes numeric (float64 or int64) columns\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"label_default.toml",
+     "label_default.toml:15:1: parameter \"label\" of stage \"train\" (plugin \"xgboost\") names column \"is_iot\", which its inputs do not provide (closest: kind, bytes, maker, packets)\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"label_misspelt.toml",
+     "label_misspelt.toml:25:9: parameter \"label\" of stage \"evaluate\" (plugin \"evaluator\") names column \"knid\", which its inputs do not provide (closest: kind, bytes, maker, packets, pred_label)\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"eta_zero.toml",
+     "eta_zero.toml:20:7: parameter \"eta\" of stage \"train\" must be in (0, 1], got 0\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"selector_bad_key.toml",
+     "selector_bad_key.toml:19:11: parameter \"columns\" of stage \"scale\" unknown selector key \"kind\" (allowed: type, role, pattern, exclude)\n"
+     "pipectl: 1 error; nothing was run\n"},
+    {"cleaner_missing.toml",
+     "cleaner_missing.toml:18:17: parameter \"duration_from\" of stage \"clean\" (plugin \"cleaner\") names column \"start\", which its inputs do not provide (closest: bytes, kind, maker, packets)\n"
+     "cleaner_missing.toml:18:17: parameter \"duration_from\" of stage \"clean\" (plugin \"cleaner\") names column \"end\", which its inputs do not provide (closest: kind, bytes, maker, packets)\n"
+     "cleaner_missing.toml:19:9: parameter \"ports\" of stage \"clean\" (plugin \"cleaner\") names column \"src_port\", which its inputs do not provide (closest: maker, packets, bytes, kind)\n"
+     "cleaner_missing.toml:20:16: parameter \"non_negative\" of stage \"clean\" (plugin \"cleaner\") names column \"octets\", which its inputs do not provide (closest: bytes, packets, maker, kind)\n"
+     "pipectl: 4 errors; nothing was run\n"},
 };
 }  // namespace
 

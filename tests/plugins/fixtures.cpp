@@ -44,10 +44,10 @@ PluginSpec gen_spec() {
   s.param("rows", ParamType::Int, "rows to generate").def(100).range(0, 1e9);
   s.param("note", ParamType::String, "free text, unused").def("");
   s.param("file", ParamType::Path, "a path, unused (tests path resolution)").def("");
-  s.contract = [](const Params&) {
-    Contract c;
-    c.makes = {"x", "k", "y"};
-    return c;
+  s.schema = [](SchemaContext&) {
+    Schema out;
+    out.columns = {{"x", DType::Float64, false}, {"k", DType::Int64, false}, {"y", DType::Int64, false}};
+    return out;
   };
   return s;
 }

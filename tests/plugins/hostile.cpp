@@ -57,13 +57,13 @@ PluginSpec hostile_spec() {
       .def("none")
       .one_of({"none", "contract", "contract_nonstd", "null_factory", "bad_codes", "duplicate", "null_column",
                "long_message", "spin"});
-  s.contract = [](const Params& p) {
-    const auto how = p.str("how");
+  s.schema = [](SchemaContext& c) {
+    const auto how = c.params().str("how");
     if (how == "contract") throw std::runtime_error("the contract cannot be computed");
     if (how == "contract_nonstd") throw 42;
-    Contract c;
-    if (how == "bad_codes") c.makes = {"cat"};
-    return c;
+    Schema out = c.input();
+    if (how == "bad_codes") out.set(ColumnSchema{"cat", DType::Categorical});
+    return out;
   };
   return s;
 }

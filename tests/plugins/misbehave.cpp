@@ -37,11 +37,9 @@ PluginSpec misbehave_spec() {
   s.param("fail", ParamType::String, "how to fail")
       .def("none")
       .one_of({"none", "factory", "run", "data", "lengths", "undeclared", "missing", "nonstd"});
-  s.contract = [](const Params& p) {
-    Contract c;
-    c.needs = {"x"};
-    if (p.str("fail") == "missing") c.makes = {"x"};
-    return c;
+  s.schema = [](SchemaContext& c) {
+    c.need("", "x");
+    return c.input();
   };
   return s;
 }

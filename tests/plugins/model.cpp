@@ -41,12 +41,17 @@ PluginSpec model_spec() {
   s.param("label", ParamType::String, "label column").required();
   s.param("depth", ParamType::Int, "unused knob").def(3).range(1, 10);
   s.param("rate", ParamType::Float, "unused knob").def(0.5).range(0, 1);
-  s.contract = [](const Params& p) {
-    Contract c;
-    c.needs = {p.str("label"), "x"};
-    c.makes = {"pred_proba", "pred_label"};
-    c.needs_split = true;
-    return c;
+  s.schema_doc = "needs `label` (int64), x (float64) and a split; gives its input plus pred_proba and pred_label";
+  s.schema = [](SchemaContext& c) {
+    c.need("label", c.params().str("label"), {DType::Int64});
+    c.need("", "x", {DType::Float64});
+    c.need_split();
+    Schema out = c.input();
+    ColumnSchema pp{"pred_proba", DType::Float64, true, ColumnRole::Prediction};
+    ColumnSchema pl{"pred_label", DType::Categorical, false, ColumnRole::Prediction};
+    out.set(pp);
+    out.set(pl);
+    return out;
   };
   return s;
 }

@@ -18,10 +18,10 @@ class Split : public Stage {
 };
 PluginSpec split_spec() {
   PluginSpec s;
-  s.contract = [](const Params&) {
-    Contract c;
-    c.makes_split = true;
-    return c;
+  s.schema = [](SchemaContext& c) {
+    Schema out = c.input();
+    out.split = true;
+    return out;
   };
   return s;
 }

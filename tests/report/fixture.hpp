@@ -102,10 +102,10 @@ inline void make_run(const fs::path& dir, const std::vector<Model>& models, Layo
       "[[stage]]\nid = 'source'\nplugin = 'sqlite'\ninputs = []\npath = 'demo.sqlite'\n\n"
       "[[stage]]\nid = 'split'\nplugin = 'splitter'\ninputs = [ 'source' ]\n\n";
   json stages = json::array();
-  stages.push_back({{"id", "source"}, {"plugin", "sqlite"}, {"version", "1.0.0"}, {"status", "ok"},
+  stages.push_back({{"id", "source"}, {"plugin", "sqlite"}, {"kind", "source"}, {"version", "1.0.0"}, {"status", "ok"},
                     {"wall_s", 0.01}, {"rows_in", 0}, {"rows_out", 9688}, {"counters", json::object()},
                     {"measures", {{"seconds", 0.01}}}, {"cached", true}});
-  stages.push_back({{"id", "split"}, {"plugin", "splitter"}, {"version", "1.0.0"}, {"status", "ok"},
+  stages.push_back({{"id", "split"}, {"plugin", "splitter"}, {"kind", "splitter"}, {"version", "1.0.0"}, {"status", "ok"},
                     {"wall_s", 0.01}, {"rows_in", 9688}, {"rows_out", 9688}, {"counters", json::object()},
                     {"measures", json::object()}, {"cached", true}});
   json metrics = json::object();
@@ -113,7 +113,7 @@ inline void make_run(const fs::path& dir, const std::vector<Model>& models, Layo
   for (const auto& m : models) {
     ids.push_back(m.id);
     toml += "[[stage]]\nid = '" + m.id + "'\nplugin = '" + m.plugin + "'\ninputs = [ 'split' ]\nlabel = 'is_iot'\n\n";
-    stages.push_back({{"id", m.id}, {"plugin", m.plugin}, {"version", "1.2.3"}, {"status", "ok"},
+    stages.push_back({{"id", m.id}, {"plugin", m.plugin}, {"kind", "trainer"}, {"version", "1.2.3"}, {"status", "ok"},
                       {"wall_s", m.train_seconds + 0.1}, {"rows_in", 9688}, {"rows_out", 9688},
                       {"counters", json::object()},
                       {"measures",
@@ -126,7 +126,7 @@ inline void make_run(const fs::path& dir, const std::vector<Model>& models, Layo
   auto add_eval = [&](const std::string& id, const std::vector<std::string>& inputs) {
     toml += "[[stage]]\nid = '" + id + "'\nplugin = 'evaluator'\ncurves = true\ninputs = " + toml_list(inputs) +
             "\nlabel = 'is_iot'\npredictions = true\nthreshold = 0.5\n\n";
-    stages.push_back({{"id", id}, {"plugin", "evaluator"}, {"version", "1.0.0"}, {"status", "ok"},
+    stages.push_back({{"id", id}, {"plugin", "evaluator"}, {"kind", "evaluator"}, {"version", "1.0.0"}, {"status", "ok"},
                       {"wall_s", 0.01}, {"rows_in", 9688}, {"rows_out", 9688}, {"counters", json::object()},
                       {"measures", json::object()}, {"cached", false}});
   };

@@ -167,15 +167,18 @@ int cmd_predict(const Args& args) {
     PluginRegistry reg;
     reg.set_allow_insecure(c.allow_insecure);
     reg.load_default(decl.plugin_path);
-    // --input is where the source reads: a file (`path`), or a server (`conninfo`).
+    // --input replaces the parameter the source declares takes its data: a
+    // file (a path parameter), or e.g. a server's connection string.
     const auto* src_plugin = reg.find(decl.stages[sources[0]].plugin);
-    bool input_is_file = true;
-    if (src_plugin && !src_plugin->spec.find("path") && src_plugin->spec.find("conninfo")) {
-      input_is_file = false;
-      ro.overrides.push_back(Override::parse(src_id + ".conninfo=" + input));
+    const std::string input_param =
+        src_plugin && !src_plugin->spec.input_param.empty() ? src_plugin->spec.input_param : "path";
+    const ParamSpec* input_spec = src_plugin ? src_plugin->spec.find(input_param) : nullptr;
+    const bool input_is_file = !input_spec || input_spec->type == ParamType::Path;
+    if (!input_is_file) {
+      ro.overrides.push_back(Override::parse(src_id + "." + input_param + "=" + input));
     } else {
       if (!fs::exists(input)) throw DataError("input \"" + input + "\" not found");
-      ro.overrides.push_back(Override::parse(src_id + ".path=" + fs::absolute(input).string()));
+      ro.overrides.push_back(Override::parse(src_id + "." + input_param + "=" + fs::absolute(input).string()));
     }
     for (const auto& sp : source_params) ro.overrides.push_back(Override::parse(src_id + "." + sp));
     decl = read_pipeline_file(run / "pipeline.toml", ro);
@@ -227,18 +230,12 @@ int cmd_predict(const Args& args) {
     const auto& src = sub.stages[sub.index_of(src_id)];
     const bool chunked = chunk_rows > 0 && src.plugin->spec.find("key_min") && src.plugin->spec.find("key_max");
     std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
-    if (chunked && input_is_file && src.plugin->name == "sqlite") {
+    if (chunked && src.plugin->spec.key_ranges) {
+      // The source says how its data divides into key ranges.
       try {
-        SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
-        SQLite::Statement q(db, "select min(sessionid), max(sessionid), count(*) from sessions");
-        if (q.executeStep() && !q.getColumn(0).isNull()) {
-          const std::int64_t lo = q.getColumn(0).getInt64(), hi = q.getColumn(1).getInt64(), n = q.getColumn(2).getInt64();
-          const std::int64_t chunks = std::max<std::int64_t>(1, (n + chunk_rows - 1) / chunk_rows);
-          const std::int64_t span = (hi - lo) / chunks + 1;
-          for (std::int64_t a = lo; a <= hi; a += span) ranges.emplace_back(a, std::min(hi, a + span - 1));
-        }
-      } catch (const SQLite::Exception&) {
-        ranges.clear();  // not the expected schema: one chunk, and the source stage says what is wrong
+        ranges = src.plugin->spec.key_ranges(src.params, chunk_rows);
+      } catch (const std::exception&) {
+        ranges.clear();  // one chunk, and the source stage says what is wrong
       }
     }
     if (ranges.empty()) ranges.emplace_back(0, -1);  // one chunk: everything
@@ -260,7 +257,7 @@ int cmd_predict(const Args& args) {
     std::vector<std::pair<std::int64_t, std::int64_t>> sess_dev;  // sorted by sessionid
     std::map<std::int64_t, Dev> devs;
     if (by == "device") {
-      if (src.plugin->name != "sqlite")
+      if (!input_is_file)
         throw Error("--by device reads the devices table of a NetCollector SQLite database; the run's source is \"" +
                         src.plugin->name + "\" (predict --by session)",
                     ExitCode::Usage);

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <pipectl/history.hpp>
+#include <pipectl/schema.hpp>
 
 #include <cstdio>
 #include <ctime>
@@ -31,6 +32,16 @@ std::string show_value(const json& v) {
     return b;
   }
   return v.dump();
+}
+
+/// A value for a table cell: a long list (e.g. 300 resolved column names)
+/// is shortened to its first names and a count.
+std::string show_short(const json& v) {
+  std::string full = show_value(v);
+  if (full.size() <= 60 || !v.is_array()) return full.size() <= 60 ? full : full.substr(0, 57) + "...";
+  std::vector<std::string> names;
+  for (const auto& e : v) names.push_back(e.is_string() ? e.get<std::string>() : e.dump());
+  return "[" + shorten_names(names, 50) + "]";
 }
 
 std::string table(const std::vector<std::vector<std::string>>& rows) {
@@ -112,7 +123,7 @@ int runs_list(const Args& args) {
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f", e.duration_s);
     std::vector<std::string> r = {e.run_id, e.pipeline, when(e.started), secs, e.status};
-    for (const auto& v : varying) r.push_back(e.params.contains(v) ? show_value(e.params[v]) : "-");
+    for (const auto& v : varying) r.push_back(e.params.contains(v) ? show_short(e.params[v]) : "-");
     for (const auto& m : metrics) {
       if (!e.metrics.contains(m)) {
         r.push_back("-");

@@ -18,10 +18,22 @@ static json param_schema(const ParamSpec& p) {
       if (!p.choices.empty()) s["items"]["enum"] = p.choices;
       break;
     case ParamType::Table: s["type"] = "object"; break;
+    case ParamType::Columns:
+      s["oneOf"] = json::array(
+          {{{"type", "array"}, {"items", {{"type", "string"}}}, {"description", "column names and glob patterns"}},
+           {{"type", "object"},
+            {"properties",
+             {{"type", {{"enum", {"numeric", "float64", "int64", "categorical", "multi_categorical"}}}},
+              {"role", {{"enum", {"feature", "label", "key", "group", "prediction", "weight", "meta"}}}},
+              {"pattern", {{"type", "string"}}},
+              {"exclude", {{"type", "array"}, {"items", {{"type", "string"}}}}}}},
+            {"additionalProperties", false}}});
+      break;
   }
   if (p.type == ParamType::Int || p.type == ParamType::Float) {
-    if (p.min) s["minimum"] = p.type == ParamType::Int ? json(static_cast<std::int64_t>(*p.min)) : json(*p.min);
-    if (p.max) s["maximum"] = p.type == ParamType::Int ? json(static_cast<std::int64_t>(*p.max)) : json(*p.max);
+    auto bound = [&](double v) { return p.type == ParamType::Int ? json(static_cast<std::int64_t>(v)) : json(v); };
+    if (p.min) s[p.min_open ? "exclusiveMinimum" : "minimum"] = bound(*p.min);
+    if (p.max) s[p.max_open ? "exclusiveMaximum" : "maximum"] = bound(*p.max);
   }
   if ((p.type == ParamType::String || p.type == ParamType::Path) && !p.choices.empty()) s["enum"] = p.choices;
   if (!p.default_value.is_null()) s["default"] = p.default_value;
@@ -86,28 +98,9 @@ std::string describe_plugin(const LoadedPlugin& p) {
   else if (p.spec.min_inputs == p.spec.max_inputs) o << p.spec.min_inputs;
   else o << p.spec.min_inputs << " to " << p.spec.max_inputs;
   o << "\n  Learns       " << (p.spec.learns ? "yes (fits on training rows; state saved in the run)" : "no") << "\n";
-  if (p.spec.contract) {
-    try {
-      // Columns with the default parameter values.
-      json d = json::object();
-      for (const auto& ps : p.spec.params) {
-        if (!ps.default_value.is_null()) d[ps.name] = ps.default_value;
-        else if (ps.type == ParamType::String || ps.type == ParamType::Path) d[ps.name] = "<" + ps.name + ">";
-      }
-      auto c = p.spec.contract(Params(d));
-      auto list = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-        return s.empty() ? std::string("-") : s;
-      };
-      o << "  Needs        " << list(c.needs) << (c.needs_split ? " (and a train/valid/test split)" : "") << "\n"
-        << "  Makes        " << (c.dynamic ? "columns that depend on the data" : list(c.makes))
-        << (c.makes_split ? " (and the train/valid/test split)" : "") << "\n";
-      if (!c.drops.empty()) o << "  Drops        " << list(c.drops) << "\n";
-    } catch (...) {
-      o << "  Columns      (depend on required parameters)\n";
-    }
-  }
+  o << "  Schema       " << (p.spec.schema_doc.empty() ? (p.spec.schema ? "declared by its rule" : "its input, unchanged")
+                                                          : p.spec.schema_doc)
+    << "\n";
   o << "\nParameters:\n";
   if (p.spec.params.empty()) o << "  none\n";
   for (const auto& ps : p.spec.params) {
@@ -117,8 +110,8 @@ std::string describe_plugin(const LoadedPlugin& p) {
     if (ps.is_required) o << ", required";
     if (!ps.default_value.is_null()) o << ", default: " << ps.default_value.dump();
     if (ps.min || ps.max) {
-      o << ", range: [" << (ps.min ? json(*ps.min).dump() : "-inf") << ", " << (ps.max ? json(*ps.max).dump() : "inf")
-        << "]";
+      o << ", range: " << (ps.min_open ? "(" : "[") << (ps.min ? json(*ps.min).dump() : "-inf") << ", "
+        << (ps.max ? json(*ps.max).dump() : "inf") << (ps.max_open ? ")" : "]");
     }
     if (!ps.choices.empty()) {
       o << ", one of:";

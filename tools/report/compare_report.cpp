@@ -97,11 +97,6 @@ double num(const json& obj, const char* key) {
   return it->get<double>();
 }
 
-bool is_trainer_plugin(const std::string& plugin) {
-  static const std::set<std::string> known = {"xgboost", "liblinear", "mlp"};
-  return known.count(plugin) > 0;
-}
-
 std::string format_utc(std::int64_t epoch) {
   std::time_t t = static_cast<std::time_t>(epoch);
   std::tm tm{};
@@ -305,13 +300,26 @@ CompareReport build_compare(const fs::path& run_dir_in) {
     for (const auto& s : run["stages"])
       if (s.is_object() && s.contains("id") && s["id"].is_string()) run_stage[s["id"].get<std::string>()] = s;
 
-  auto is_trainer = [&](const StageDecl& d) {
-    if (is_trainer_plugin(d.plugin)) return true;
+  // Stages are told apart by the kind run.json records for each (never by
+  // plugin name); a run written before kinds were recorded: a trainer is a
+  // stage that measured its training, an evaluator one with an accuracy.
+  auto kind_of = [&](const StageDecl& d) -> std::string {
     auto it = run_stage.find(d.id);
-    if (it != run_stage.end() && it->second.contains("measures") && it->second["measures"].is_object() &&
-        it->second["measures"].contains("train_seconds"))
-      return true;
-    return false;
+    if (it == run_stage.end() || !it->second.contains("kind") || !it->second["kind"].is_string()) return "";
+    return it->second["kind"].get<std::string>();
+  };
+  auto is_trainer = [&](const StageDecl& d) {
+    const std::string k = kind_of(d);
+    if (!k.empty()) return k == "trainer";
+    auto it = run_stage.find(d.id);
+    return it != run_stage.end() && it->second.contains("measures") && it->second["measures"].is_object() &&
+           it->second["measures"].contains("train_seconds");
+  };
+  auto is_evaluator = [&](const StageDecl& d) {
+    const std::string k = kind_of(d);
+    if (!k.empty()) return k == "evaluator";
+    return metrics.contains(d.id) && metrics[d.id].is_object() &&
+           (metrics[d.id].contains("accuracy") || metrics[d.id].contains("models"));
   };
   // The trainer behind an evaluator input: the input itself, or the first
   // trainer up a chain of single-input stages.
@@ -330,9 +338,9 @@ CompareReport build_compare(const fs::path& run_dir_in) {
 
   std::vector<const StageDecl*> evaluators;
   for (const auto& d : decls)
-    if (d.plugin == "evaluator") evaluators.push_back(&d);
+    if (is_evaluator(d)) evaluators.push_back(&d);
   if (evaluators.empty())
-    throw Error("the pipeline of run " + rep.run_id + " has no evaluator stage (plugin \"evaluator\"): nothing to compare");
+    throw Error("the pipeline of run " + rep.run_id + " has no evaluator stage (kind \"evaluator\"): nothing to compare");
 
   const fs::path metrics_file = run_dir / "metrics.json";
   for (const StageDecl* ev : evaluators) {

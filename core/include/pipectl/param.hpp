@@ -28,6 +28,11 @@ enum class ParamType {
   Path,        ///< a string; relative values resolve against the pipeline file's folder
   StringList,
   Table,       ///< free-form key/value table (passed through, e.g. extra XGBoost params)
+  /// A column selector: a list of names and globs (`["bytes", "http_*"]`) or
+  /// a table `{ type = …, role = …, pattern = …, exclude = [...] }`. The
+  /// validator resolves it against the stage's input schema and the plugin
+  /// receives the resolved names as a string list (see schema.hpp).
+  Columns,
 };
 PIPECTL_API const char* param_type_name(ParamType t);
 
@@ -37,19 +42,30 @@ struct PIPECTL_API ParamSpec {
   std::string description;
   json default_value;                  ///< null = no default
   bool is_required = false;
-  std::optional<double> min, max;      ///< inclusive range for Int / Float
+  std::optional<double> min, max;      ///< range for Int / Float (inclusive unless *_open)
+  bool min_open = false, max_open = false;  ///< the bound itself is excluded: (0, 1]
   std::vector<std::string> choices;    ///< allowed values for String (or each StringList item)
 
   // Fluent declaration helpers.
   ParamSpec& def(json v) { default_value = std::move(v); return *this; }
   ParamSpec& required() { is_required = true; return *this; }
   ParamSpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
+  /// (lo, hi]: lo itself excluded (a learning rate, a fraction that must be positive).
+  ParamSpec& range_open_low(double lo, double hi) { min = lo; max = hi; min_open = true; return *this; }
+  /// (lo, hi): both bounds excluded.
+  ParamSpec& range_open(double lo, double hi) {
+    min = lo; max = hi; min_open = max_open = true; return *this;
+  }
+  /// x > lo.
+  ParamSpec& above(double lo) { min = lo; min_open = true; return *this; }
   ParamSpec& at_least(double lo) { min = lo; return *this; }
   ParamSpec& one_of(std::vector<std::string> c) { choices = std::move(c); return *this; }
 
   /// "" when v is acceptable, else a message such as
   /// `expects an integer, got string "x"` or `must be in [0, 1], got 2`.
   std::string check(const json& v) const;
+  /// The range in words: "[0, 1]", "(0, 1]", "at least 1", "above 0".
+  std::string range_text() const;
   json to_json() const;
 };
 

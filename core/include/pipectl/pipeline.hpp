@@ -5,8 +5,10 @@
 // (known, with the closest names); inputs (a list, known ids, arity); each
 // parameter against its declaration (unknown key with the allowed ones,
 // type, range, choices, required); cycles (printed as their path); and the
-// column contracts along the graph (a stage whose inputs cannot give it the
-// columns or split it needs).
+// schemas along the graph: each plugin's schema rule is called, from the
+// sources down, with its inputs' schemas (missing columns, wrong types, empty
+// column selections, a missing split), its column selectors are resolved and
+// the resolved names replace them in the stage's parameters.
 #pragma once
 
 #include <pipectl/config.hpp>
@@ -14,6 +16,7 @@
 #include <pipectl/graph.hpp>
 #include <pipectl/loader.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +28,12 @@ struct PIPECTL_API ResolvedStage {
   const LoadedPlugin* plugin = nullptr;
   std::vector<std::size_t> inputs;  ///< indices into ResolvedPipeline::stages
   Params params;                    ///< every declared parameter, defaults filled, paths absolute
-  Contract contract;
+  Schema schema;                    ///< the output schema its rule declared (known = false: learnt at run time)
+  /// An input's schema was not known at validation: the runner calls the
+  /// rule again with what the inputs actually gave, before the stage runs.
+  bool deferred = false;
+  std::map<std::string, SourcePos> param_pos;  ///< where each given parameter's value is written
+  SourcePos pos;                    ///< the [[stage]] header
   std::uint64_t seed = 0;           ///< derived from the pipeline seed and the stage id
   SourcePos plugin_pos;             ///< where `plugin = ...` is (or the [[stage]] header)
 };
@@ -52,6 +60,16 @@ struct PIPECTL_API ResolvedPipeline {
 /// Validate; throws ConfigError with every diagnostic (sorted by position)
 /// or PluginLoadError when a needed plugin's library was refused.
 PIPECTL_API ResolvedPipeline resolve_pipeline(const PipelineDecl& decl, const PluginRegistry& registry);
+
+/// Call stage `s`'s schema rule with `inputs`: its output schema, and its
+/// parameters with every column selector resolved. Problems become
+/// diagnostics at the parameter's position (or the stage's).
+struct PIPECTL_API SchemaResult {
+  Schema schema;
+  Params params;
+  std::vector<Diagnostic> diagnostics;
+};
+PIPECTL_API SchemaResult apply_schema_rule(const ResolvedStage& s, const std::vector<Schema>& inputs);
 
 /// Can every stage run on `world` workers, each with a shard of the rows?
 /// Throws ConfigError naming every stage that cannot (see

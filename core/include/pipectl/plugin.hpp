@@ -12,7 +12,7 @@
 //   static pipectl::PluginSpec my_spec() {
 //     pipectl::PluginSpec s;
 //     s.param("k", pipectl::ParamType::Int, "what k is").def(5).range(1, 100);
-//     s.contract = [](const pipectl::Params& p) { ... };
+//     s.schema = [](pipectl::SchemaContext& c) { pipectl::Schema out = c.input(); ...; return out; };
 //     return s;
 //   }
 //   PIPECTL_PLUGIN(my_plugin, "transform", "1.0.0", "one line", my_spec, MyStage)
@@ -22,6 +22,7 @@
 #include <pipectl/collective.hpp>
 #include <pipectl/export.hpp>
 #include <pipectl/param.hpp>
+#include <pipectl/schema.hpp>
 #include <pipectl/table.hpp>
 
 #include <cstdint>
@@ -29,10 +30,11 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #define PIPECTL_PLUGIN_MAGIC 0x50495045u  // "PIPE"
-#define PIPECTL_PLUGIN_ABI_VERSION 2u
+#define PIPECTL_PLUGIN_ABI_VERSION 3u
 
 #define PIPECTL_STR2_(x) #x
 #define PIPECTL_STR_(x) PIPECTL_STR2_(x)
@@ -67,20 +69,6 @@ enum class StageKind { Source, Transform, Splitter, Trainer, Evaluator, Report, 
 PIPECTL_API const char* kind_name(StageKind k);
 PIPECTL_API bool parse_kind(std::string_view s, StageKind& out);
 
-/// What a stage needs from its inputs and what it adds, given its resolved
-/// parameters. Used to check the graph before anything runs, and to check
-/// each stage's output after it runs.
-struct PIPECTL_API Contract {
-  std::vector<std::string> needs;  ///< columns that must reach this stage
-  std::vector<std::string> makes;  ///< columns this stage adds or replaces
-  std::vector<std::string> drops;  ///< input columns this stage removes
-  bool needs_split = false;        ///< rows must carry train/valid/test roles
-  bool makes_split = false;        ///< this stage assigns roles
-  /// Output columns depend on data (e.g. a custom SQL query): downstream
-  /// checks are skipped and undeclared output columns are allowed.
-  bool dynamic = false;
-};
-
 /// Everything a plugin declares about itself.
 struct PIPECTL_API PluginSpec {
   std::vector<ParamSpec> params;
@@ -99,7 +87,23 @@ struct PIPECTL_API PluginSpec {
   /// and sinks must say Combined to be allowed on more than one worker.
   enum class Distributed { PerShard, Combined, No };
   Distributed distributed = Distributed::PerShard;
-  std::function<Contract(const Params&)> contract;
+  /// How the output schema follows from the parameters and the input
+  /// schemas (see schema.hpp): report problems through SchemaContext::error
+  /// (or need / select / need_split), return the columns given downstream.
+  /// Without a rule the stage passes its (merged) input through unchanged.
+  SchemaRule schema;
+  /// Sources: the parameter naming the data (`pipectl predict --input`
+  /// replaces it: a path parameter takes a file, another one a string such
+  /// as a connection string). "" = the source cannot read new input.
+  std::string input_param;
+  /// Sources that read key ranges (`key_min` / `key_max`): the data of
+  /// `params` split into ranges of about `rows` rows each, in key order,
+  /// for `pipectl predict`'s chunks (empty = one chunk). Null = no chunks.
+  std::function<std::vector<std::pair<std::int64_t, std::int64_t>>(const Params& params, std::int64_t rows)>
+      key_ranges;
+  /// The rule in words, for `pipectl plugins describe` (e.g. "input, with
+  /// `columns` scaled to float64; needs a split").
+  std::string schema_doc;
 
   ParamSpec& param(std::string name, ParamType type, std::string description);
   const ParamSpec* find(std::string_view name) const;

@@ -195,6 +195,36 @@ inline Params params_with_defaults(const PluginSpec& spec, json given = json::ob
   return Params(std::move(given));
 }
 
+/// What a plugin's schema rule gives for `params` on `inputs` (its
+/// problems, "parameter: message" or the message alone, in `issues`).
+struct SchemaOutcome {
+  Schema schema;
+  std::vector<std::string> issues;
+  std::vector<std::pair<std::string, std::vector<std::string>>> resolved;
+  bool ok() const { return issues.empty(); }
+};
+inline SchemaOutcome schema_of(const PluginSpec& spec, const Params& params, std::vector<Schema> inputs = {}) {
+  SchemaOutcome o;
+  SchemaContext ctx(params, std::move(inputs));
+  o.schema = spec.schema ? spec.schema(ctx) : ctx.input();
+  for (const auto& is : ctx.issues()) o.issues.push_back(is.param.empty() ? is.message : is.param + ": " + is.message);
+  o.resolved = ctx.resolved();
+  return o;
+}
+
+/// A schema of the named columns, all of one type (for tests of schema rules).
+inline Schema schema_with(const std::vector<std::pair<std::string, DType>>& cols, bool split = false) {
+  Schema s;
+  s.split = split;
+  for (const auto& [n, t] : cols) {
+    ColumnSchema c;
+    c.name = n;
+    c.type = t;
+    s.columns.push_back(c);
+  }
+  return s;
+}
+
 /// A multi_categorical column from lists of strings (std::nullopt = a NULL
 /// row), its dictionary in first-seen order.
 inline Column multi_column(const std::string& name,

@@ -22,15 +22,15 @@ namespace pipectl {
 /// trainer, with their descriptions and defaults.
 PIPECTL_API void declare_trainer_params(PluginSpec& s);
 
-/// A trainer's contract: it needs the label and the listed features, makes
-/// "pred_label" and needs a train/valid/test split. Binary labels give
-/// "pred_proba", multiclass ones "pred_proba.<class>": which one depends on
-/// the data (the label's classes), so they are not declared (the runner
-/// accepts undeclared "pred_*" columns).
-PIPECTL_API Contract trainer_contract(const Params& p);
-/// The same, with the output declared dynamic (downstream column checks are
-/// skipped).
-PIPECTL_API Contract dynamic_trainer_contract(const Params& p);
+/// A trainer's schema rule: the label (`label`, int64 or categorical) and
+/// the `features` selection must reach it, with a train/valid/test split; it
+/// gives its input plus "pred_label" (categorical, role prediction) and the
+/// probabilities: "pred_proba" for a binary label, "pred_proba.<class>" per
+/// class of a multiclass one (declared as the family "pred_proba", as the
+/// classes are known only from the data).
+PIPECTL_API Schema trainer_schema(SchemaContext& ctx);
+/// The trainer rule in words (for `plugins describe`).
+PIPECTL_API extern const char* const kTrainerSchemaDoc;
 
 /// What a fit trains on, after prepare_training's checks.
 struct PIPECTL_API TrainingSet {

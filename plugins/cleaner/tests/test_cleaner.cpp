@@ -267,21 +267,39 @@ TEST_CASE("cleaner: keep_unlabelled keeps NULL labels") {
   CHECK(ctx.counters.at("rows.dropped") == 0);
 }
 
-TEST_CASE("cleaner: contract and configuration") {
+TEST_CASE("cleaner: schema and configuration") {
   auto spec = cleaner_spec();
+  const auto netcollector = pipectl::testing::schema_with({{"sessionid", DType::Int64}, {"srcport", DType::Int64}, {"dstport", DType::Int64},
+                                                   {"bytes", DType::Int64}, {"packets", DType::Int64}, {"starttime", DType::Float64},
+                                                   {"endtime", DType::Float64}, {"manufacturer", DType::Categorical},
+                                                   {"device_type", DType::Categorical}});
   SUBCASE("defaults") {
-    auto k = spec.contract(params_with_defaults(spec));
-    CHECK(k.needs == std::vector<std::string>{"starttime", "endtime", "device_type", "srcport", "dstport", "bytes",
-                                              "packets"});
-    CHECK(k.makes == std::vector<std::string>{"duration", "is_iot"});
-    CHECK(k.drops == std::vector<std::string>{"starttime", "endtime", "device_type"});
-    CHECK_FALSE(k.needs_split);
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec), {netcollector});
+    CHECK(o.ok());
+    CHECK(o.schema.names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets",
+                                                       "manufacturer", "duration", "is_iot"});
+    CHECK(o.schema.find("is_iot")->type == DType::Int64);
+    CHECK(o.schema.find("is_iot")->role == ColumnRole::Label);
+    CHECK(o.schema.find("duration")->type == DType::Float64);
+    CHECK_FALSE(o.schema.split);
     CHECK_FALSE(spec.learns);
   }
+  SUBCASE("each missing column is reported under the parameter naming it") {
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"bytes", DType::Categorical},
+                                                                       {"device_type", DType::Categorical}})});
+    REQUIRE(o.issues.size() == 9);
+    CHECK(o.issues[0] == "duration_from: names column \"starttime\", which its inputs do not provide (closest: bytes, device_type)");
+    CHECK(o.issues[2].rfind("required: names column \"srcport\"", 0) == 0);
+    CHECK(o.issues[6] == "non_negative: names column \"bytes\" of type categorical; it takes numeric (float64 or int64) columns");
+    CHECK(o.issues[8].rfind("ports: names column \"dstport\"", 0) == 0);
+  }
   SUBCASE("multiclass label replacing its source") {
-    auto k = spec.contract(params_with_defaults(spec, {{"label", "device_type"}, {"label_kind", "multiclass"}}));
-    CHECK(k.makes == std::vector<std::string>{"duration", "device_type"});
-    CHECK(k.drops == std::vector<std::string>{"starttime", "endtime"});
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"label", "device_type"}, {"label_kind", "multiclass"}}), {netcollector});
+    CHECK(o.ok());
+    CHECK(o.schema.names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets",
+                                                       "manufacturer", "device_type", "duration"});
+    CHECK(o.schema.find("device_type")->type == DType::Categorical);
+    CHECK(o.schema.find("device_type")->role == ColumnRole::Label);
   }
   SUBCASE("every parameter is declared once with a default") {
     for (std::size_t i = 0; i < spec.params.size(); ++i) {
@@ -297,8 +315,12 @@ TEST_CASE("cleaner: contract and configuration") {
   }
   SUBCASE("no duration") {
     auto p = params_with_defaults(spec, {{"duration_from", json::array()}, {"required", json::array()}});
-    auto k = spec.contract(p);
-    CHECK(k.makes == std::vector<std::string>{"is_iot"});
+    auto o = pipectl::testing::schema_of(spec, p, {pipectl::testing::schema_with({{"starttime", DType::Float64}, {"endtime", DType::Float64},
+                                                {"device_type", DType::Categorical}, {"srcport", DType::Int64},
+                                                {"dstport", DType::Int64}, {"bytes", DType::Int64}, {"packets", DType::Int64}})});
+    CHECK(o.ok());
+    CHECK_FALSE(o.schema.has("duration"));
+    CHECK(o.schema.has("is_iot"));
     TestContext ctx;
     Table out = Cleaner(p).run(ctx, {make_table(clean_rows())});
     CHECK_FALSE(out.has("duration"));

@@ -94,11 +94,10 @@ TEST_CASE("csv_sink: writes header, values, NULLs and lists") {
                          "no column \"nope\" (columns: id, x, maker, dns)", DataError);
   }
   SUBCASE("the contract needs the chosen columns") {
-    auto k = plugins::csv_sink_spec().contract(params("o.csv", {{"columns", {"dns", "id"}}}));
-    CHECK(k.needs == std::vector<std::string>{"dns", "id"});
-    CHECK(k.makes.empty());
-    CHECK(k.drops.empty());
-    CHECK_FALSE(k.dynamic);
+    auto o = pipectl::testing::schema_of(plugins::csv_sink_spec(), params("o.csv", {{"columns", {"dns", "id"}}}),
+                                           {pipectl::testing::schema_with({{"id", DType::Int64}})});
+    CHECK(o.issues == std::vector<std::string>{"columns: names column \"dns\", which its inputs do not provide (closest: id)"});
+    CHECK(o.schema.names() == std::vector<std::string>{"id"});
   }
 }
 

@@ -25,8 +25,10 @@ std::string write(const TempDir& d, const std::string& text, const std::string& 
   return d / name;
 }
 
+/// The NetCollector export's shape: `dns` is a list column (unless given).
 Params params(const std::string& path, json more = json::object()) {
   more["path"] = path;
+  if (!more.contains("list_columns")) more["list_columns"] = json::array({"dns"});
   return testing::params_with_defaults(plugins::csv_spec(), std::move(more));
 }
 
@@ -105,24 +107,26 @@ TEST_CASE("csv_source: reads the seed columns with inferred types") {
   }
 }
 
-TEST_CASE("csv_source: contract and configuration") {
+TEST_CASE("csv_source: schema and configuration") {
   auto spec = plugins::csv_spec();
   CHECK(spec.min_inputs == 0);
   CHECK(spec.max_inputs == 0);
   CHECK(spec.find("path")->is_required);
-  SUBCASE("without types: dynamic") {
-    auto k = spec.contract(params("x.csv"));
-    CHECK(k.dynamic);
-    CHECK(k.makes.empty());
+  auto schema = [&](const Params& p) { return testing::schema_of(spec, p).schema; };
+  SUBCASE("without types: known at run time") {
+    auto k = schema(params("x.csv"));
+    CHECK_FALSE(k.known);
+    CHECK(k.columns.empty());
   }
-  SUBCASE("with types: makes the typed columns and the list columns") {
-    auto k = spec.contract(params("x.csv", {{"types", {{"bytes", "int64"}, {"dns", "multi_categorical"}}}}));
-    CHECK_FALSE(k.dynamic);
-    CHECK(k.makes == V{"bytes", "dns"});
-    k = spec.contract(params("x.csv", {{"types", {{"bytes", "int64"}}}, {"list_columns", {"dns", "tags"}}}));
-    CHECK(k.makes == V{"bytes", "dns", "tags"});
-    k = spec.contract(params("x.csv", {{"types", {{"bytes", "int64"}}}, {"list_columns", json::array()}}));
-    CHECK(k.makes == V{"bytes"});
+  SUBCASE("with types: the typed columns and the list columns") {
+    auto k = schema(params("x.csv", {{"types", {{"bytes", "int64"}, {"dns", "multi_categorical"}}}}));
+    CHECK(k.known);
+    CHECK(k.names() == V{"bytes", "dns"});
+    CHECK(k.find("dns")->type == DType::MultiCategorical);
+    k = schema(params("x.csv", {{"types", {{"bytes", "int64"}}}, {"list_columns", {"dns", "tags"}}}));
+    CHECK(k.names() == V{"bytes", "dns", "tags"});
+    k = schema(params("x.csv", {{"types", {{"bytes", "int64"}}}, {"list_columns", json::array()}}));
+    CHECK(k.names() == V{"bytes"});
   }
   SUBCASE("bad settings") {
     CHECK_THROWS_WITH_AS(CsvSource(params("x.csv", {{"delimiter", ";;"}})),
@@ -183,7 +187,7 @@ TEST_CASE("csv_source: declared types") {
     CHECK(t.at("a").type == DType::Float64);
     CHECK(list(t.at("dns"), 0) == V{"p", "q"});
     CHECK(ctx.log.front() == "info: columns neither in types nor in list_columns are not read: b, extra");
-    CHECK(plugins::csv_spec().contract(params(p, {{"types", {{"a", "float64"}}}})).makes == V{"a", "dns"});
+    CHECK(testing::schema_of(plugins::csv_spec(), params(p, {{"types", {{"a", "float64"}}}})).schema.names() == V{"a", "dns"});
   }
   SUBCASE("with types, a list column missing from the header is an error") {
     CHECK(error_of(params(write(d, "a,b\n1,2\n"), {{"types", {{"a", "int64"}}}})) ==
@@ -309,4 +313,26 @@ TEST_CASE("csv_source: cancellation") {
     CsvSource s2(params(p, {{"types", {{"a", "int64"}, {"b", "categorical"}}}, {"list_columns", json::array()}}));
     CHECK_THROWS_AS(s2.run(ctx, {}), Interrupted);
   }
+}
+
+TEST_CASE("csv_source: any CSV given only a path; validation learns its schema from the header and its head") {
+  TempDir d;
+  const auto p = write(d, "f1,f2,proto,app\n1,2.5,tcp,a\n3,4,udp,b\n");
+  const Params only_path = testing::params_with_defaults(plugins::csv_spec(), {{"path", p}});
+  CHECK(only_path.strings("list_columns").empty());
+  auto k = testing::schema_of(plugins::csv_spec(), only_path).schema;
+  CHECK(k.known);
+  CHECK(k.names() == V{"f1", "f2", "proto", "app"});
+  CHECK(k.find("f1")->type == DType::Int64);
+  CHECK(k.find("f2")->type == DType::Float64);
+  CHECK(k.find("proto")->type == DType::Categorical);
+  // The read gives exactly that schema.
+  testing::TestContext ctx;
+  Table t = read(only_path, ctx);
+  CHECK(Schema::of(t).names() == k.names());
+  for (const auto& c : k.columns) CHECK(t.at(c.name).type == c.type);
+  // With types for one column, that column is typed; the file not there yet: the declared columns.
+  const auto absent = testing::params_with_defaults(plugins::csv_spec(),
+                                                    {{"path", d / "later.csv"}, {"types", {{"f1", "float64"}}}});
+  CHECK(testing::schema_of(plugins::csv_spec(), absent).schema.names() == V{"f1"});
 }

@@ -469,11 +469,16 @@ TEST_CASE("evaluator: pure helpers") {
     CHECK(eval::csv_field("a,b") == "\"a,b\"");
     CHECK(eval::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
   }
-  SUBCASE("contract and parameters") {
-    const auto c = spec().contract(params_with_defaults(spec(), {{"label", "device_type"}}));
-    CHECK(c.needs == std::vector<std::string>{"device_type", "pred_label"});
-    CHECK(c.makes.empty());
-    CHECK_FALSE(c.needs_split);
+  SUBCASE("schema and parameters") {
+    const auto p = params_with_defaults(spec(), {{"label", "device_type"}});
+    auto lacking = pipectl::testing::schema_of(spec(), p, {pipectl::testing::schema_with({{"device_typo", DType::Categorical}})});
+    CHECK(lacking.issues == std::vector<std::string>{
+                                "label: names column \"device_type\", which its inputs do not provide (closest: device_typo)",
+                                "needs the predictions of a trainer (column \"pred_label\"), which its inputs do not provide"});
+    auto in = pipectl::testing::schema_with({{"device_type", DType::Categorical}, {"pred_label", DType::Categorical}});
+    auto ok = pipectl::testing::schema_of(spec(), p, {in, in});
+    CHECK(ok.ok());
+    CHECK(ok.schema.names() == std::vector<std::string>{"device_type", "pred_label"});
     CHECK(spec().min_inputs == 1);
     CHECK(spec().max_inputs == -1);
     CHECK_FALSE(spec().learns);

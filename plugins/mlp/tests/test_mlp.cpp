@@ -65,11 +65,16 @@ TEST_CASE("mlp: spec declares every parameter once, with defaults") {
   CHECK(s.find("seed")->default_value == -1);
   CHECK(s.find("balance")->default_value == true);
   CHECK(s.find("max_iter")->check(0) != "");
-  const Contract c = s.contract(params({{"label", "device"}, {"features", {"bytes"}}}));
-  CHECK(c.needs == std::vector<std::string>{"device", "bytes"});
-  CHECK(c.makes == std::vector<std::string>{"pred_label"});
-  CHECK(c.needs_split);
-  CHECK(c.dynamic);
+  const auto pr = params({{"label", "device"}, {"features", {"bytes"}}});
+  auto none = pipectl::testing::schema_of(s, pr, {Schema{}});
+  CHECK(none.issues.size() == 3);  // the split, the label and each feature
+  auto in = pipectl::testing::schema_with({{"device", DType::Categorical}, {"bytes", DType::Float64}, {"kind", DType::Categorical}}, true);
+  auto ok = pipectl::testing::schema_of(s, pr, {in});
+  CHECK(ok.ok());
+  REQUIRE(ok.schema.find("pred_label"));
+  CHECK(ok.schema.find("pred_label")->role == ColumnRole::Prediction);
+  CHECK(ok.schema.covering("pred_proba.Camera")->role == ColumnRole::Prediction);
+  CHECK(ok.schema.find("device")->role == ColumnRole::Label);
 }
 
 TEST_CASE("mlp: hidden layer sizes") {

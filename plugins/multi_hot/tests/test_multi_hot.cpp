@@ -188,9 +188,15 @@ TEST_CASE("multi_hot: errors and contract") {
                        DataError);
   CHECK_THROWS_WITH_AS(MultiHot(params({{"none", "other"}})), "multi_hot: other and none are both \"other\"", Error);
   auto spec = multi_hot_spec();
-  auto k = spec.contract(params_with_defaults(spec));
-  CHECK(k.needs == std::vector<std::string>{"dns"});
-  CHECK(k.makes == k.needs);
-  CHECK(k.needs_split);
+  // The schema: needs the multi_categorical `column` and a split.
+  auto none = pipectl::testing::schema_of(spec, params_with_defaults(spec), {Schema{}});
+  CHECK(none.issues == std::vector<std::string>{
+                           "column: names column \"dns\", which its inputs do not provide (they have no columns)",
+                           "needs a train/valid/test split, but no splitter runs upstream"});
+  auto wrong = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"dns", DType::Categorical}}, true)});
+  CHECK(wrong.issues == std::vector<std::string>{"column: names column \"dns\" of type categorical; it takes multi_categorical columns"});
+  auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"dns", DType::MultiCategorical}}, true)});
+  CHECK(ok.ok());
+  CHECK(ok.schema.names() == std::vector<std::string>{"dns"});
   CHECK(spec.learns);
 }

@@ -240,11 +240,28 @@ TEST_CASE("normaliser: apply mode uses the loaded state only") {
   }
 }
 
-TEST_CASE("normaliser: contract") {
+TEST_CASE("normaliser: schema and column selectors") {
   auto spec = normaliser_spec();
-  auto k = spec.contract(params_with_defaults(spec));
-  CHECK(k.needs == std::vector<std::string>{"bytes", "packets", "duration"});
-  CHECK(k.makes == k.needs);
-  CHECK(k.needs_split);
   CHECK(spec.learns);
+  auto none = pipectl::testing::schema_of(spec, params_with_defaults(spec), {Schema{}});
+  CHECK(none.issues.size() == 4);  // three columns and the split
+  auto in = pipectl::testing::schema_with({{"bytes", DType::Int64}, {"packets", DType::Int64}, {"duration", DType::Float64},
+                                           {"http_a", DType::Float64}, {"http_b", DType::Int64}, {"maker", DType::Categorical}}, true);
+  auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec), {in});
+  CHECK(o.ok());
+  CHECK(o.schema.find("bytes")->type == DType::Float64);
+  CHECK(o.schema.find("maker")->type == DType::Categorical);
+  auto numeric = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {{"type", "numeric"}, {"exclude", {"http_*"}}}}}), {in});
+  CHECK(numeric.ok());
+  CHECK(numeric.resolved.at(0).second == std::vector<std::string>{"bytes", "packets", "duration"});
+  auto glob = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {"http_*"}}}), {in});
+  CHECK(glob.resolved.at(0).second == std::vector<std::string>{"http_a", "http_b"});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {"*"}}}), {in}).issues ==
+        std::vector<std::string>{"columns: selects a column of the wrong type: maker (categorical); it takes numeric (float64 or int64) columns"});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {"ftp_*"}}}), {in}).issues ==
+        std::vector<std::string>{"columns: pattern \"ftp_*\" matches no column of its inputs"});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", json::array()}}), {in}).issues ==
+        std::vector<std::string>{"columns: selects no column: the list is empty"});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {"maker"}}}), {in}).issues ==
+        std::vector<std::string>{"columns: selects a column of the wrong type: maker (categorical); it takes numeric (float64 or int64) columns"});
 }

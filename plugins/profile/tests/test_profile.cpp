@@ -696,7 +696,7 @@ TEST_CASE("profile: explicit columns and pred_* columns") {
   }
 }
 
-TEST_CASE("profile: spec and contract") {
+TEST_CASE("profile: spec and schema") {
   const auto spec = profile_spec();
   CHECK(spec.learns == false);
   CHECK(spec.min_inputs == 1);
@@ -710,19 +710,17 @@ TEST_CASE("profile: spec and contract") {
   CHECK(spec.find("rows")->default_value == "all");
   CHECK(spec.find("rows")->check("test") == "must be one of \"all\", \"train\", got \"test\"");
   CHECK(spec.find("bins")->check(1) == "must be in [2, 10000], got 1");
-  SUBCASE("default: needs the label, makes nothing") {
-    const auto c = spec.contract(params());
-    CHECK(c.needs == std::vector<std::string>{"is_iot"});
-    CHECK(c.makes.empty());
-    CHECK(c.drops.empty());
-    CHECK_FALSE(c.dynamic);
-    CHECK_FALSE(c.needs_split);
-    CHECK_FALSE(c.makes_split);
+  SUBCASE("default: needs the label, gives its input") {
+    auto o = pipectl::testing::schema_of(spec, params(), {pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"bytes", DType::Float64}})});
+    CHECK(o.ok());
+    CHECK(o.schema.names() == std::vector<std::string>{"is_iot", "bytes"});
+    CHECK_FALSE(o.schema.split);
+    CHECK(pipectl::testing::schema_of(spec, params(), {Schema{}}).issues ==
+          std::vector<std::string>{"label: names column \"is_iot\", which its inputs do not provide (they have no columns)"});
   }
   SUBCASE("no label, explicit columns, training rows") {
-    const auto c = spec.contract(params({{"label", ""}, {"columns", {"bytes", "dns"}}, {"rows", "train"}}));
-    CHECK(c.needs == std::vector<std::string>{"bytes", "dns"});
-    CHECK(c.needs_split);
+    auto o = pipectl::testing::schema_of(spec, params({{"label", ""}, {"columns", {"bytes", "dns"}}, {"rows", "train"}}), {Schema{}});
+    CHECK(o.issues.size() == 3);  // bytes, dns and the split
   }
   SUBCASE("configuration errors") {
     CHECK(config_error({{"columns", {"bytes", "is_iot"}}}) == "profile: columns lists \"is_iot\", the label");

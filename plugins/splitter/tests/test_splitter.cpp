@@ -255,12 +255,14 @@ TEST_CASE("splitter: configuration and data errors") {
   CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"group", "nope"}})).run(ctx, {in}),
                        "no column \"nope\" (columns: sessionid, is_iot, kind, device, bytes)", DataError);
 
-  SUBCASE("contract") {
-    auto k = spec.contract(params_with_defaults(spec, {{"group", "device"}}));
-    CHECK(k.needs == std::vector<std::string>{"is_iot", "device"});
-    CHECK(k.makes.empty());
-    CHECK(k.makes_split);
-    CHECK_FALSE(k.needs_split);
-    CHECK(spec.contract(params_with_defaults(spec, {{"stratify", ""}})).needs.empty());
+  SUBCASE("schema") {
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"group", "device"}}), {Schema{}});
+    CHECK(o.issues.size() == 2);  // is_iot, device
+    auto in = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"device", DType::Categorical}});
+    auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"group", "device"}}), {in});
+    CHECK(ok.ok());
+    CHECK(ok.schema.split);
+    CHECK(ok.schema.find("device")->role == ColumnRole::Group);
+    CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"stratify", ""}}), {Schema{}}).ok());
   }
 }

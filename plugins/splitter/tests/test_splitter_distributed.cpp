@@ -326,10 +326,11 @@ TEST_CASE("splitter: hash configuration and data errors") {
   CHECK_THROWS_WITH_AS(
       Splitter(params_with_defaults(spec, {{"method", "hash"}, {"group", "bytes"}})).run(ctx, {with_bytes}),
       "group column \"bytes\" is float64; it must be categorical or int64", DataError);
-  SUBCASE("contract") {
-    auto k = spec.contract(params_with_defaults(spec, {{"method", "hash"}, {"key", json::array({"mac", "is_iot"})}}));
-    CHECK(k.needs == std::vector<std::string>{"is_iot", "mac"});
-    CHECK(spec.contract(params_with_defaults(spec)).needs == std::vector<std::string>{"is_iot"});
+  SUBCASE("schema") {
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"method", "hash"}, {"key", json::array({"mac", "is_iot"})}}),
+                                           {Schema{}});
+    CHECK(o.issues.size() == 2);  // is_iot (stratify), mac (key)
+    CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec), {Schema{}}).issues.size() == 1);
     CHECK(spec.distributed == PluginSpec::Distributed::Combined);
   }
 }

@@ -187,46 +187,55 @@ TEST_CASE("sqlite_source: the default query reads the NetCollector columns with 
   }
 }
 
-TEST_CASE("sqlite_source: contract") {
+TEST_CASE("sqlite_source: schema, learnt by preparing the query") {
   auto spec = plugins::sqlite_spec();
   CHECK(spec.min_inputs == 0);
   CHECK(spec.max_inputs == 0);
   CHECK(spec.find("path")->is_required);
-  SUBCASE("default queries: the seed columns and dns") {
-    auto k = spec.contract(params("x.sqlite"));
-    CHECK_FALSE(k.dynamic);
-    CHECK(k.makes == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets", "starttime",
-                                              "endtime", "manufacturer", "device_type", "dns"});
+  TempDir d;
+  const auto db = make_db(d);
+  auto schema = [&](const Params& p) { return testing::schema_of(spec, p).schema; };
+  SUBCASE("default queries: the seed columns and dns, with their declared types") {
+    auto k = schema(params(db));
+    CHECK(k.known);
+    CHECK(k.names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets", "starttime",
+                                                "endtime", "manufacturer", "device_type", "dns"});
+    CHECK(k.find("bytes")->type == DType::Int64);
+    CHECK(k.find("starttime")->type == DType::Float64);
+    CHECK(k.find("manufacturer")->type == DType::Categorical);
+    CHECK(k.find("dns")->type == DType::MultiCategorical);
+    CHECK(k.find("sessionid")->role == ColumnRole::Key);
   }
-  SUBCASE("the default query with other whitespace is still the default") {
-    std::string q = plugins::kSqliteDefaultQuery;
-    for (auto& ch : q)
-      if (ch == ' ') ch = '\n';
-    auto k = spec.contract(params("x.sqlite", {{"query", "  " + q + "\t\n"}}));
-    CHECK_FALSE(k.dynamic);
-    q.back() = 'X';
-    CHECK(spec.contract(params("x.sqlite", {{"query", q}})).dynamic);
+  SUBCASE("a database that is not there: known at run time") {
+    CHECK_FALSE(schema(params((d.path / "absent.sqlite").string())).known);
   }
-  SUBCASE("a custom query is dynamic") {
-    auto k = spec.contract(params("x.sqlite", {{"query", "select 1 as sessionid"}}));
-    CHECK(k.dynamic);
-    CHECK(k.makes == std::vector<std::string>{"dns"});
+  SUBCASE("a custom query: its columns and declared types") {
+    auto k = schema(params(db, {{"query", "select sessionid, lensum as b, starttime from sessions order by sessionid"}}));
+    CHECK(k.known);
+    CHECK(k.names() == std::vector<std::string>{"sessionid", "b", "starttime", "dns"});
+    CHECK(k.find("b")->type == DType::Int64);
+    // An expression's type is decided by its values: the whole schema waits for the rows.
+    CHECK_FALSE(schema(params(db, {{"query", "select sessionid, 1 + 1 as two from sessions order by sessionid"}})).known);
+    // `types` decides it.
+    CHECK(schema(params(db, {{"query", "select sessionid, 1 + 1 as two from sessions order by sessionid"},
+                             {"types", {{"two", "float64"}}}}))
+              .find("two")
+              ->type == DType::Float64);
   }
   SUBCASE("no list query, no list column") {
-    auto k = spec.contract(params("x.sqlite", {{"list_query", ""}}));
-    CHECK(k.makes.size() == 9);
-    CHECK(k.makes.back() == "device_type");
+    auto k = schema(params(db, {{"list_query", ""}}));
+    CHECK(k.columns.size() == 9);
+    CHECK(k.columns.back().name == "device_type");
   }
   SUBCASE("list_column renames the list column") {
-    auto k = spec.contract(params("x.sqlite", {{"list_column", "names"}}));
-    CHECK(k.makes.back() == "names");
+    CHECK(schema(params(db, {{"list_column", "names"}})).columns.back().name == "names");
   }
   SUBCASE("a bad type name is refused when the stage is made") {
     auto p = params("x.sqlite", {{"types", {{"bytes", "int"}}}});
     CHECK_THROWS_WITH_AS(SqliteSource{p}, "parameter \"types\": column \"bytes\" has type \"int\"; expected "
                                           "\"int64\", \"float64\" or \"categorical\"",
                          Error);
-    CHECK_THROWS_AS(spec.contract(p), Error);
+    CHECK_THROWS_AS(schema(p), Error);
   }
 }
 
@@ -570,7 +579,7 @@ TEST_CASE("sqlite_source: predicting: unlabelled sessions and key ranges") {
     CHECK(ctx.counters["nulls.device_type"] == 1);
     CHECK(list(t.at("dns"), 2) == std::vector<std::string>{"unlabelled.example"});
     CHECK(ctx.counters["dropped.unmatched_key.dns"] == 1);  // session 6 only
-    CHECK_FALSE(plugins::sqlite_spec().contract(params(db, {{"labelled_only", false}})).dynamic);
+    CHECK(testing::schema_of(plugins::sqlite_spec(), params(db, {{"labelled_only", false}})).schema.known);
   }
   SUBCASE("a key range of the default queries") {
     Table t = read(params(db, {{"key_min", 2}, {"key_max", 5}}), ctx);
@@ -644,10 +653,10 @@ TEST_CASE("sqlite_source: capture_column reads ingest's captures table, NULL wit
     CHECK(t.at("capture").type == DType::Categorical);
     CHECK(ctx.counters["nulls.capture"] == 5);
   }
-  SUBCASE("the contract names it; no effect on a custom query") {
-    auto c = plugins::sqlite_spec().contract(with);
-    CHECK_FALSE(c.dynamic);
-    CHECK(c.makes == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets", "starttime",
+  SUBCASE("the schema names it; no effect on a custom query") {
+    auto c = testing::schema_of(plugins::sqlite_spec(), with).schema;
+    CHECK(c.known);
+    CHECK(c.names() == std::vector<std::string>{"sessionid", "srcport", "dstport", "bytes", "packets", "starttime",
                                               "endtime", "manufacturer", "device_type", "capture", "dns"});
     json v = with.all();
     v["query"] = "select sessionid, lensum from sessions order by sessionid";
@@ -895,13 +904,13 @@ TEST_CASE("sqlite_source: a glob pattern reads several sites' databases with a s
                                                           cb.counters["dropped.unmatched_key.dns"] +
                                                           cc.counters["dropped.unmatched_key.dns"]);
   }
-  SUBCASE("the contract declares the site column") {
-    auto k = plugins::sqlite_spec().contract(params(pattern));
-    CHECK(k.makes.back() == "site");
-    CHECK(plugins::sqlite_spec().contract(params(pattern, {{"site_column", "where"}})).makes.back() == "where");
-    const auto none = plugins::sqlite_spec().contract(params(pattern, {{"site_column", ""}})).makes;
+  SUBCASE("the schema declares the site column") {
+    auto names = [](const Params& p) { return testing::schema_of(plugins::sqlite_spec(), p).schema.names(); };
+    CHECK(names(params(pattern)).back() == "site");
+    CHECK(names(params(pattern, {{"site_column", "where"}})).back() == "where");
+    const auto none = names(params(pattern, {{"site_column", ""}}));
     CHECK(std::find(none.begin(), none.end(), "site") == none.end());
-    const auto single = plugins::sqlite_spec().contract(params(a)).makes;
+    const auto single = names(params(a));
     CHECK(std::find(single.begin(), single.end(), "site") == single.end());
     testing::TestContext ctx;
     CHECK_FALSE(read(params(pattern, {{"site_column", ""}}), ctx).has("site"));

@@ -453,13 +453,15 @@ TEST_CASE("xgboost: helpers and parameters") {
     for (std::size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
     CHECK(mb > ma);
   }
-  SUBCASE("contract") {
+  SUBCASE("schema") {
     const auto s = spec();
-    auto c = s.contract(params_with_defaults(s, {{"features", {"x1", "x2"}}}));
-    CHECK(c.needs == std::vector<std::string>{"is_iot", "x1", "x2"});
-    CHECK(c.makes == std::vector<std::string>{"pred_label"});
-    CHECK(c.needs_split);
-    CHECK_FALSE(c.dynamic);
+    auto none = pipectl::testing::schema_of(s, params_with_defaults(s, {{"features", {"x1", "x2"}}}), {Schema{}});
+    CHECK(none.issues.size() == 4);  // the split, is_iot, x1, x2
+    auto in = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"x1", DType::Float64}, {"x2", DType::Float64}, {"x3", DType::Categorical}}, true);
+    auto ok = pipectl::testing::schema_of(s, params_with_defaults(s, {{"features", {{"type", "numeric"}}}}), {in});
+    CHECK(ok.ok());
+    CHECK(ok.resolved.at(0).second == std::vector<std::string>{"x1", "x2"});
+    CHECK(ok.schema.find("pred_label")->role == ColumnRole::Prediction);
     CHECK(s.learns);
     for (const auto& p : s.params) CHECK(p.check(p.default_value) == "");
   }

@@ -246,6 +246,8 @@ json compute_metrics(const Outcomes& o, std::vector<std::string>& warnings) {
   json m = json::object();
   m["rows"] = static_cast<std::int64_t>(n);
   m["classes"] = o.classes;
+  // Binary: precision, recall, F1 and the curves are those of this class.
+  if (binary) m["positive_class"] = o.classes[1];
   std::vector<std::vector<std::int64_t>> cm(k, std::vector<std::int64_t>(k, 0));
   std::size_t correct = 0;
   for (std::size_t i = 0; i < n; ++i) {

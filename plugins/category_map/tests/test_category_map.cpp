@@ -184,10 +184,10 @@ TEST_CASE("category_map: data errors and contract") {
   auto spec = category_map_spec();
   auto none = pipectl::testing::schema_of(spec, params_with_defaults(spec), {Schema{}});
   CHECK(none.issues.size() == 4);  // three columns and the split
-  auto in = pipectl::testing::schema_with({{"srcport", DType::Int64}, {"dstport", DType::Int64}, {"manufacturer", DType::Float64}}, true);
-  auto wrong = pipectl::testing::schema_of(spec, params_with_defaults(spec), {in});
+  auto sch = pipectl::testing::schema_with({{"srcport", DType::Int64}, {"dstport", DType::Int64}, {"manufacturer", DType::Float64}}, true);
+  auto wrong = pipectl::testing::schema_of(spec, params_with_defaults(spec), {sch});
   CHECK(wrong.issues == std::vector<std::string>{"columns: selects a column of the wrong type: manufacturer (float64); it takes int64 or categorical columns"});
-  auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {{"type", "int64"}}}}), {in});
+  auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"columns", {{"type", "int64"}}}}), {sch});
   CHECK(ok.ok());
   CHECK(ok.resolved.at(0).second == std::vector<std::string>{"srcport", "dstport"});
   CHECK(ok.schema.find("srcport")->type == DType::Categorical);

@@ -284,14 +284,26 @@ TEST_CASE("cleaner: schema and configuration") {
     CHECK_FALSE(o.schema.split);
     CHECK_FALSE(spec.learns);
   }
-  SUBCASE("each missing column is reported under the parameter naming it") {
-    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"bytes", DType::Categorical},
-                                                                       {"device_type", DType::Categorical}})});
-    REQUIRE(o.issues.size() == 9);
-    CHECK(o.issues[0] == "duration_from: names column \"starttime\", which its inputs do not provide (closest: bytes, device_type)");
-    CHECK(o.issues[2].rfind("required: names column \"srcport\"", 0) == 0);
-    CHECK(o.issues[6] == "non_negative: names column \"bytes\" of type categorical; it takes numeric (float64 or int64) columns");
-    CHECK(o.issues[8].rfind("ports: names column \"dstport\"", 0) == 0);
+  SUBCASE("defaults apply where the data has their columns; named columns are reported under their parameter") {
+    const auto in = pipectl::testing::schema_with({{"bytes", DType::Categorical}, {"device_type", DType::Categorical}});
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec), {in});
+    CHECK(o.issues == std::vector<std::string>{"non_negative: names column \"bytes\" of type categorical; it takes "
+                                               "numeric (float64 or int64) columns"});
+    auto named = pipectl::testing::schema_of(
+        spec,
+        params_with_defaults(spec, {{"duration_from", {"start", "end"}}, {"ports", {"src_port"}}, {"non_negative", json::array()}}),
+        {in});
+    REQUIRE(named.issues.size() == 3);
+    CHECK(named.issues[0] == "duration_from: names column \"start\", which its inputs do not provide (closest: bytes, device_type)");
+    CHECK(named.issues[2].rfind("ports: names column \"src_port\"", 0) == 0);
+  }
+  SUBCASE("a binary label names its positive class") {
+    const auto in = pipectl::testing::schema_with({{"device_type", DType::Categorical}});
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"positive", "Camera"}}), {in});
+    CHECK(o.ok());
+    CHECK(o.schema.find("is_iot")->positive == "Camera");
+    CHECK(CleanerConfig::from(params_with_defaults(spec, {{"positive", "Camera"}})).binary_names() == "not Camera,Camera");
+    CHECK(CleanerConfig::from(params_with_defaults(spec)).binary_names() == "no,yes");
   }
   SUBCASE("multiclass label replacing its source") {
     auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"label", "device_type"}, {"label_kind", "multiclass"}}), {netcollector});

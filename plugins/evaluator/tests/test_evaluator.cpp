@@ -106,6 +106,7 @@ TEST_CASE("evaluator: binary metrics equal scikit-learn's") {
     const json m = run_one(binary_table({0, 0, 1, 1}, {0.1, 0.4, 0.35, 0.8}));
     CHECK(m["rows"] == 4);
     CHECK(m["classes"] == json::array({"no", "yes"}));
+    CHECK(m["positive_class"] == "yes");
     CHECK(m["accuracy"].get<double>() == 0.75);
     CHECK(m["precision"].get<double>() == 1.0);
     CHECK(m["recall"].get<double>() == 0.5);
@@ -152,6 +153,7 @@ TEST_CASE("evaluator: multiclass macro figures equal scikit-learn's") {
     const json m = run_one(multi_table({0, 1, 2, 2, 1, 0, 2, 1}, P), {{"label", "kind"}}, &ctx);
     CHECK(m["rows"] == 8);
     CHECK(m["classes"] == json::array({"cam", "plug", "tv"}));
+    CHECK_FALSE(m.contains("positive_class"));
     CHECK(m["accuracy"].get<double>() == 0.625);
     CHECK(m["precision"].get<double>() == Approx(0.611111111111111).epsilon(1e-15));
     CHECK(m["recall"].get<double>() == Approx(0.6666666666666666).epsilon(1e-15));
@@ -475,8 +477,8 @@ TEST_CASE("evaluator: pure helpers") {
     CHECK(lacking.issues == std::vector<std::string>{
                                 "label: names column \"device_type\", which its inputs do not provide (closest: device_typo)",
                                 "needs the predictions of a trainer (column \"pred_label\"), which its inputs do not provide"});
-    auto in = pipectl::testing::schema_with({{"device_type", DType::Categorical}, {"pred_label", DType::Categorical}});
-    auto ok = pipectl::testing::schema_of(spec(), p, {in, in});
+    auto sch = pipectl::testing::schema_with({{"device_type", DType::Categorical}, {"pred_label", DType::Categorical}});
+    auto ok = pipectl::testing::schema_of(spec(), p, {sch, sch});
     CHECK(ok.ok());
     CHECK(ok.schema.names() == std::vector<std::string>{"device_type", "pred_label"});
     CHECK(spec().min_inputs == 1);

@@ -74,8 +74,8 @@ TEST_CASE("liblinear: spec declares every parameter once, with defaults") {
   const auto pr = params({{"label", "device"}, {"features", {"bytes", "kind"}}});
   auto none = pipectl::testing::schema_of(s, pr, {Schema{}});
   CHECK(none.issues.size() == 4);  // the split, the label and each feature
-  auto in = pipectl::testing::schema_with({{"device", DType::Categorical}, {"bytes", DType::Float64}, {"kind", DType::Categorical}}, true);
-  auto ok = pipectl::testing::schema_of(s, pr, {in});
+  auto sch = pipectl::testing::schema_with({{"device", DType::Categorical}, {"bytes", DType::Float64}, {"kind", DType::Categorical}}, true);
+  auto ok = pipectl::testing::schema_of(s, pr, {sch});
   CHECK(ok.ok());
   REQUIRE(ok.schema.find("pred_label"));
   CHECK(ok.schema.find("pred_label")->role == ColumnRole::Prediction);

@@ -176,7 +176,7 @@ TEST_CASE("multi_hot: apply mode uses the loaded state only") {
   }
 }
 
-TEST_CASE("multi_hot: errors and contract") {
+TEST_CASE("multi_hot: errors and schema") {
   auto in = make_table();
   TestContext ctx;
   CHECK_THROWS_WITH_AS(MultiHot(params({{"column", "sessionid"}})).run(ctx, {in}),
@@ -191,8 +191,8 @@ TEST_CASE("multi_hot: errors and contract") {
   // The schema: needs the multi_categorical `column` and a split.
   auto none = pipectl::testing::schema_of(spec, params_with_defaults(spec), {Schema{}});
   CHECK(none.issues == std::vector<std::string>{
-                           "column: names column \"dns\", which its inputs do not provide (they have no columns)",
-                           "needs a train/valid/test split, but no splitter runs upstream"});
+                           "needs a train/valid/test split, but no splitter runs upstream",
+                           "column: names column \"dns\", which its inputs do not provide (they have no columns)"});
   auto wrong = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"dns", DType::Categorical}}, true)});
   CHECK(wrong.issues == std::vector<std::string>{"column: names column \"dns\" of type categorical; it takes multi_categorical columns"});
   auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"dns", DType::MultiCategorical}}, true)});

@@ -258,8 +258,8 @@ TEST_CASE("splitter: configuration and data errors") {
   SUBCASE("schema") {
     auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"group", "device"}}), {Schema{}});
     CHECK(o.issues.size() == 2);  // is_iot, device
-    auto in = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"device", DType::Categorical}});
-    auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"group", "device"}}), {in});
+    auto sch = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"device", DType::Categorical}});
+    auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"group", "device"}}), {sch});
     CHECK(ok.ok());
     CHECK(ok.schema.split);
     CHECK(ok.schema.find("device")->role == ColumnRole::Group);

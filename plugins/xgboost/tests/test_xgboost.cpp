@@ -457,8 +457,8 @@ TEST_CASE("xgboost: helpers and parameters") {
     const auto s = spec();
     auto none = pipectl::testing::schema_of(s, params_with_defaults(s, {{"features", {"x1", "x2"}}}), {Schema{}});
     CHECK(none.issues.size() == 4);  // the split, is_iot, x1, x2
-    auto in = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"x1", DType::Float64}, {"x2", DType::Float64}, {"x3", DType::Categorical}}, true);
-    auto ok = pipectl::testing::schema_of(s, params_with_defaults(s, {{"features", {{"type", "numeric"}}}}), {in});
+    auto sch = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"x1", DType::Float64}, {"x2", DType::Float64}, {"x3", DType::Categorical}}, true);
+    auto ok = pipectl::testing::schema_of(s, params_with_defaults(s, {{"features", {{"type", "numeric"}}}}), {sch});
     CHECK(ok.ok());
     CHECK(ok.resolved.at(0).second == std::vector<std::string>{"x1", "x2"});
     CHECK(ok.schema.find("pred_label")->role == ColumnRole::Prediction);

@@ -131,15 +131,13 @@ Schema Schema::of(const Table& t) {
 Schema merge_schemas(const std::vector<Schema>& inputs) {
   Schema m;
   m.known = true;
+  if (inputs.size() == 1) return inputs[0];  // a header may have a million columns: no quadratic merge
+  std::set<std::pair<std::string, bool>> seen;
   for (const auto& in : inputs) {
     if (!in.known) m.known = false;
     m.split = m.split || in.split;
-    for (const auto& c : in.columns) {
-      bool seen = false;
-      for (const auto& e : m.columns)
-        if (e.name == c.name && e.prefix == c.prefix) seen = true;
-      if (!seen) m.columns.push_back(c);
-    }
+    for (const auto& c : in.columns)
+      if (seen.emplace(c.name, c.prefix).second) m.columns.push_back(c);
   }
   return m;
 }

@@ -288,7 +288,13 @@ Schema SqliteConfig::schema() const {
   }
   sqlite3_stmt* st = nullptr;
   const std::string sql = main_sql(false);
-  const bool ok = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && st;
+  const char* tail = nullptr;
+  // Only one read-only statement that returns columns is learnt from; any
+  // other (a write, a second statement, a pragma) is the read's to refuse.
+  bool ok = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, &tail) == SQLITE_OK && st && sqlite3_stmt_readonly(st) &&
+            sqlite3_column_count(st) > 0;
+  for (const char* c = tail; ok && c && *c; ++c)
+    if (!std::isspace(static_cast<unsigned char>(*c)) && *c != ';') ok = false;
   bool all_typed = ok;
   if (ok) {
     for (int c = 0; c < sqlite3_column_count(st); ++c) {

@@ -23,7 +23,7 @@ TEST_CASE("dist: iot.toml unchanged on 1, 2 and 3 workers: the same split by dev
   auto single = run_pipectl(run_args("iot.toml", db, home / "single"), home.path);
   REQUIRE_MESSAGE(single.rc == 0, single.err);
   const double auc1 = auc_of(home / "single");
-  CHECK(auc1 >= 0.9);
+  CHECK(auc1 >= 0.8);  // sessions of devices never seen (pipelines/DEVICES.md)
   const auto m1 = json::parse(slurp(home / "single" / "metrics.json"));
   for (int w : {1, 2, 3}) {
     CAPTURE(w);

@@ -133,7 +133,7 @@ TEST_CASE("seed: the same pipeline on a CSV export gives the same metrics") {
   auto s = run_pipectl("run " + kPipelines + "/iot.toml -q --set source.path=" + quote(demo_db(42)) +
                        " --set 'source.device_column=\"\"' --set split.method=shuffle --set 'split.group=\"\"'"
                        " --set 'categories.columns=[\"srcport\",\"dstport\",\"manufacturer\"]'"
-                       " --set 'train.exclude=[\"sessionid\"]' --set 'evaluate.group=\"\"' --out " +
+                       " --set 'train.exclude=[\"sessionid\"]' --set 'evaluate.group=\"\"' --set train.max_bin=256 --out " +
                        quote((home / "s").string()),
                    home.path);
   auto c = run_pipectl("run " + kPipelines + "/iot-csv.toml -q --set source.path=" + quote(csv) + " --out " +

@@ -283,14 +283,19 @@ int predict(const std::vector<std::string>& args) {
   char buf[4096];
   for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, capture)) > 0;) text.append(buf, n);
   std::fclose(capture);
+  // The last line of a failure without an exception (a usage error) is the
+  // command's message, "pipectl: …" or "error: …": it becomes the
+  // exception's; what came before (warnings) goes on to sys.stderr.
+  std::string line;
+  if (rc != 0 && !failure) {
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    const auto nl = text.rfind('\n');
+    line = text.substr(nl == std::string::npos ? 0 : nl + 1);
+    text.resize(nl == std::string::npos ? 0 : nl + 1);
+  }
   if (!text.empty()) py::module_::import("sys").attr("stderr").attr("write")(text);
   if (failure) std::rethrow_exception(failure);
   if (rc != 0) {
-    // The last line is the command's message: "pipectl: …" or "error: …".
-    std::string line;
-    std::istringstream in(text);
-    for (std::string l; std::getline(in, l);)
-      if (!l.empty()) line = l;
     for (const char* prefix : {"pipectl: ", "error: "})
       if (line.rfind(prefix, 0) == 0) line = line.substr(std::char_traits<char>::length(prefix));
     if (line.empty()) line = "pipectl predict failed (exit code " + std::to_string(rc) + ")";

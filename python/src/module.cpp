@@ -23,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -334,6 +335,10 @@ PYBIND11_MODULE(_pipectl, m) {
   // The module, not pipectl's own handlers, decides what a signal does: a
   // KeyboardInterrupt cancels the run in progress (see interruptible()).
   cli::g_embedded.store(true);
+  // As bin/pipectl does (main.cpp): stages share the cores, so OpenMP threads
+  // (XGBoost) must not spin while waiting. Set before any plugin loads
+  // libgomp; a user's setting wins.
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
   py::register_exception_translator(translate);
 
   py::class_<PyRun, std::shared_ptr<PyRun>>(m, "_Run")

@@ -253,7 +253,7 @@ TEST_CASE("history: runs diff of two runs that differ in one parameter shows it 
   CHECK(list.out.find("train.max_depth") != std::string::npos);
   auto diff = run_pipectl("runs diff a b", home.path);
   REQUIRE(diff.rc == 0);
-  CHECK(diff.out.find("train.max_depth  6  3\n") != std::string::npos);
+  CHECK(diff.out.find("train.max_depth  8  3\n") != std::string::npos);
   // Exactly one parameter row.
   auto params = diff.out.substr(0, diff.out.find("metric"));
   CHECK(std::count(params.begin(), params.end(), '\n') == 6);  // title, blank, header, rule, one row, blank

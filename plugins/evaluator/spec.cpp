@@ -30,6 +30,8 @@ PluginSpec evaluator_spec() {
   s.param("ci_resamples", ParamType::Int, "bootstrap draws of the groups for roc_auc_ci when `group` is set")
       .def(1000)
       .range(20, 100000);
+  // In a fit it scores the test rows: a trainer before it need not predict the training rows.
+  s.reads_roles = {"valid", "test"};
   s.contract = [](const Params& p) {
     Contract c;
     c.needs = {p.str("label"), "pred_label"};

@@ -21,11 +21,24 @@ PluginSpec evaluator_spec() {
           "write <model>/test_predictions.csv: sessionid (if present), label, pred_label and the probability "
           "columns (%.17g) of the evaluated rows")
       .def(true);
-  s.schema_doc = "needs `label` (int64 or categorical) and pred_label in every input; gives its first input";
+  s.param("group", ParamType::String,
+          "binary: column of each row's group (a device key, e.g. mac): roc_auc_ci is then a bootstrap over groups, "
+          "and the figures are also given per device (mean log-odds of its rows), with the verdict threshold chosen "
+          "on the validation devices (device_threshold, used by `pipectl predict --by device`); \"\" = none "
+          "(roc_auc_ci by DeLong)")
+      .def("");
+  s.param("ci_resamples", ParamType::Int, "bootstrap draws of the groups for roc_auc_ci when `group` is set")
+      .def(1000)
+      .range(20, 100000);
+  // In a fit it scores the test rows: a trainer before it need not predict the training rows.
+  s.reads_roles = {"valid", "test"};
+  s.schema_doc = "needs `label` (int64 or categorical), pred_label and `group` (if set) in every input; gives its first input";
   s.schema = [](SchemaContext& c) {
     const std::string label = c.params().str("label");
+    const std::string group = c.params().has("group") ? c.params().str("group") : "";
     for (const auto& in : c.inputs()) {
       c.need("label", label, {DType::Int64, DType::Categorical}, &in);
+      if (!group.empty()) c.need("group", group, {DType::Int64, DType::Categorical}, &in);
       if (in.known && !in.find("pred_label"))
         c.error("", "needs the predictions of a trainer (column \"pred_label\"), which its inputs do not provide");
     }

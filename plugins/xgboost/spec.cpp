@@ -34,6 +34,11 @@ PluginSpec xgboost_spec() {
       .def("hist")
       .one_of({"hist", "approx", "exact"});
   s.param("max_bin", ParamType::Int, "histogram bins per feature (hist / approx)").def(256).range(2, 65536);
+  s.param("max_cat_to_onehot", ParamType::Int,
+          "native categorical features (category_map's native = true): one with fewer categories than this is "
+          "split one category against the rest, the others by partitioning the categories")
+      .def(4)
+      .range(1, 65536);
   s.param("forest_trees", ParamType::Int, "trees of the forest (forest mode)").def(100).range(1, 100000);
   s.param("nthread", ParamType::Int,
           "XGBoost threads; 0 = hardware concurrency (independent of the runner's --jobs)")
@@ -46,8 +51,18 @@ PluginSpec xgboost_spec() {
           "extra XGBoost parameters passed through verbatim, e.g. { scale_pos_weight = 2 }; keys that have "
           "their own parameter here (eta, seed, objective…) are refused")
       .def(json::object());
-  s.schema = trainer_schema;
-  s.schema_doc = kTrainerSchemaDoc;
+  // In a fit it predicts only the rows its consumers read (StageContext::
+  // consumer_roles): the others' pred_label and pred_proba are NULL.
+  s.schema = [](SchemaContext& c) {
+    Schema out = trainer_schema(c);
+    if (const auto* pl = out.find("pred_label")) {
+      ColumnSchema x = *pl;
+      x.nullable = true;
+      out.set(x);
+    }
+    return out;
+  };
+  s.schema_doc = std::string(kTrainerSchemaDoc) + "; pred_label is NULL on the rows no consumer reads";
   return s;
 }
 

@@ -16,6 +16,7 @@
 
 using namespace pipectl;
 using pipectl::plugins::Cleaner;
+using pipectl::plugins::CleanerConfig;
 using pipectl::plugins::cleaner_spec;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;

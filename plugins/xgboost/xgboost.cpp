@@ -1,6 +1,7 @@
 #include "xgboost.hpp"
 
 #include <pipectl/error.hpp>
+#include <pipectl/explanation.hpp>
 #include <pipectl/trainer.hpp>
 
 #include <xgboost/c_api.h>
@@ -592,7 +593,45 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   }
 
   const FeatureMatrix mall = build_features(t, columns_);
-  return predict_all(ctx, t, mall);
+  Table out = predict_all(ctx, t, mall);
+  if (!dist) record_importance(ctx, *this, t, threads());
+  return out;
+}
+
+Explanation XGBoostTrainer::explain(const Table& t, const std::vector<std::uint32_t>& rows, int) const {
+  if (!booster_) throw Error("xgboost: nothing fitted or loaded to explain");
+  const FeatureMatrix m = build_features(t, columns_, rows);
+  check_feature_names(feature_names_, m.names, "xgboost");
+  Explanation e;
+  e.features = feature_names_;
+  e.origins = feature_origins(t, columns_);
+  if (e.origins.size() != e.features.size())
+    throw Error("xgboost: " + std::to_string(e.origins.size()) + " feature origins for " +
+                std::to_string(e.features.size()) + " features");
+  e.groups = classes_.size() == 2 ? std::vector<std::string>{classes_[1]} : classes_;
+  e.rows = rows.size();
+  e.note = "exact TreeSHAP (XGBoost) over the trees up to the best iteration; each row's contributions add up to "
+           "its margin (binary: the log-odds of pred_proba)";
+  if (e.rows == 0) return e;
+  DMatrixPtr d = make_dmatrix(m, sanitize_feature_names(feature_names_), nullptr);
+  const json cfg = {{"type", 2},
+                    {"training", false},
+                    {"iteration_begin", 0},
+                    {"iteration_end", best_iteration_ + 1},
+                    {"strict_shape", true}};
+  const std::string cfg_s = cfg.dump();
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* out = nullptr;
+  XGB_CALL(XGBoosterPredictFromDMatrix, booster_.get(), d.get(), cfg_s.c_str(), &shape, &dim, &out);
+  // strict_shape: (rows, groups, features + 1), the bias last.
+  std::size_t total = 1;
+  for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<std::size_t>(shape[i]);
+  const std::size_t expect = e.rows * e.groups.size() * e.width();
+  if (dim != 3 || total != expect)
+    throw Error("xgboost: contributions have " + std::to_string(total) + " values, expected " + std::to_string(expect));
+  e.values.assign(out, out + total);
+  return e;
 }
 
 Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {

@@ -4,9 +4,12 @@
 #include <doctest/doctest.h>
 
 #include "seed_common.hpp"
+#include "support/chromium.hpp"
 
 #include <cmath>
+#include <regex>
 #include <set>
+#include <sstream>
 
 using namespace seed_test;
 
@@ -244,4 +247,128 @@ TEST_CASE("explain: the compare report of iot-compare.toml shows the importance 
   CHECK_FALSE(metrics["mlp"].contains("importance"));
   CHECK_FALSE(rep["importance"].contains("mlp"));
   CHECK(html.find("model &quot;mlp&quot; has no feature importance") != std::string::npos);
+}
+
+TEST_CASE("pages: devices.html and profile.html render in headless Chromium with the figures of their data") {
+  if (!have_chromium()) {
+    MESSAGE("skipped: " << kChromiumBin << " is not installed (./setup installs the chromium package)");
+    return;
+  }
+  TempDir t;
+  const std::string db = demo_db(42);
+  const std::string probe_rows = R"(<script>
+(function () {
+  var rows = document.querySelectorAll('table#devices tbody tr'), out = [];
+  var r = document.querySelector('table#devices').getBoundingClientRect();
+  out.push('table=' + Math.round(r.width) + 'x' + Math.round(r.height));
+  out.push('bars=' + document.querySelectorAll('table#devices span.bar').length);
+  for (var i = 0; i < rows.length; ++i)
+    out.push('row ' + rows[i].children[1].textContent + ' ' + rows[i].querySelector('td.p').textContent + ' ' +
+             rows[i].querySelector('td.verdict').textContent + ' ' + rows[i].querySelector('td.s').textContent);
+  document.getElementById('probe').textContent = out.join('\n');
+})();
+</script>)";
+  // The devices page.
+  auto r = run_pipectl("predict " + quote(compare_run().string()) + " -q --model xgb_trees --by device --explain 3 --input " +
+                           quote(db) + " --out " + quote((t / "d.csv").string()) + " --report " +
+                           quote((t / "devices.html").string()),
+                       t.path);
+  REQUIRE(r.rc == 0);
+  CHECK(external_reference(slurp(t / "devices.html")) == "");
+  {
+    const auto dom = chromium_dom(t.path, t / "devices.html", probe_rows);
+    INFO(dom.err);
+    REQUIRE(dom.rc == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(dom.out, m, std::regex("<pre id=\"probe\">([^<]*)</pre>")));
+    const std::string probe = m[1];
+    std::smatch d;
+    REQUIRE(std::regex_search(probe, d, std::regex("table=(\\d+)x(\\d+)")));
+    CHECK(std::stoi(d[1]) > 600);
+    const auto devs = read_csv(t / "d.csv");
+    CHECK(std::stoi(d[2]) > 20 * static_cast<int>(devs.size()));
+    REQUIRE(std::regex_search(probe, d, std::regex("bars=(\\d+)")));
+    CHECK(std::stoi(d[1]) == 3 * static_cast<int>(devs.size()));
+    std::string expect;
+    for (const auto& row : devs) {
+      char p[32];
+      std::snprintf(p, sizeof p, "%.4f", std::stod(row.at("p_positive")));
+      expect += "row " + row.at("mac") + " " + p + " " + row.at("verdict") + " " + row.at("sessions") + "\n";
+    }
+    std::string got;
+    std::istringstream in(probe);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("row ", 0) == 0) got += line + "\n";
+    CHECK(got == expect);
+  }
+
+  // The profile page.
+  auto p = run_pipectl("run " + kPipelines + "/iot-profile.toml -q --no-cache --set source.path=" + quote(db) +
+                           " --out " + quote((t / "prof").string()),
+                       t.path);
+  REQUIRE(p.rc == 0);
+  const fs::path page = t / "prof/stages/profile/profile.html";
+  REQUIRE(fs::exists(page));
+  CHECK(external_reference(slurp(page)) == "");
+  const json prof = json::parse(slurp(t / "prof/stages/profile/profile.json"));
+  const std::string probe_profile = R"(<script>
+(function () {
+  var out = [];
+  document.querySelectorAll('figure.hist').forEach(function (f) {
+    var r = f.querySelector('svg').getBoundingClientRect(), sum = {positive: 0, negative: 0, unlabelled: 0};
+    f.querySelectorAll('rect').forEach(function (x) { sum[x.getAttribute('class')] += +x.getAttribute('data-count'); });
+    out.push('hist ' + f.getAttribute('data-column') + ' ' + Math.round(r.width) + 'x' + Math.round(r.height) + ' ' +
+             sum.positive + ' ' + sum.negative + ' ' + sum.unlabelled);
+  });
+  document.querySelectorAll('figure.rates g.bar').forEach(function (g) {
+    out.push('rate ' + g.getAttribute('data-name') + '\t' + g.getAttribute('data-rate') + '\t' +
+             Math.round(g.querySelector('rect').getBoundingClientRect().width));
+  });
+  document.querySelectorAll('#ranking-bars g.bar').forEach(function (g) {
+    out.push('auc ' + g.getAttribute('data-name') + ' ' + g.getAttribute('data-auc'));
+  });
+  document.getElementById('probe').textContent = out.join('\n');
+})();
+</script>)";
+  const auto dom = chromium_dom(t.path, page, probe_profile);
+  INFO(dom.err);
+  REQUIRE(dom.rc == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(dom.out, m, std::regex("<pre id=\"probe\">([^<]*)</pre>")));
+  const std::string probe = m[1];
+  INFO(probe);
+  // One histogram per numeric column, drawn, holding the JSON's rows per label.
+  REQUIRE(prof["histograms"].size() == prof["numeric"].size());
+  REQUIRE(prof["histograms"].size() >= 3);
+  for (const auto& h : prof["histograms"]) {
+    std::int64_t s[3] = {0, 0, 0};
+    const char* keys[3] = {"positive", "negative", "unlabelled"};
+    for (int j = 0; j < 3; ++j)
+      for (const auto& c : h[keys[j]]) s[j] += c.get<std::int64_t>();
+    CHECK(probe.find("hist " + h["column"].get<std::string>() + " 480x200 " + std::to_string(s[0]) + " " +
+                     std::to_string(s[1]) + " " + std::to_string(s[2])) != std::string::npos);
+  }
+  // bytes spans many decades: its histogram is on a log scale.
+  for (const auto& h : prof["histograms"])
+    if (h["column"] == "bytes") CHECK(h["scale"] == "log10(1 + x)");
+  // Label rates of the top categories and DNS names, as in the JSON.
+  std::size_t rates = 0;
+  for (const char* kind : {"categorical", "multi"})
+    for (const auto& c : prof[kind])
+      for (const auto& e : c["top"]) {
+        if (!e["label_rate"].is_number()) continue;
+        char b[40];
+        std::snprintf(b, sizeof b, "%.17g", e["label_rate"].get<double>());
+        const std::string name = e.contains("value") ? e["value"].dump() : e["name"].get<std::string>();
+        const std::string shown = name.size() > 1 && name.front() == '"' ? name.substr(1, name.size() - 2) : name;
+        CHECK_MESSAGE(probe.find("rate " + shown + "\t" + b + "\t") != std::string::npos, shown);
+        ++rates;
+      }
+  CHECK(rates > 20);
+  for (const auto& x : prof["ranking"]) {
+    if (!x["auc"].is_number()) continue;
+    char b[40];
+    std::snprintf(b, sizeof b, "%.17g", x["auc"].get<double>());
+    CHECK(probe.find("auc " + x["column"].get<std::string>() + " " + b) != std::string::npos);
+  }
 }

@@ -98,9 +98,11 @@ TEST_CASE("explain: --explain all adds up to each session's log-odds, for XGBoos
 TEST_CASE("explain: the MLP is refused before any data is read") {
   TempDir t;
   auto r = run_pipectl("predict " + quote(compare_run().string()) + " --model mlp --explain 3 --input " +
-                           quote((t / "never-read.sqlite").string()),
+                           quote(demo_db(42)) + " --out " + quote((t / "p.csv").string()),
                        t.path);
   CHECK(r.rc == 2);
+  CHECK_FALSE(fs::exists(t / "p.csv"));
+  CHECK(r.err.find("sessions") == std::string::npos);  // no stage ran
   CHECK(r.err.find("model \"mlp\" (plugin \"mlp\") cannot explain its predictions: the plugin does not declare "
                    "`explains` (models that can: liblinear, xgboost)") != std::string::npos);
 }
@@ -179,6 +181,7 @@ TEST_CASE("explain: a device's reasons are its sessions' mean contributions, and
       if (v == "none") return have.count("\x01NONE") > 0;
       return have.count(v) > 0;
     }
+    if (v == "(null)") return have.count("\x01NULL") > 0;
     std::set<std::string> kept(cats["columns"][col].begin(), cats["columns"][col].end());
     if (v == "other") {
       for (const auto& h : have)

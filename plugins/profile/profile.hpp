@@ -79,7 +79,7 @@ json compute_profile(const Table& in, const ProfileConfig& cfg, StageContext& ct
 /// Per numeric column, rows per bin by label (positive / negative /
 /// unlabelled), `bins` equal-width bins on a linear scale, or on
 /// log10(1 + x) when the values are non-negative and the maximum exceeds
-/// 1000 x (|median| + 1): {"column", "scale", "edges", "positive", …}.
+/// 100 x (|median| + 1): {"column", "scale", "edges", "positive", …}.
 json label_histograms(const Table& t, const std::vector<std::string>& numeric_columns,
                       const std::vector<std::uint8_t>& y, std::int64_t bins);
 /// profile.html from a profile object: the histograms, the label rate of the

@@ -74,13 +74,14 @@ json label_histograms(const Table& t, const std::vector<std::string>& numeric_co
       hi = std::max(hi, x);
     }
     if (!(lo <= hi)) continue;
-    // Log scale where the data needs it: non-negative values spanning more than three decades.
+    // Log scale where the data needs it: non-negative values whose maximum is
+    // more than 100 x (|median| + 1) (a long right tail, e.g. bytes).
     std::vector<double> sorted;
     for (std::size_t i = 0; i < c.rows(); ++i)
       if (std::isfinite(c.number(i))) sorted.push_back(c.number(i));
     std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
     const double median = sorted[sorted.size() / 2];
-    const bool log = lo >= 0 && hi > 1000 * (std::fabs(median) + 1);
+    const bool log = lo >= 0 && hi > 100 * (std::fabs(median) + 1);
     auto tr = [&](double x) { return log ? std::log10(1 + x) : x; };
     const double a = tr(lo), b = tr(hi);
     const double width = b > a ? (b - a) / static_cast<double>(B) : 1.0;
@@ -112,7 +113,8 @@ std::string profile_html(const json& p) {
       "</style></head><body>\n<h1>Profile</h1>\n<p>" + str_of(p["rows"]) + " rows (" + str_of(p["rows_profiled"]) +
       ").";
   const bool lab = p.contains("label") && p["label"].is_object();
-  if (lab && p["label"].contains("rate")) h += " Label rate " + str_of(p["label"]["rate"]) + ".";
+  if (lab && p["label"].contains("rate") && p["label"]["rate"].is_number())
+    h += " Label rate " + f(p["label"]["rate"].get<double>(), 4) + ".";
   h += " Every figure: <code>profile.json</code>; tables: <code>profile.md</code>.</p>\n";
   h += "<p class=\"legend\"><span style=\"background:#d62728\"></span>positive <span "
        "style=\"background:#1f77b4\"></span>negative <span style=\"background:#aaa\"></span>unlabelled</p>\n";

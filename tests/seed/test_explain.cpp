@@ -103,6 +103,12 @@ TEST_CASE("explain: the MLP is refused before any data is read") {
   CHECK(r.rc == 2);
   CHECK_FALSE(fs::exists(t / "p.csv"));
   CHECK(r.err.find("sessions") == std::string::npos);  // no stage ran
+  // The capability is declared, and shown by plugins describe.
+  for (const char* plugin : {"xgboost", "liblinear", "mlp"}) {
+    auto d = run_pipectl(std::string("plugins describe ") + plugin, t.path);
+    REQUIRE(d.rc == 0);
+    CHECK((d.out.find("Explains     yes") != std::string::npos) == (std::string(plugin) != "mlp"));
+  }
   CHECK(r.err.find("model \"mlp\" (plugin \"mlp\") cannot explain its predictions: the plugin does not declare "
                    "`explains` (models that can: liblinear, xgboost)") != std::string::npos);
 }

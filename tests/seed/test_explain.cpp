@@ -381,3 +381,33 @@ TEST_CASE("pages: devices.html and profile.html render in headless Chromium with
     CHECK(probe.find("auc " + x["column"].get<std::string>() + " " + b) != std::string::npos);
   }
 }
+
+TEST_CASE("explain: multiclass XGBoost explains every class; the softmax of the class sums is the probability") {
+  TempDir t;
+  auto r = run_pipectl("run " + kPipelines + "/device_type.toml -q --no-cache --set source.path=" + quote(demo_db(42)) +
+                           " --out " + quote((t / "run").string()),
+                       t.path);
+  REQUIRE(r.rc == 0);
+  const json state = json::parse(slurp(t / "run/stages/train/state.json"));
+  const auto classes = state["classes"].get<std::vector<std::string>>();
+  REQUIRE(classes.size() > 2);
+  auto p = run_pipectl("predict " + quote((t / "run").string()) + " -q --explain all --input " + quote(demo_db(42)) +
+                           " --out " + quote((t / "all.csv").string()),
+                       t.path);
+  REQUIRE(p.rc == 0);
+  const auto rows = read_csv(t / "all.csv");
+  REQUIRE(rows.size() > 9688);
+  for (const auto& c : classes) CHECK(rows[0].count("contrib." + c + ".bias") == 1);
+  double worst = 0;
+  for (const auto& row : rows) {
+    std::map<std::string, double> margin;
+    for (const auto& c : classes)
+      for (const auto& [k, v] : row)
+        if (k.rfind("contrib." + c + ".", 0) == 0) margin[c] += std::stod(v);
+    double mx = -INFINITY, z = 0;
+    for (const auto& [c, m] : margin) mx = std::max(mx, m);
+    for (const auto& [c, m] : margin) z += std::exp(m - mx);
+    worst = std::max(worst, std::fabs(std::exp(margin.at(row.at("predicted")) - mx) / z - std::stod(row.at("probability"))));
+  }
+  CHECK(worst < 1e-6);
+}

@@ -64,9 +64,9 @@ std::pair<std::string, double> parse_reason(const std::string& r) {
 
 TEST_CASE("explain: --explain all adds up to each session's log-odds, for XGBoost and both liblinear models") {
   TempDir t;
-  for (const char* model : {"xgb_trees", "xgb_forest", "logreg", "svm"}) {
+  for (const std::string model : {"xgb_trees", "xgb_forest", "logreg", "svm"}) {
     CAPTURE(model);
-    const fs::path out = t / (std::string(model) + ".csv");
+    const fs::path out = t / (model + ".csv");
     auto r = run_pipectl("predict " + quote(compare_run().string()) + " -q --model " + model + " --explain all --input " +
                              quote(demo_db(42)) + " --out " + quote(out.string()),
                          t.path);

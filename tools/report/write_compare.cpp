@@ -266,13 +266,13 @@ void write_compare(const CompareReport& report, const fs::path& out_dir) {
   md += "\n## Curves\n\n![ROC curves](roc.svg)\n\n![Precision-recall curves](pr.svg)\n\n";
   md += "Every figure and curve point: [compare.json](compare.json); the page with both: "
         "[compare.html](compare.html).\n";
-  write_file_atomic(out_dir / "compare.md", md);
   if (!importance.empty()) {
     md += "\n## Feature importance\n\nMean |contribution| to the log-odds on the test rows, per model:\n\n";
     for (std::size_t i = 0; i < report.rows.size(); ++i)
       if (report.importance.contains(report.rows[i].name))
         md += "![" + report.rows[i].name + "](importance-" + std::to_string(i) + ".svg)\n\n";
   }
+  write_file_atomic(out_dir / "compare.md", md);
   write_file_atomic(out_dir / "compare.html", html_page(report, roc_svg, pr_svg, importance));
 }
 

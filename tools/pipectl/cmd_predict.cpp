@@ -7,6 +7,7 @@
 // (Mode::Apply, nothing refitted), in chunks of sessions when the source
 // can read key ranges from a SQLite file, so memory stays bounded.
 #include "commands.hpp"
+#include "explain.hpp"
 
 #include <pipectl/config.hpp>
 #include <pipectl/features.hpp>
@@ -39,6 +40,7 @@ struct Prediction {
   std::vector<double> proba;  // binary: {p(positive)}; multiclass: one per class
   std::int32_t pred = 0;
   std::string truth;  // "" when unlabelled
+  std::size_t row = 0;  // in the chunk's table (for --explain)
 };
 
 std::string fmt17(double v) {
@@ -97,6 +99,7 @@ ResolvedPipeline upstream_of(const ResolvedPipeline& p, std::size_t model) {
 int cmd_predict(const Args& args) {
   Common c;
   std::string run_dir, input, out, by = "session", model, aggregate = "mean_logodds", chunk_key = "sessionid";
+  std::string explain, report;
   std::vector<std::string> source_params;
   std::int64_t chunk_rows = 1000000;
   double threshold = 0.5;
@@ -117,13 +120,19 @@ int cmd_predict(const Args& args) {
       "model", po::value<std::string>(&model), "the trainer stage to use when the run has several")(
       "chunk-rows", po::value<std::int64_t>(&chunk_rows),
       "sessions per chunk when the source reads key ranges (default 1000000; 0 = all at once)")(
-      "quiet,q", po::bool_switch(&quiet), "no progress output");
+      "quiet,q", po::bool_switch(&quiet), "no progress output")(
+      "explain", po::value<std::string>(&explain),
+      "K: reason_1..reason_K, the K features contributing most to each row's log-odds; all: contrib.<feature> "
+      "columns and contrib.bias (models whose plugin declares `explains`: xgboost, liblinear)")(
+      "report", po::value<std::string>(&report),
+      "--by device: also write this self-contained HTML page (devices by probability, with their top reasons)");
   d.add_options()("allow-insecure-plugins", po::bool_switch(&c.allow_insecure), "load plugins from insecure folders");
   po::variables_map vm;
   int rc = 0;
   if (!parse(args, d, vm,
              "usage: pipectl predict RUN_DIR --input FILE|CONNINFO [--source-param K=V]... [--out predictions.csv] "
-             "[--by session|device] [--aggregate mean_logodds|vote] [--model STAGE]",
+             "[--by session|device] [--aggregate mean_logodds|vote] [--model STAGE] [--explain K|all] "
+             "[--report devices.html]",
              "run", 1, &rc))
     return rc;
   if (by != "session" && by != "device") {
@@ -132,6 +141,10 @@ int cmd_predict(const Args& args) {
   }
   if (aggregate != "mean_logodds" && aggregate != "vote") {
     std::fprintf(stderr, "pipectl: --aggregate must be mean_logodds or vote\n");
+    return code(ExitCode::Usage);
+  }
+  if (!report.empty() && by != "device") {
+    std::fprintf(stderr, "pipectl: --report writes the devices page: it needs --by device\n");
     return code(ExitCode::Usage);
   }
   if (input.empty()) {
@@ -251,6 +264,12 @@ int cmd_predict(const Args& args) {
                                             "the validation devices (--threshold overrides it)\n",
                      threshold, from.c_str());
     }
+    // --explain: the model must say it can, before any data is read.
+    std::unique_ptr<PredictExplainer> ex;
+    const auto& model_stage = full.stages[model_ix];
+    if (!explain.empty() || (!report.empty() && model_stage.plugin->spec.explains))
+      ex = std::make_unique<PredictExplainer>(explain.empty() ? "3" : explain, reg, model_stage, run);
+    const std::string model_input = full.stages.at(model_stage.inputs.at(0)).id;
 
     // Chunks of sessions when the source reads key ranges.
     const auto& src = sub.stages[sub.index_of(src_id)];
@@ -374,21 +393,36 @@ int cmd_predict(const Args& args) {
                                                 : written + static_cast<std::int64_t>(i);
           for (auto* col : pc) p.proba.push_back(col->f64[i]);
           p.pred = pl.codes[i];
+          p.row = i;
           if (truth && !truth->is_null(i)) {
             if (truth->type == DType::Categorical && truth->codes[i] >= 0) p.truth = truth_names[truth->codes[i]];
             else if (truth->type == DType::Int64) p.truth = truth_names.at(static_cast<std::size_t>(truth->i64[i]));
           }
           preds.push_back(std::move(p));
         }
+        if (ex) {
+          std::vector<std::int32_t> codes(pl.codes.begin(), pl.codes.end());
+          std::vector<std::int64_t> dev_of;
+          if (by == "device")
+            for (const auto& p : preds) {
+              auto it = std::lower_bound(sess_dev.begin(), sess_dev.end(), std::make_pair(p.sessionid, std::int64_t{-1}));
+              dev_of.push_back(it == sess_dev.end() || it->first != p.sessionid ? -1 : it->second);
+            }
+          ex->chunk(*r.outputs.at(model_input), codes, dev_of);
+        }
         std::sort(preds.begin(), preds.end(),
                   [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
         if (by == "session") {
-          if (!header) std::fputs("sessionid,probability,predicted,label\n", of);
+          if (!header) {
+            const std::string h = "sessionid,probability,predicted,label" + (ex ? ex->session_header() : "") + "\n";
+            std::fputs(h.c_str(), of);
+          }
           header = true;
           for (const auto& p : preds) {
             const double prob = binary ? p.proba[0] : p.proba[static_cast<std::size_t>(p.pred)];
             const std::string line = std::to_string(p.sessionid) + "," + fmt17(prob) + "," +
-                                     csv_field(classes[static_cast<std::size_t>(p.pred)]) + "," + csv_field(p.truth) + "\n";
+                                     csv_field(classes[static_cast<std::size_t>(p.pred)]) + "," + csv_field(p.truth) +
+                                     (ex ? ex->session_suffix(p.row) : "") + "\n";
             std::fwrite(line.data(), 1, line.size(), of);
           }
         } else {
@@ -419,11 +453,13 @@ int cmd_predict(const Args& args) {
           const Dev* d;
           double p;
           std::string verdict;
+          std::int64_t id = -1;
+          std::size_t group = 0;
         };
         std::vector<Row> rows;
         for (const auto& [id, d] : devs) {
           if (d.sessions == 0) continue;
-          Row r{&d, 0, ""};
+          Row r{&d, 0, "", id, 0};
           if (binary) {
             r.p = aggregate == "vote" ? double(d.votes) / d.sessions : 1 / (1 + std::exp(-d.sum[0] / d.sessions));
             r.verdict = classes.size() == 2 ? classes[r.p >= threshold ? 1 : 0] : (r.p >= threshold ? "1" : "0");
@@ -433,6 +469,7 @@ int cmd_predict(const Args& args) {
               if (d.sum[j] > d.sum[best]) best = j;
             r.p = d.sum[best] / d.sessions;
             r.verdict = classes[best];
+            r.group = best;
           }
           rows.push_back(r);
         }
@@ -441,15 +478,32 @@ int cmd_predict(const Args& args) {
           return a.d->mac < b.d->mac;
         });
         std::string csv = std::string("mac,manufacturer,hostname,sessions,") + (binary ? "p_positive" : "p_verdict") +
-                          ",verdict,device_type\n";
+                          ",verdict,device_type" + (ex ? ex->device_header() : "") + "\n";
+        std::vector<DeviceLine> lines;
         for (const auto& r : rows)
           csv += csv_field(r.d->mac) + "," + csv_field(r.d->manufacturer) + "," + csv_field(r.d->hostname) + "," +
                  std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) + "," +
-                 csv_field(r.d->device_type) + "\n";
+                 csv_field(r.d->device_type) + (ex ? ex->device_suffix(r.id, r.group) : "") + "\n";
+        if (!report.empty())
+          for (const auto& r : rows) {
+            DeviceLine l{r.d->mac, r.d->manufacturer, r.d->hostname, r.d->device_type, r.verdict, r.d->sessions, r.p, {}};
+            if (ex) {
+              l.reasons = ex->device_reasons(r.id, r.group);
+              if (l.reasons.size() > static_cast<std::size_t>(ex->all() ? 5 : ex->k()))
+                l.reasons.resize(static_cast<std::size_t>(ex->all() ? 5 : ex->k()));
+            }
+            lines.push_back(std::move(l));
+          }
         std::fwrite(csv.data(), 1, csv.size(), of);
         device_rows = rows.size();
+        if (!report.empty()) {
+          const std::string note =
+              ex ? "" : "model \"" + model_id + "\" cannot explain its predictions: no reasons are shown";
+          write_file_atomic(report, devices_html(run_dir, model_id, input, lines, binary, note));
+          if (!quiet) std::fprintf(stderr, "wrote %zu devices to %s\n", lines.size(), report.c_str());
+        }
       } else if (!header) {
-        std::fputs("sessionid,probability,predicted,label\n", of);
+        std::fputs(("sessionid,probability,predicted,label" + std::string(ex ? ex->session_header() : "") + "\n").c_str(), of);
       }
       if (std::fflush(of) != 0 || std::ferror(of)) throw Error("writing the predictions failed");
       if (!out.empty()) {

@@ -86,6 +86,7 @@ std::string describe_plugin(const LoadedPlugin& p) {
   else if (p.spec.min_inputs == p.spec.max_inputs) o << p.spec.min_inputs;
   else o << p.spec.min_inputs << " to " << p.spec.max_inputs;
   o << "\n  Learns       " << (p.spec.learns ? "yes (fits on training rows; state saved in the run)" : "no") << "\n";
+  if (p.spec.explains) o << "  Explains     yes (per-row feature contributions: pipectl predict --explain)\n";
   if (p.spec.contract) {
     try {
       // Columns with the default parameter values.

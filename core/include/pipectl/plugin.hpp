@@ -20,6 +20,7 @@
 
 #include <pipectl/error.hpp>
 #include <pipectl/collective.hpp>
+#include <pipectl/explanation.hpp>
 #include <pipectl/export.hpp>
 #include <pipectl/param.hpp>
 #include <pipectl/table.hpp>
@@ -32,7 +33,7 @@
 #include <vector>
 
 #define PIPECTL_PLUGIN_MAGIC 0x50495045u  // "PIPE"
-#define PIPECTL_PLUGIN_ABI_VERSION 2u
+#define PIPECTL_PLUGIN_ABI_VERSION 3u
 
 #define PIPECTL_STR2_(x) #x
 #define PIPECTL_STR_(x) PIPECTL_STR2_(x)
@@ -99,6 +100,9 @@ struct PIPECTL_API PluginSpec {
   /// and sinks must say Combined to be allowed on more than one worker.
   enum class Distributed { PerShard, Combined, No };
   Distributed distributed = Distributed::PerShard;
+  /// The stage implements Stage::explain(): per-row feature contributions
+  /// (see explanation.hpp). Read by the host before any data is.
+  bool explains = false;
   std::function<Contract(const Params&)> contract;
   /// The row roles ("train", "valid", "test") this stage reads of its
   /// inputs in a fit; empty = every row. The runner tells each stage, through
@@ -165,6 +169,10 @@ class PIPECTL_API Stage {
   virtual json save_state(const std::filesystem::path& dir) const;
   /// Called before run() in Mode::Apply with what save_state returned.
   virtual void load_state(const json& state, const std::filesystem::path& dir);
+  /// Stages whose spec says `explains`: the contributions of every feature
+  /// to the score of `rows` of `input` (the table run() receives), after a
+  /// fit or load_state. The default throws Error.
+  virtual Explanation explain(const Table& input, const std::vector<std::uint32_t>& rows, int threads) const;
 };
 
 }  // namespace pipectl

@@ -77,7 +77,9 @@ json file_stat(const fs::path& f) {
   if (auto c = sqlite_change_counter(f)) j["change_counter"] = *c;
   struct stat w {};
   const auto wal = f.string() + "-wal";
-  if (j.contains("change_counter") && ::stat(wal.c_str(), &w) == 0)
+  // An empty -wal holds nothing (a reader may create one): only one with
+  // frames says something.
+  if (j.contains("change_counter") && ::stat(wal.c_str(), &w) == 0 && w.st_size > 0)
     j["wal"] = {{"size", static_cast<std::int64_t>(w.st_size)}, {"mtime_ns", mtime_ns(w)}};
   return j;
 }

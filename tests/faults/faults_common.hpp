@@ -114,7 +114,8 @@ inline std::vector<std::string> hidden(const fs::path& dir) {
 
 /// The stage record of `id` in a run's run.json.
 inline json stage_of(const fs::path& run, const std::string& id) {
-  for (const auto& s : read_json(run / "run.json")["stages"])
+  const json info = read_json(run / "run.json");
+  for (const auto& s : info["stages"])
     if (s["id"] == id) return s;
   FAIL("no stage " << id << " in " << run);
   return {};

@@ -63,7 +63,7 @@ TEST_CASE("faults: two runs started together with default names get two complete
   CHECK(dirs == std::set<std::string>{runs[0].string(), runs[1].string()});
 }
 
-TEST_CASE("faults: --out held by a live run is refused; a lock left by a dead process is taken over") {
+TEST_CASE("faults: --out held by a live run is refused, a lock left by a dead process is taken over") {
   Home h;
   const auto out = h.path() / "out";
   const auto slow = sleepy(h, 3000);

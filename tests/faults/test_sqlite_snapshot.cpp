@@ -65,7 +65,7 @@ TEST_CASE("faults: a writer committing during a rollback-journal read: one snaps
   stop = true;
   writer.join();
   CHECK(commits > 0);
-  MESSAGE(consistent << " of 4 reads finished (the rest gave up waiting for the lock); " << commits << " commits");
+  MESSAGE(consistent << " of 4 reads finished (the rest gave up waiting for the lock); " << commits.load() << " commits");
 }
 
 TEST_CASE("faults: a WAL-mode commit by a writer that keeps its connection: the next run reads the source again") {

@@ -304,6 +304,9 @@ int cmd_worker(const Args& args) {
     if (rank != 0) {
       std::error_code ec;
       std::filesystem::remove_all(res.dir, ec);
+      if (ec)
+        log.log(LogLevel::Warn, "", "could not remove this worker's run folder \"" + res.dir.string() + "\": " +
+                                        ec.message());
     }
     return 0;
   } catch (const std::exception& e) {

@@ -157,3 +157,25 @@ TEST_CASE("faults: a write that fails (file size limit, as on a full disk) leave
   CHECK(!fs::exists(h.path() / ".out.partial"));
   CHECK(!fs::exists(h.path() / ".out.lock"));
 }
+
+TEST_CASE("faults: a predict that fails keeps the folder its message names") {
+  Home h;
+  const auto db = small_db(h);
+  const auto run = h.path() / "fit";
+  auto f = h.pipectl("run " + quote(kPipelines + "/iot.toml") + " -q --jobs 1 --set source.path=" + quote(db) +
+                     " --out " + quote(run.string()));
+  REQUIRE_MESSAGE(f.rc == 0, f.err);
+  const auto bad = h.path() / "bad.sqlite";
+  std::ofstream(bad) << std::string(4096, 'x');  // not a database: the source stage fails
+  auto p = h.pipectl("predict " + quote(run.string()) + " --input " + quote(bad.string()) + " --out " +
+                     quote((h.path() / "p.csv").string()));
+  CHECK(p.rc != 0);
+  const std::string said = "incomplete run kept in ";
+  const auto at = p.err.find(said);
+  REQUIRE_MESSAGE(at != std::string::npos, p.err);
+  const auto end = p.err.find('\n', at);
+  const fs::path kept = p.err.substr(at + said.size(), end - at - said.size());
+  CHECK_MESSAGE(fs::exists(kept / "log.txt"), kept << " named but not there");
+  std::error_code ec;
+  fs::remove_all(kept.parent_path(), ec);
+}

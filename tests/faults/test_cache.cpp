@@ -17,8 +17,8 @@ fs::path entry_of(const Home& h, const fs::path& run, const std::string& stage) 
 }
 
 std::string iot(const Home& h, const std::string& db, const fs::path& out) {
-  return "run " + quote(kPipelines + "/iot.toml") + " --jobs 1 --set source.path=" + quote(db) + " --out " +
-         quote(out.string());
+  return "run " + quote(kPipelines + "/iot.toml") + " --jobs 1 --set train.num_round=40 --set source.path=" +
+         quote(db) + " --out " + quote(out.string());
 }
 
 }  // namespace

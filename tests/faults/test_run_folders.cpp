@@ -30,7 +30,7 @@ std::string rc_of(const fs::path& f) {
 TEST_CASE("faults: two runs started together with default names get two complete folders and two history rows") {
   Home h;
   const auto db = small_db(h);
-  const std::string run = h.cmd("run " + quote(kPipelines + "/iot.toml") + " -q --jobs 1 --runs-dir " +
+  const std::string run = h.cmd("run " + quote(kPipelines + "/iot.toml") + " -q --jobs 1 --set train.num_round=40 --runs-dir " +
                                 quote(h.runs().string()) + " --set source.path=" + quote(db));
   // Both start in the same second (their default name is the pipeline and the UTC second).
   auto r = sh("(" + run + " --set train.max_depth=3 >a.out 2>&1; echo $? >a.rc) & (" + run +
@@ -162,8 +162,8 @@ TEST_CASE("faults: a predict that fails keeps the folder its message names") {
   Home h;
   const auto db = small_db(h);
   const auto run = h.path() / "fit";
-  auto f = h.pipectl("run " + quote(kPipelines + "/iot.toml") + " -q --jobs 1 --set source.path=" + quote(db) +
-                     " --out " + quote(run.string()));
+  auto f = h.pipectl("run " + quote(kPipelines + "/iot.toml") + " -q --jobs 1 --set train.num_round=40 --set source.path=" +
+                     quote(db) + " --out " + quote(run.string()));
   REQUIRE_MESSAGE(f.rc == 0, f.err);
   const auto bad = h.path() / "bad.sqlite";
   std::ofstream(bad) << std::string(4096, 'x');  // not a database: the source stage fails

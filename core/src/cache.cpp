@@ -124,13 +124,16 @@ std::vector<std::string> files_under(const fs::path& dir) {
 
 }  // namespace
 
-json StageCache::key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys) {
+json StageCache::key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys,
+                           const std::vector<std::string>& consumer_roles) {
   std::vector<std::string> names;
   for (const auto& ps : s.plugin->spec.params)
     if (ps.type == ParamType::Path && s.params.has(ps.name)) names.push_back(ps.name);
-  return {{"plugin", s.plugin->name}, {"version", s.plugin->version}, {"seed", std::to_string(s.seed)},
-          {"params", s.params.all()},  {"inputs", input_keys},          {"files", files_part(s.params.all(), names)},
-          {"format", 2}};
+  json parts = {{"plugin", s.plugin->name}, {"version", s.plugin->version}, {"seed", std::to_string(s.seed)},
+                {"params", s.params.all()},  {"inputs", input_keys},          {"files", files_part(s.params.all(), names)},
+                {"format", 2}};
+  if (!consumer_roles.empty()) parts["consumer_roles"] = consumer_roles;
+  return parts;
 }
 
 std::string StageCache::key_of(const json& parts) { return sha1_hex(parts.dump()); }
@@ -191,6 +194,17 @@ std::optional<StageCache::Entry> StageCache::load(const std::string& key) const 
     return e;
   } catch (const std::exception& ex) {
     // Entries appear complete (renamed from tmp/), so this one is damaged.
+    discard(key, ex.what());
+    return std::nullopt;
+  }
+}
+
+std::optional<json> StageCache::record(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  try {
+    verify(key);  // record.json and the artifacts; the table checks its own when loaded
+    return json::parse(read_file(entry_dir(key) / "record.json"));
+  } catch (const std::exception& ex) {
     discard(key, ex.what());
     return std::nullopt;
   }

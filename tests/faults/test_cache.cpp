@@ -28,7 +28,7 @@ TEST_CASE("faults: 16 flipped bytes in a cached table are detected, the stage ru
   const auto db = small_db(h);
   auto a = h.pipectl(iot(h, db, h.path() / "a"));
   REQUIRE_MESSAGE(a.rc == 0, a.err);
-  const auto table = entry_of(h, h.path() / "a", "source") / "table.bin";
+  const auto table = entry_of(h, h.path() / "a", "dns") / "table.bin";
   REQUIRE(fs::exists(table));
   {
     std::fstream f(table, std::ios::in | std::ios::out | std::ios::binary);
@@ -40,16 +40,19 @@ TEST_CASE("faults: 16 flipped bytes in a cached table are detected, the stage ru
     f.seekp(mid);
     f.write(b, sizeof b);
   }
-  auto b = h.pipectl(iot(h, db, h.path() / "b"));
+  // Another max_depth: the trainer runs again and reads the dns stage's table.
+  auto b = h.pipectl(iot(h, db, h.path() / "b") + " --set train.max_depth=4");
   REQUIRE_MESSAGE(b.rc == 0, b.err);
   CHECK(b.err.find("is damaged") != std::string::npos);
   CHECK(b.err.find("checksum") != std::string::npos);
-  CHECK(stage_of(h.path() / "b", "source")["cached"] == false);
-  CHECK(slurp(h.path() / "b" / "metrics.json") == slurp(h.path() / "a" / "metrics.json"));
+  CHECK(stage_of(h.path() / "b", "dns")["cached"] == false);
+  auto clean = h.pipectl(iot(h, db, h.path() / "clean") + " --set train.max_depth=4 --no-cache");
+  REQUIRE(clean.rc == 0);
+  CHECK(slurp(h.path() / "b" / "metrics.json") == slurp(h.path() / "clean" / "metrics.json"));
   // The entry was replaced by a sound one: a third run loads it.
-  auto c = h.pipectl(iot(h, db, h.path() / "c"));
+  auto c = h.pipectl(iot(h, db, h.path() / "c") + " --set train.max_depth=5");
   REQUIRE(c.rc == 0);
-  CHECK(stage_of(h.path() / "c", "source")["cached"] == true);
+  CHECK(stage_of(h.path() / "c", "dns")["cached"] == true);
   CHECK(c.err.find("is damaged") == std::string::npos);
 }
 

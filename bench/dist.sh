@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Wall time of one process vs 1 and 2 workers (pipectl run --workers N) on N
-# generated sessions (default 10M), pipelines/iot-distributed.toml, on this
+# generated sessions (default 10M), pipelines/iot.toml, on this
 # machine. Prints a markdown table: wall, peak RSS of the busiest process,
 # per-stage wall of rank 0, the model's rounds and test ROC AUC.
 #   bench/dist.sh [SESSIONS] [WORKER_COUNTS...]     e.g. bench/dist.sh 10000000 1 2
@@ -38,11 +38,11 @@ PY
 
 echo "| run | wall | peak RSS (one process) | read s | clean+split s | encode s | train s | evaluate s | best round | test ROC AUC |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-/usr/bin/time -v "$BUILD/bin/pipectl" run pipelines/iot-distributed.toml -q --no-cache --set source.path="$db" \
+/usr/bin/time -v "$BUILD/bin/pipectl" run pipelines/iot.toml -q --no-cache --set source.path="$db" \
   --out "$work/single" >/dev/null 2>"$work/single.time"
 row "one process" "$work/single" "$work/single.time"
 for w in "${COUNTS[@]}"; do
-  /usr/bin/time -v "$BUILD/bin/pipectl" run pipelines/iot-distributed.toml -q --set source.path="$db" \
+  /usr/bin/time -v "$BUILD/bin/pipectl" run pipelines/iot.toml -q --set source.path="$db" \
     --workers "$w" --out "$work/w$w" >/dev/null 2>"$work/w$w.time"
   row "--workers $w" "$work/w$w" "$work/w$w.time"
 done

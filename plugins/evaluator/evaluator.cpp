@@ -1,4 +1,5 @@
 #include "evaluator.hpp"
+#include "intervals.hpp"
 
 #include <pipectl/run_folder.hpp>
 #include <pipectl/error.hpp>
@@ -490,6 +491,8 @@ std::string csv_field(const std::string& s) {
 
 Evaluator::Evaluator(const Params& p)
     : label_(p.str("label")),
+      group_(p.has("group") ? p.str("group") : ""),
+      ci_resamples_(p.has("ci_resamples") ? static_cast<int>(p.integer("ci_resamples")) : 1000),
       threshold_(p.number("threshold")),
       curves_(p.boolean("curves")),
       predictions_(p.boolean("predictions")) {
@@ -536,6 +539,11 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       else
         throw DataError("column \"pred_label\" must be categorical or int64, it is " + std::string(dtype_name(pl.type)));
       if (classes.size() < 2) throw DataError("column \"pred_label\" of model \"" + model + "\" has fewer than two classes");
+      if (!group_.empty()) {
+        const Column& gc = t.at(group_);
+        if (gc.type != DType::Int64 && gc.type != DType::Categorical)
+          throw DataError("group column \"" + group_ + "\" must be int64 or categorical, it is " + dtype_name(gc.type));
+      }
       if (!apply && !t.has_roles())
         throw DataError(who + "the table has no train/valid/test split; a splitter is needed upstream (or run in "
                               "apply mode)");
@@ -623,6 +631,15 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       csv += "\n";
     }
 
+    // With a group: each evaluated row's group (binary, with probabilities).
+    const Column* gcol = group_.empty() ? nullptr : &t.at(group_);
+    auto group_of = [&](std::uint32_t r) -> std::uint64_t {
+      if (gcol->is_null(r) || (gcol->type == DType::Categorical && gcol->codes[r] < 0))
+        return group_hash("\x01row" + std::to_string(r));  // a group of its own
+      return group_hash(gcol->type == DType::Int64 ? std::to_string(gcol->i64[r]) : gcol->label(r));
+    };
+    GroupedRows test_groups;
+
     Outcomes o;
     o.classes = classes;
     o.truth.reserve(rows.size());
@@ -689,6 +706,7 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       o.truth.push_back(y);
       o.pred.push_back(pred);
       for (std::size_t j = 0; j < kp; ++j) o.proba.push_back(pv[j]);
+      if (gcol && binary && kp == 1) test_groups.add(group_of(r), y == 1, pv[0]);
     }
     auto skipped = [&](std::int64_t n, const std::string& reason, const std::string& column, const std::string& what) {
       if (n == 0) return;
@@ -707,6 +725,39 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     std::vector<std::string> warnings;
     json m = compute_metrics(o, warnings);
     for (const auto& w : warnings) ctx.warn(who + w);
+    if (binary && kp == 1) {
+      // The 95 % interval of ROC AUC; with a group, the device-level figures too.
+      std::pair<double, double> ci;
+      if (gcol) {
+        if (dist) test_groups = unite_grouped(coll.allgather(pack_grouped(test_groups)));
+        ci = roc_auc_ci_groups(test_groups, ctx.seed(), ci_resamples_);
+        m["roc_auc_ci_method"] = "bootstrap over " + group_ + " (" + std::to_string(ci_resamples_) + " draws)";
+      } else {
+        std::vector<std::uint8_t> yy(o.truth.size());
+        for (std::size_t i = 0; i < yy.size(); ++i) yy[i] = o.truth[i] == 1;
+        ci = roc_auc_ci_delong(yy, o.proba);
+        m["roc_auc_ci_method"] = "DeLong";
+      }
+      m["roc_auc_ci"] = std::isfinite(ci.first) ? json::array({ci.first, ci.second}) : json(nullptr);
+      if (gcol) {
+        // Validation devices choose the verdict threshold (0.5 in apply mode or without valid rows of both classes).
+        GroupedRows valid_groups;
+        if (!apply)
+          for (auto r : t.rows_with(Role::Valid)) {
+            if (lab.type == DType::Int64 ? lab.is_null(r) : lab.codes[r] < 0) continue;
+            const std::int32_t y = lab.type == DType::Int64 ? static_cast<std::int32_t>(lab.i64[r])
+                                                            : code_map[static_cast<std::size_t>(lab.codes[r])];
+            if (y < 0 || y > 1 || pcols[0]->is_null(r) || std::isnan(pcols[0]->f64[r])) continue;
+            valid_groups.add(group_of(r), y == 1, pcols[0]->f64[r]);
+          }
+        if (dist) valid_groups = unite_grouped(coll.allgather(pack_grouped(valid_groups)));
+        const auto valid_devices = devices_of(valid_groups);
+        const double dev_threshold = valid_devices.empty() ? threshold_ : choose_threshold(valid_devices);
+        const json dm = device_metrics(devices_of(test_groups), dev_threshold);
+        for (auto it = dm.begin(); it != dm.end(); ++it) m[it.key()] = it.value();
+        m["valid_devices"] = static_cast<std::int64_t>(valid_devices.size());
+      }
+    }
     if (several) {
       ctx.metric(model, m);
     } else {

@@ -6,7 +6,10 @@
 // over the classes present in the truth or the predictions), roc_auc
 // (exact, ties by trapezoid; multiclass: macro one-vs-rest), pr_auc
 // (average precision; multiclass: macro), log_loss (probabilities clipped to
-// [1e-15, 1 - 1e-15] and renormalised per row), the confusion matrix.
+// [1e-15, 1 - 1e-15] and renormalised per row), the confusion matrix;
+// binary: roc_auc_ci, a 95 % interval (DeLong, or a bootstrap over the
+// `group` column's groups when set) and with `group` the device-level
+// verdicts (intervals.hpp).
 //
 // On several workers (StageContext::collective() distributed) every figure
 // is that of the union of all workers' evaluated rows, the same on every
@@ -93,6 +96,8 @@ class Evaluator : public Stage {
 
  private:
   std::string label_;
+  std::string group_;
+  int ci_resamples_;
   double threshold_;
   bool curves_, predictions_;
 };

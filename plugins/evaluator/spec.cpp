@@ -21,11 +21,21 @@ PluginSpec evaluator_spec() {
           "write <model>/test_predictions.csv: sessionid (if present), label, pred_label and the probability "
           "columns (%.17g) of the evaluated rows")
       .def(true);
+  s.param("group", ParamType::String,
+          "binary: column of each row's group (a device key, e.g. mac): roc_auc_ci is then a bootstrap over groups, "
+          "and the figures are also given per device (mean log-odds of its rows), with the verdict threshold chosen "
+          "on the validation devices (device_threshold, used by `pipectl predict --by device`); \"\" = none "
+          "(roc_auc_ci by DeLong)")
+      .def("");
+  s.param("ci_resamples", ParamType::Int, "bootstrap draws of the groups for roc_auc_ci when `group` is set")
+      .def(1000)
+      .range(20, 100000);
   // In a fit it scores the test rows: a trainer before it need not predict the training rows.
   s.reads_roles = {"valid", "test"};
   s.contract = [](const Params& p) {
     Contract c;
     c.needs = {p.str("label"), "pred_label"};
+    if (p.has("group") && !p.str("group").empty()) c.needs.push_back(p.str("group"));
     return c;
   };
   return s;

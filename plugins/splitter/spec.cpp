@@ -29,9 +29,19 @@ PluginSpec splitter_spec() {
   s.param("method", ParamType::String,
           "shuffle: shuffle each stratum and cut it by the fractions (exact shares, one process only); "
           "hash: each row's split from a hash of its key (or group) and the seed, independent of row order "
-          "and of the number of workers (shares exact in expectation)")
+          "and of the number of workers (shares exact in expectation); groups: whole groups of `group`, stratified "
+          "by each group's majority class as closely as whole groups allow, each group placed by a hash of its value "
+          "and the seed after gathering every worker's groups (the same split on any number of workers)")
       .def("shuffle")
-      .one_of({"shuffle", "hash"});
+      .one_of({"shuffle", "hash", "groups"});
+  s.param("folds", ParamType::Int,
+          "method = groups: K >= 2 deals the groups into K folds (stratified, the same on any number of workers); "
+          "fold `fold` is the test part, fold (fold + 1) % K the validation part, the rest training (train / valid "
+          "/ test fractions are then unused); 0 = no folds. Sweep `--set split.fold=0,1,...,K-1` for a grouped "
+          "k-fold cross-validation: the stages upstream of the split run once")
+      .def(0)
+      .range(0, 1000);
+  s.param("fold", ParamType::Int, "with folds: which fold is the test part (0 .. folds - 1)").def(0).at_least(0);
   s.param("key", ParamType::StringList,
           "method = hash: int64 or categorical columns hashed to place a row (categorical by label)")
       .def(json::array({"sessionid"}));

@@ -241,9 +241,17 @@ SplitterConfig SplitterConfig::from(const Params& p) {
   c.seed = p.integer("seed");
   if (c.seed < -1) throw Error("splitter: seed must be -1 or at least 0, got " + std::to_string(c.seed));
   const std::string method = p.str("method");
-  if (method != "shuffle" && method != "hash")
-    throw Error("splitter: method must be \"shuffle\" or \"hash\", got \"" + method + "\"");
+  if (method != "shuffle" && method != "hash" && method != "groups")
+    throw Error("splitter: method must be \"shuffle\", \"hash\" or \"groups\", got \"" + method + "\"");
   c.hash = method == "hash";
+  c.groups = method == "groups";
+  if (c.groups && c.group.empty()) throw Error("splitter: method \"groups\" needs a group column (parameter group)");
+  c.folds = p.has("folds") ? p.integer("folds") : 0;
+  c.fold = p.has("fold") ? p.integer("fold") : 0;
+  if (c.folds != 0 && !c.groups) throw Error("splitter: folds needs method \"groups\"");
+  if (c.folds == 1 || c.folds < 0) throw Error("splitter: folds must be 0 (none) or at least 2, got " + std::to_string(c.folds));
+  if (c.folds >= 2 && (c.fold < 0 || c.fold >= c.folds))
+    throw Error("splitter: fold must be in 0 .. " + std::to_string(c.folds - 1) + ", got " + std::to_string(c.fold));
   c.key = p.strings("key");
   if (c.hash && c.key.empty()) throw Error("splitter: key must name at least one column when method is \"hash\"");
   return c;
@@ -253,7 +261,7 @@ Contract SplitterConfig::contract() const {
   Contract k;
   if (!stratify.empty()) k.needs.push_back(stratify);
   if (!group.empty() && group != stratify) k.needs.push_back(group);
-  if (hash)
+  if (hash || groups)
     for (const auto& c : key)
       if (std::find(k.needs.begin(), k.needs.end(), c) == k.needs.end()) k.needs.push_back(c);
   k.makes_split = true;
@@ -268,7 +276,7 @@ Table Splitter::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   const std::size_t n = in.rows();
   Collective& coll = ctx.collective();
   // Apply mode assigns no split (every row is a test row), so it runs anywhere.
-  if (ctx.mode() == Mode::Fit && coll.distributed() && !cfg_.hash) throw Error(kShuffleOnWorkersError);
+  if (ctx.mode() == Mode::Fit && coll.distributed() && !cfg_.hash && !cfg_.groups) throw Error(kShuffleOnWorkersError);
   auto roles = std::make_shared<std::vector<Role>>(n, Role::Test);
   std::array<std::int64_t, 3> rows_in{0, 0, 0};
 
@@ -276,6 +284,9 @@ Table Splitter::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     rows_in[2] = static_cast<std::int64_t>(n);
   } else if (cfg_.hash) {
     run_hash(ctx, in, *roles);
+    for (auto r : *roles) ++rows_in[static_cast<int>(r) - 1];
+  } else if (cfg_.groups) {
+    run_groups(ctx, in, *roles);
     for (auto r : *roles) ++rows_in[static_cast<int>(r) - 1];
   } else {
     // Stratum of each row: NULL first, then values in key order.
@@ -496,6 +507,129 @@ void Splitter::run_hash(StageContext& ctx, const Table& in, std::vector<Role>& r
     text.pop_back();
     ctx.info(text);
   }
+}
+
+void Splitter::run_groups(StageContext& ctx, const Table& in, std::vector<Role>& roles) const {
+  const std::size_t n = in.rows();
+  Collective& coll = ctx.collective();
+  const std::uint64_t seed = cfg_.seed >= 0 ? static_cast<std::uint64_t>(cfg_.seed) : ctx.seed();
+  // Check every column first (the same on every worker, before any collective call).
+  const Column& g = in.at(cfg_.group);
+  std::vector<std::uint64_t> group_h = value_hashes(g, "group");
+  const Column* strat = nullptr;
+  if (!cfg_.stratify.empty()) {
+    std::size_t distinct = 0;
+    (void)dense_ids(in.at(cfg_.stratify), "stratify", distinct);
+    strat = &in.at(cfg_.stratify);
+  }
+  std::vector<std::vector<std::uint64_t>> key_h;
+  for (const auto& k : cfg_.key) key_h.push_back(value_hashes(in.at(k), "key"));
+  // A NULL group value: the row is a group of its own, named by its key.
+  std::vector<std::uint64_t> row(cfg_.key.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (null_at(g, i)) {
+      for (std::size_t k = 0; k < row.size(); ++k) row[k] = key_h[k][i];
+      std::uint64_t h = 0x510E527FADE682D1ULL;
+      for (auto x : row) h = mix64((h + kGolden) ^ x);
+      group_h[i] = h;
+    }
+  // The class of a row as a sortable key: NULL first, then int64 values, then labels.
+  auto class_key = [&](std::size_t i) -> std::string {
+    if (!strat || null_at(*strat, i)) return std::string();
+    if (strat->type == DType::Int64) {
+      std::string k = "\x01";
+      put_u64(k, static_cast<std::uint64_t>(strat->i64[i]) ^ 0x8000000000000000ULL);  // signed order
+      std::reverse(k.begin() + 1, k.end());  // big-endian: byte order = numeric order
+      return k;
+    }
+    return "\x02" + strat->label(i);
+  };
+  std::map<std::uint64_t, std::map<std::string, std::int64_t>> mine;
+  for (std::size_t i = 0; i < n; ++i) ++mine[group_h[i]][class_key(i)];
+  std::string bytes;
+  for (const auto& [h, classes] : mine)
+    for (const auto& [k, cnt] : classes) {
+      put_u64(bytes, h);
+      put_str(bytes, k);
+      put_u64(bytes, static_cast<std::uint64_t>(cnt));
+    }
+  std::map<std::uint64_t, std::map<std::string, std::int64_t>> all;
+  for (const auto& b : coll.allgather(bytes)) {
+    Reader rd{b};
+    while (!rd.done()) {
+      const auto h = rd.u64();
+      auto k = rd.str();
+      all[h][std::move(k)] += static_cast<std::int64_t>(rd.u64());
+    }
+  }
+  // Strata of groups by majority class; within each, hashed order.
+  std::map<std::string, std::vector<std::pair<double, std::uint64_t>>> strata;
+  std::map<std::uint64_t, std::int64_t> size;
+  for (const auto& [h, classes] : all) {
+    const std::string* best = nullptr;
+    std::int64_t best_n = -1, total = 0;
+    for (const auto& [k, cnt] : classes) {
+      total += cnt;
+      if (cnt > best_n) {
+        best_n = cnt;
+        best = &k;
+      }
+    }
+    size[h] = total;
+    strata[*best].emplace_back(split_unit(seed, &h, 1), h);
+  }
+  std::map<std::uint64_t, std::uint8_t> split_of;
+  std::array<std::int64_t, 3> groups_in{0, 0, 0};
+  if (cfg_.folds >= 2) {
+    // K folds of equal share per stratum, each group to the fold furthest below its share.
+    const auto k_folds = static_cast<std::size_t>(cfg_.folds);
+    const auto test = static_cast<std::size_t>(cfg_.fold), valid = (test + 1) % k_folds;
+    for (auto& [k, gs] : strata) {
+      std::sort(gs.begin(), gs.end());
+      std::vector<double> filled(k_folds, 0.0);
+      for (std::size_t j = 0; j < gs.size(); ++j) {
+        // The first K groups open the K folds (in hashed order), then the emptiest fold takes the next.
+        std::size_t best = 0;
+        for (std::size_t f = 1; f < k_folds; ++f)
+          if (filled[f] < filled[best]) best = f;
+        filled[best] += static_cast<double>(size[gs[j].second]);
+        const int s = best == test ? 2 : (best == valid ? 1 : 0);
+        split_of[gs[j].second] = static_cast<std::uint8_t>(s);
+        ++groups_in[s];
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) roles[i] = kRoles[split_of.at(group_h[i])];
+    for (int s = 0; s < 3; ++s) ctx.count(std::string("groups.") + kSplitNames[s], groups_in[s]);
+    return;
+  }
+  std::size_t positive = 0;
+  for (int s = 0; s < 3; ++s) positive += cfg_.fractions[s] > 0;
+  for (auto& [k, gs] : strata) {
+    std::sort(gs.begin(), gs.end());
+    double total = 0;
+    for (const auto& e : gs) total += static_cast<double>(size[e.second]);
+    std::array<double, 3> deficit;
+    for (int s = 0; s < 3; ++s) deficit[s] = cfg_.fractions[s] * total;
+    std::array<std::size_t, 3> taken{0, 0, 0};
+    std::size_t empty = positive;
+    for (std::size_t j = 0; j < gs.size(); ++j) {
+      const std::size_t left = gs.size() - j;
+      const bool must_fill = gs.size() >= positive && left <= empty;
+      int best = -1;
+      for (int s = 0; s < 3; ++s) {
+        if (!(cfg_.fractions[s] > 0)) continue;
+        if (must_fill && taken[s] > 0) continue;
+        if (best < 0 || deficit[s] > deficit[best]) best = s;
+      }
+      if (best < 0) best = 0;
+      if (taken[best]++ == 0 && cfg_.fractions[best] > 0) --empty;
+      deficit[best] -= static_cast<double>(size[gs[j].second]);
+      split_of[gs[j].second] = static_cast<std::uint8_t>(best);
+      ++groups_in[best];
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) roles[i] = kRoles[split_of.at(group_h[i])];
+  for (int s = 0; s < 3; ++s) ctx.count(std::string("groups.") + kSplitNames[s], groups_in[s]);
 }
 
 }  // namespace pipectl::plugins

@@ -28,6 +28,19 @@
 // the key, so a whole group lands in one split (a NULL group value falls
 // back to the row's key).
 //
+// method = "groups" places whole groups (`group` required) and stratifies
+// them: every worker sends its groups' value hashes with their per-class row
+// counts (allgather), so every worker sees the same global list of groups;
+// each group belongs to the stratum of its majority class (ties: the
+// smaller class key; NULL group values: the row alone, keyed by `key`); the
+// groups of a stratum are ordered by split_unit(seed, group hash) and each
+// goes to the split furthest below its share of the stratum's rows (the
+// last ones to still-empty splits, as with shuffle). Nothing depends on row
+// order or on which worker holds which rows, so 1 or N workers give the
+// same split; class shares are as close as whole groups allow. With
+// folds = K the groups are dealt the same way into K folds of equal share:
+// fold `fold` is test, fold (fold + 1) % K valid, the others train.
+//
 // Distributed (several workers, each a shard of the rows): only "hash" runs
 // there ("shuffle" throws, its split depends on row positions within one
 // process). The counters rows.* and groups.* are global: summed over the
@@ -55,6 +68,9 @@ struct SplitterConfig {
   std::string group;
   std::int64_t seed = -1;
   bool hash = false;                           ///< method = "hash" (else "shuffle")
+  bool groups = false;                         ///< method = "groups"
+  std::int64_t folds = 0;                      ///< method = "groups": K folds (0 = none)
+  std::int64_t fold = 0;                       ///< the test fold
   std::vector<std::string> key{"sessionid"};  ///< hashed columns (method = "hash")
 
   /// Throws pipectl::Error if a fraction is outside [0, 1] or they do not sum to 1 (± 1e-9),
@@ -95,7 +111,7 @@ std::uint64_t split_null_hash();
 /// The split of a hashed row whose unit value is u.
 Role hash_role(double u, const std::array<double, 3>& fractions);
 
-/// Thrown on several workers unless method = "hash".
+/// Thrown on several workers when method = "shuffle".
 extern const char* const kShuffleOnWorkersError;
 
 class Splitter : public Stage {
@@ -105,6 +121,7 @@ class Splitter : public Stage {
 
  private:
   void run_hash(StageContext& ctx, const Table& in, std::vector<Role>& roles) const;
+  void run_groups(StageContext& ctx, const Table& in, std::vector<Role>& roles) const;
   SplitterConfig cfg_;
 };
 

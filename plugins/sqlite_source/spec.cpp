@@ -22,6 +22,11 @@ std::string SqliteConfig::main_sql(bool captures_table, int world, int rank) con
     capture_sel = std::string(", ") + (captures_table ? "c.file" : "null") + " as \"" + capture_column + "\"";
     if (captures_table) capture_join = " left join captures c on c.sessionid = s.sessionid";
   }
+  std::string device_sel, device_join;
+  if (!device_column.empty()) {
+    device_sel = ", dv.mac as \"" + device_column + "\"";
+    device_join = " inner join devices dv on dv.deviceid = s.deviceid";
+  }
   std::string conds;
   if (labelled_only) conds = "d.device_type is not null";
   if (key_range())
@@ -29,8 +34,9 @@ std::string SqliteConfig::main_sql(bool captures_table, int world, int rank) con
              " and " + std::to_string(*key_max);
   if (world > 1) conds += (conds.empty() ? "" : " and ") + shard_condition("s.sessionid", world, rank);
   return "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-         "s.endtime, d.manufacturer, d.device_type" + capture_sel + " "
+         "s.endtime, d.manufacturer, d.device_type" + capture_sel + device_sel + " "
          "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" + capture_join +
+         device_join +
          (conds.empty() ? std::string() : " where " + conds) + " order by s.sessionid";
 }
 
@@ -80,6 +86,11 @@ PluginSpec sqlite_spec() {
           "from the table captures(sessionid, file) that `pipectl ingest pcap --captures` adds (NULL when the "
           "database has no such table), e.g. for the splitter's `group`; \"\" = no such column; no effect on "
           "a custom query")
+      .def("");
+  s.param("device_column", ParamType::String,
+          "the default query also reads each session's device MAC (devices.mac) into a categorical column of this "
+          "name: the device key, e.g. for the splitter's `group` and the evaluator's `group` (exclude it from the "
+          "trainer's features); \"\" = no such column; no effect on a custom query")
       .def("");
   s.param("key_min", ParamType::Int,
           "with key_max: read only the rows whose list_key is in [key_min, key_max] (one chunk; unset = all)");

@@ -262,6 +262,7 @@ SqliteConfig SqliteConfig::from(const Params& p) {
   c.count_rows = p.has("count_rows") && p.boolean("count_rows");
   c.labelled_only = p.has("labelled_only") ? p.boolean("labelled_only") : true;
   c.capture_column = p.has("capture_column") ? p.str("capture_column") : "";
+  c.device_column = p.has("device_column") ? p.str("device_column") : "";
   if (p.has("key_min") != p.has("key_max")) throw Error("parameters \"key_min\" and \"key_max\" go together");
   if (p.has("key_min")) {
     c.key_min = p.integer("key_min");
@@ -273,6 +274,12 @@ SqliteConfig SqliteConfig::from(const Params& p) {
     if (std::find(cols.begin(), cols.end(), c.capture_column) != cols.end() ||
         (!trim(c.list_query).empty() && c.capture_column == c.list_column))
       throw Error("parameter \"capture_column\": \"" + c.capture_column + "\" is already a column of the source");
+  }
+  if (!c.device_column.empty() && c.default_query()) {
+    const auto cols = sqlite_default_columns();
+    if (std::find(cols.begin(), cols.end(), c.device_column) != cols.end() || c.device_column == c.capture_column ||
+        (!trim(c.list_query).empty() && c.device_column == c.list_column))
+      throw Error("parameter \"device_column\": \"" + c.device_column + "\" is already a column of the source");
   }
   if (!trim(c.list_query).empty()) {
     if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty (list_query needs it)");
@@ -293,11 +300,13 @@ SqliteConfig SqliteConfig::from(const Params& p) {
     const auto cols = sqlite_default_columns();
     if ((c.default_query() && std::find(cols.begin(), cols.end(), c.site_column) != cols.end()) ||
         (c.default_query() && c.site_column == c.capture_column) ||
+        (c.default_query() && c.site_column == c.device_column) ||
         (!trim(c.list_query).empty() && c.site_column == c.list_column))
       throw Error("parameter \"site_column\": \"" + c.site_column + "\" is already a column of the source");
   }
   // Categorical even when every value is NULL (no captures table).
   if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
+  if (!c.device_column.empty() && c.default_query()) c.types.emplace(c.device_column, DType::Categorical);
   return c;
 }
 
@@ -306,6 +315,7 @@ Contract SqliteConfig::contract() const {
   if (default_query()) {
     k.makes = sqlite_default_columns();
     if (!capture_column.empty()) k.makes.push_back(capture_column);
+    if (!device_column.empty()) k.makes.push_back(device_column);
   } else {
     k.dynamic = true;
   }

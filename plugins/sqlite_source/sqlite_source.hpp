@@ -100,6 +100,7 @@ struct SqliteConfig {
   std::map<std::string, DType> types;  ///< overrides
   bool labelled_only = true;               ///< default query: only sessions with a device_type
   std::string capture_column;              ///< default query: + captures.file under this name ("" = none)
+  std::string device_column;               ///< default query: + devices.mac under this name ("" = none)
   std::optional<std::int64_t> key_min, key_max;  ///< read only rows with list_key in [key_min, key_max]
   std::int64_t busy_timeout_ms = 2000;
   std::int64_t mmap_mb = 256;

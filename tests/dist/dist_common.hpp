@@ -22,16 +22,17 @@ inline const std::string kGen = GEN_BIN;
 inline const std::string kPipelines = std::string(SOURCE_DIR) + "/pipelines";
 
 /// A generated NetCollector database, made once per (sessions, seed) and process.
-inline std::string gen_db(int sessions, int seed) {
+inline std::string gen_db(int sessions, int seed, const std::string& extra = "") {
   static TempDir dir;
-  static std::map<std::pair<int, int>, std::string> made;
-  auto it = made.find({sessions, seed});
+  static std::map<std::string, std::string> made;
+  const std::string key = std::to_string(sessions) + "-" + std::to_string(seed) + extra;
+  auto it = made.find(key);
   if (it != made.end()) return it->second;
-  auto path = (dir / ("nc-" + std::to_string(sessions) + "-" + std::to_string(seed) + ".sqlite")).string();
-  auto r = sh(quote(kGen) + " --sessions " + std::to_string(sessions) + " --seed " + std::to_string(seed) +
+  auto path = (dir / ("nc-" + std::to_string(made.size()) + ".sqlite")).string();
+  auto r = sh(quote(kGen) + " --sessions " + std::to_string(sessions) + " --seed " + std::to_string(seed) + " " + extra +
               " --out " + quote(path));
   REQUIRE(r.rc == 0);
-  made[{sessions, seed}] = path;
+  made[key] = path;
   return path;
 }
 

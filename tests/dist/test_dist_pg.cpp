@@ -18,7 +18,12 @@ std::string conninfo() {
 TEST_CASE("dist-pg: 3 workers reading PostgreSQL fit what one process fits on the same data in SQLite") {
   TempDir home;
   const std::string sqlite_db = pg_dir() + "/demo.sqlite";
-  auto single = run_pipectl("run " + kPipelines + "/iot-distributed.toml -q --set source.path=" + quote(sqlite_db) +
+  // iot.toml as iot-postgres.toml is: split by sessionid (the postgres source reads no MAC), the manufacturer a
+  // feature, 256 bins.
+  auto single = run_pipectl("run " + kPipelines + "/iot.toml -q --set split.method=hash --set 'split.group=\"\"'"
+                            " --set 'categories.columns=[\"srcport\",\"dstport\",\"manufacturer\"]'"
+                            " --set 'train.exclude=[\"sessionid\",\"mac\"]' --set train.max_bin=256 --set source.path=" +
+                                quote(sqlite_db) +
                                 " --out " + quote((home / "sqlite").string()),
                             home.path);
   REQUIRE_MESSAGE(single.rc == 0, single.err);

@@ -112,7 +112,8 @@ int cmd_predict(const Args& args) {
       "by", po::value<std::string>(&by), "session (one row per session) or device (one row per device)")(
       "aggregate", po::value<std::string>(&aggregate),
       "--by device: mean_logodds (default; p = sigmoid of the mean log-odds) or vote (share of sessions predicted positive)")(
-      "threshold", po::value<double>(&threshold), "--by device: verdict when p >= threshold (default 0.5)")(
+      "threshold", po::value<double>(&threshold), "--by device: verdict when p >= threshold (default: the threshold the run's evaluator chose on its validation "
+      "devices, else 0.5)")(
       "model", po::value<std::string>(&model), "the trainer stage to use when the run has several")(
       "chunk-rows", po::value<std::int64_t>(&chunk_rows),
       "sessions per chunk when the source reads key ranges (default 1000000; 0 = all at once)")(
@@ -222,6 +223,34 @@ int cmd_predict(const Args& args) {
     }
     const std::string model_id = full.stages[model_ix].id;
     auto sub = upstream_of(full, model_ix);
+    // --by device: the verdict threshold the run's evaluator chose on its validation devices (metrics.json).
+    if (by == "device" && !vm.count("threshold")) {
+      std::string from;
+      try {
+        const json metrics = json::parse(read_file(run / "metrics.json"));
+        for (const auto& s : full.stages) {
+          if (s.plugin->name != "evaluator" || !metrics.contains(s.id)) continue;
+          if (std::find(s.inputs.begin(), s.inputs.end(), model_ix) == s.inputs.end()) continue;
+          const json& m = metrics[s.id];
+          const json* dt = nullptr;
+          if (m.contains("device_threshold")) dt = &m["device_threshold"];
+          else if (m.contains(model_id) && m[model_id].is_object() && m[model_id].contains("device_threshold"))
+            dt = &m[model_id]["device_threshold"];
+          if (dt && dt->is_number()) {
+            threshold = dt->get<double>();
+            from = s.id;
+            break;
+          }
+        }
+      } catch (const std::exception&) {
+        from.clear();  // no readable metrics.json: the default threshold
+      }
+      if (!quiet)
+        std::fprintf(stderr, from.empty() ? "predict: device verdicts at p >= %.6g (the run has no device threshold)\n"
+                                          : "predict: device verdicts at p >= %.6g, the threshold stage \"%s\" chose on "
+                                            "the validation devices (--threshold overrides it)\n",
+                     threshold, from.c_str());
+    }
 
     // Chunks of sessions when the source reads key ranges.
     const auto& src = sub.stages[sub.index_of(src_id)];

@@ -3,6 +3,7 @@
 // average_precision_score, log_loss with eps=1e-15, confusion_matrix,
 // roc_curve(drop_intermediate=False), precision_recall_curve) or by hand.
 #include "evaluator.hpp"
+#include "intervals.hpp"
 
 #include <pipectl/testing.hpp>
 
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <fstream>
 #include <sstream>
@@ -671,4 +673,148 @@ TEST_CASE("evaluator: on several workers a failure on one fails all, with its re
   CHECK(errors[1] == why);
   CHECK(errors[0] == "evaluator: worker 1 of 3 failed: " + why);
   CHECK(errors[2] == "evaluator: worker 1 of 3 failed: " + why);
+}
+
+// ------------------------------------------------------------ intervals and devices
+
+TEST_CASE("evaluator: DeLong's interval matches the spread of a row bootstrap; perfect separation gives [1, 1]") {
+  std::mt19937_64 g(3);
+  std::normal_distribution<double> z;
+  std::vector<std::uint8_t> y(2000);
+  std::vector<double> s(2000);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    y[i] = g() % 3 == 0;
+    s[i] = z(g) + (y[i] ? 1.0 : 0.0);
+  }
+  const double var = eval::delong_variance(y, s);
+  // Bootstrap of rows: every row its own group.
+  eval::GroupedRows rows;
+  for (std::size_t i = 0; i < y.size(); ++i) rows.add(i, y[i] != 0, s[i]);
+  const auto boot = eval::roc_auc_ci_groups(rows, 11, 2000);
+  const auto dl = eval::roc_auc_ci_delong(y, s);
+  const double auc = eval::roc_auc(y, s);
+  CHECK(dl.first < auc);
+  CHECK(dl.second > auc);
+  CHECK(dl.second - dl.first == Approx(2 * 1.959963984540054 * std::sqrt(var)).epsilon(1e-9));
+  CHECK((dl.second - dl.first) == Approx(boot.second - boot.first).epsilon(0.15));
+  CHECK(eval::roc_auc_ci_delong({0, 0, 1, 1}, {0.1, 0.2, 0.8, 0.9}) == std::make_pair(1.0, 1.0));
+  CHECK(std::isnan(eval::roc_auc_ci_delong({1, 1}, {0.1, 0.2}).first));
+}
+
+TEST_CASE("evaluator: a bootstrap over groups is wider than DeLong when a group's rows move together") {
+  // 40 devices, 50 rows each, every row of a device near the device's own score.
+  std::mt19937_64 g(8);
+  std::normal_distribution<double> z;
+  std::vector<std::uint8_t> y;
+  std::vector<double> s;
+  eval::GroupedRows rows;
+  for (std::uint64_t d = 0; d < 40; ++d) {
+    const bool pos = d % 3 == 0;
+    const double centre = z(g) + (pos ? 1.0 : 0.0);
+    for (int k = 0; k < 50; ++k) {
+      const double v = centre + 0.1 * z(g);
+      y.push_back(pos);
+      s.push_back(v);
+      rows.add(d, pos, v);
+    }
+  }
+  const auto dl = eval::roc_auc_ci_delong(y, s);
+  const auto boot = eval::roc_auc_ci_groups(rows, 1);
+  CHECK(boot.second - boot.first > 2 * (dl.second - dl.first));
+  CHECK(boot.first <= eval::roc_auc(y, s));
+  CHECK(boot.second >= eval::roc_auc(y, s));
+  // The same rows in another order and the same seed: the same interval.
+  eval::GroupedRows shuffled = rows;
+  std::reverse(shuffled.group.begin(), shuffled.group.end());
+  std::reverse(shuffled.y.begin(), shuffled.y.end());
+  std::reverse(shuffled.p.begin(), shuffled.p.end());
+  CHECK(eval::roc_auc_ci_groups(shuffled, 1) == boot);
+}
+
+TEST_CASE("evaluator: device threshold from the validation devices, with the widest margin") {
+  auto dev = [](double p, bool pos) {
+    eval::Device d;
+    d.p = p;
+    d.positive = pos;
+    d.rows = 1;
+    return d;
+  };
+  // IoT devices at 0.05-0.3, others below 0.01: 0.5 would call every device "no".
+  const std::vector<eval::Device> valid = {dev(0.001, false), dev(0.004, false), dev(0.008, false), dev(0.05, true),
+                                           dev(0.3, true)};
+  const double t = eval::choose_threshold(valid);
+  CHECK(t > 0.008);
+  CHECK(t < 0.05);
+  // Midpoint in log-odds of the gap.
+  const double mid = 0.5 * (std::log(0.008 / 0.992) + std::log(0.05 / 0.95));
+  CHECK(t == Approx(1 / (1 + std::exp(-mid))));
+  const json m = eval::device_metrics(valid, t);
+  CHECK(m["device_accuracy"].get<double>() == 1.0);
+  CHECK(eval::device_metrics(valid, 0.5)["device_accuracy"].get<double>() == Approx(0.6));
+  CHECK(eval::choose_threshold({dev(0.2, true), dev(0.3, true)}) == 0.5);  // one class: the default
+}
+
+TEST_CASE("evaluator: group = device gives roc_auc_ci by groups and device verdicts at the validation threshold") {
+  // 30 devices of 20 rows; IoT devices score 0.02-0.2, others 0.001-0.01: ranked right, all under 0.5.
+  std::vector<std::int64_t> y;
+  std::vector<double> p;
+  std::vector<Role> roles;
+  std::vector<std::string> mac;
+  std::mt19937_64 g(4);
+  for (int d = 0; d < 30; ++d) {
+    const bool pos = d % 3 == 0;
+    const Role r = d % 5 == 0 ? Role::Valid : (d % 5 == 1 ? Role::Valid : Role::Test);
+    for (int k = 0; k < 20; ++k) {
+      const double u = static_cast<double>(g() % 1000) / 1000.0;
+      y.push_back(pos);
+      p.push_back(pos ? 0.02 + 0.18 * u : 0.001 + 0.009 * u);
+      roles.push_back(r);
+      mac.push_back("aa:bb:cc:00:00:" + std::to_string(10 + d));
+    }
+  }
+  Table t = binary_table(y, p, "xgb", roles).with(encode_strings("mac", mac));
+  TestContext ctx("eval");
+  eval::Evaluator ev(params_with_defaults(spec(), {{"group", "mac"}}));
+  ev.run(ctx, in({t}));
+  const json& m = ctx.metrics;
+  REQUIRE(m["roc_auc_ci"].is_array());
+  CHECK(m["roc_auc_ci"][0].get<double>() <= m["roc_auc"].get<double>());
+  CHECK(m["roc_auc_ci"][1].get<double>() >= m["roc_auc"].get<double>());
+  CHECK(m["roc_auc_ci_method"] == "bootstrap over mac (1000 draws)");
+  CHECK(m["devices"] == 18);
+  CHECK(m["valid_devices"] == 12);
+  CHECK(m["device_threshold"].get<double>() < 0.05);  // between the devices: ~0.005 and ~0.07
+  CHECK(m["device_threshold"].get<double>() > 0.005);
+  CHECK(m["device_accuracy"].get<double>() == 1.0);
+  CHECK(m["device_recall"].get<double>() == 1.0);
+  CHECK(m["accuracy"].get<double>() < 0.7);  // per session at 0.5: every IoT row is "no"
+
+  SUBCASE("without a group: DeLong") {
+    TestContext c2("eval");
+    eval::Evaluator e2(params_with_defaults(spec()));
+    e2.run(c2, in({t}));
+    CHECK(c2.metrics["roc_auc_ci_method"] == "DeLong");
+    CHECK(c2.metrics["roc_auc_ci"].is_array());
+    CHECK_FALSE(c2.metrics.contains("device_accuracy"));
+  }
+  SUBCASE("on 3 workers: the same figures") {
+    std::vector<int> owner(t.rows());
+    for (std::size_t i = 0; i < owner.size(); ++i) owner[i] = static_cast<int>((i * 7) % 3);
+    std::vector<json> got(3);
+    std::mutex mu;
+    testing::ThreadGroup(3).run([&](Collective& c) {
+      TestContext wc("eval");
+      wc.coll = &c;
+      eval::Evaluator we(params_with_defaults(spec(), {{"group", "mac"}}));
+      we.run(wc, in({rows_of(t, owner, c.rank())}));
+      std::lock_guard<std::mutex> lock(mu);
+      got[static_cast<std::size_t>(c.rank())] = wc.metrics;
+    });
+    for (const auto& w : got) {
+      CHECK(w["roc_auc_ci"] == m["roc_auc_ci"]);
+      CHECK(w["device_threshold"] == m["device_threshold"]);
+      CHECK(w["device_accuracy"] == m["device_accuracy"]);
+      CHECK(w["devices"] == m["devices"]);
+    }
+  }
 }

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -312,7 +313,7 @@ TEST_CASE("splitter: hash configuration and data errors") {
   CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"method", "hash"}, {"key", json::array()}})),
                        "splitter: key must name at least one column when method is \"hash\"", Error);
   CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"method", "random"}})),
-                       "splitter: method must be \"shuffle\" or \"hash\", got \"random\"", Error);
+                       "splitter: method must be \"shuffle\", \"hash\" or \"groups\", got \"random\"", Error);
   CHECK_NOTHROW(Splitter(params_with_defaults(spec, {{"key", json::array()}})));  // unused by shuffle
   auto in = make_table(10);
   auto with_bytes = std::make_shared<const Table>(in->with(Column::make_f64("bytes", std::vector<double>(10, 1.0))));
@@ -332,4 +333,102 @@ TEST_CASE("splitter: hash configuration and data errors") {
     CHECK(spec.contract(params_with_defaults(spec)).needs == std::vector<std::string>{"is_iot"});
     CHECK(spec.distributed == PluginSpec::Distributed::Combined);
   }
+}
+
+// method = "groups": whole groups, stratified by their majority class, the same on any number of workers.
+namespace {
+
+// n rows of `groups` devices of uneven sizes (1..9 rows); device d is IoT when d % 4 == 0,
+// except one row in 10 of each device carrying the other label (its majority still decides).
+TablePtr make_devices(std::size_t groups) {
+  std::vector<std::int64_t> id, y;
+  std::vector<std::string> mac;
+  for (std::size_t d = 0; d < groups; ++d) {
+    const std::size_t rows = 1 + (d * 7) % 9;
+    for (std::size_t k = 0; k < rows; ++k) {
+      id.push_back(static_cast<std::int64_t>(id.size()));
+      const bool iot = d % 4 == 0;
+      y.push_back((k == 9) != iot);
+      mac.push_back("m" + std::to_string(d));
+    }
+  }
+  auto t = std::make_shared<const Table>(std::vector<ColumnPtr>{
+      std::make_shared<const Column>(Column::make_i64("sessionid", id)),
+      std::make_shared<const Column>(Column::make_i64("is_iot", y)),
+      std::make_shared<const Column>(encode_strings("mac", mac))});
+  t->check();
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("splitter: groups keeps devices whole, stratified, and gives the same split on 1, 2 and 3 workers") {
+  const auto t = make_devices(400);
+  const json given = {{"method", "groups"}, {"group", "mac"}};
+  const Outcome one = run_on(t, 1, given);
+  for (int w : {2, 3}) {
+    CAPTURE(w);
+    for (std::uint64_t shard_seed : {1u, 9u}) {
+      const Outcome many = run_on(t, w, given, shard_seed);
+      CHECK(many.role_of == one.role_of);
+      for (const auto& c : many.counters) {
+        CHECK(c.at("groups.train") == one.counters[0].at("groups.train"));
+        CHECK(c.at("rows.test") == one.counters[0].at("rows.test"));
+      }
+    }
+  }
+  // Whole devices, and each class near its share of rows in every split.
+  const Column& mac = t->at("mac");
+  const Column& y = t->at("is_iot");
+  std::map<std::string, Role> of_mac;
+  std::array<std::array<double, 3>, 2> rows{};
+  for (std::size_t i = 0; i < t->rows(); ++i) {
+    const Role r = one.role_of.at(static_cast<std::int64_t>(i));
+    auto [it, fresh] = of_mac.emplace(mac.label(i), r);
+    CHECK(it->second == r);
+    rows[static_cast<std::size_t>(y.i64[i])][static_cast<std::size_t>(idx(r))] += 1;
+  }
+  for (int c = 0; c < 2; ++c) {
+    const double total = rows[c][0] + rows[c][1] + rows[c][2];
+    CAPTURE(c);
+    CHECK(std::fabs(rows[c][0] / total - 0.70) < 0.03);
+    CHECK(std::fabs(rows[c][1] / total - 0.15) < 0.03);
+    CHECK(std::fabs(rows[c][2] / total - 0.15) < 0.03);
+  }
+  // Another seed places the devices differently.
+  const Outcome other = run_on(t, 1, {{"method", "groups"}, {"group", "mac"}, {"seed", 5}});
+  CHECK(other.role_of != one.role_of);
+}
+
+TEST_CASE("splitter: groups needs a group column") {
+  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(splitter_spec(), {{"method", "groups"}})),
+                       "splitter: method \"groups\" needs a group column (parameter group)", Error);
+}
+
+TEST_CASE("splitter: groups with folds: K folds of whole devices, each device tested exactly once, the same on 2 workers") {
+  const auto t = make_devices(200);
+  const Column& mac = t->at("mac");
+  std::map<std::string, int> tested;  // device -> times in the test part
+  std::set<std::int64_t> seen_test;
+  for (int f = 0; f < 5; ++f) {
+    const json given = {{"method", "groups"}, {"group", "mac"}, {"folds", 5}, {"fold", f}};
+    const Outcome one = run_on(t, 1, given);
+    CHECK(run_on(t, 2, given).role_of == one.role_of);
+    std::array<std::int64_t, 3> rows{};
+    for (std::size_t i = 0; i < t->rows(); ++i) {
+      const Role r = one.role_of.at(static_cast<std::int64_t>(i));
+      ++rows[static_cast<std::size_t>(idx(r))];
+      if (r == Role::Test) {
+        CHECK(seen_test.insert(static_cast<std::int64_t>(i)).second);  // no row tested twice
+        if (i == 0 || mac.label(i) != mac.label(i - 1)) ++tested[mac.label(i)];
+      }
+    }
+    const double n = static_cast<double>(t->rows());
+    CHECK(std::fabs(static_cast<double>(rows[2]) / n - 0.2) < 0.03);
+    CHECK(std::fabs(static_cast<double>(rows[1]) / n - 0.2) < 0.03);
+  }
+  CHECK(seen_test.size() == t->rows());
+  CHECK(tested.size() == 200);
+  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(splitter_spec(), {{"method", "groups"}, {"group", "mac"}, {"folds", 5}, {"fold", 5}})),
+                       "splitter: fold must be in 0 .. 4, got 5", Error);
 }

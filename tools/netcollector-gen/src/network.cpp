@@ -44,10 +44,19 @@ bool is_lan_client(DeviceClass cls) {
 }
 
 Network::Network(std::uint64_t seed) : by_class_(kClassCount) {
-    Rng rng(derive_seed(seed, kNetworkStream));
-    const auto& specs = device_specs();
-
     std::set<std::string> macs;
+    build(device_specs(), seed, 1, macs);
+}
+
+Network::Network(const std::vector<DeviceSpec>& specs, std::uint64_t seed, int first_id,
+                 std::set<std::string>& used_macs)
+    : by_class_(kClassCount) {
+    build(specs, seed, first_id, used_macs);
+}
+
+void Network::build(const std::vector<DeviceSpec>& specs, std::uint64_t seed, int first_id,
+                    std::set<std::string>& macs) {
+    Rng rng(derive_seed(seed, kNetworkStream));
     std::set<int> octets;
     for (const auto& spec : specs)
         if (spec.fixed_octet != 0) octets.insert(spec.fixed_octet);
@@ -56,7 +65,7 @@ Network::Network(std::uint64_t seed) : by_class_(kClassCount) {
     for (std::size_t i = 0; i < specs.size(); ++i) {
         const DeviceSpec& spec = specs[i];
         Device dev;
-        dev.id = static_cast<int>(i + 1);
+        dev.id = first_id + static_cast<int>(i);
         dev.spec = &spec;
         dev.group = group_of(spec);
         do {
@@ -76,7 +85,7 @@ Network::Network(std::uint64_t seed) : by_class_(kClassCount) {
         by_class_[static_cast<std::size_t>(spec.cls)].push_back(i);
         devices_.push_back(std::move(dev));
     }
-    if (devices_[gateway_index_].spec->cls != DeviceClass::Gateway)
+    if (devices_.empty() || devices_[gateway_index_].spec->cls != DeviceClass::Gateway)
         throw std::logic_error("catalog has no gateway");
 
     for (std::size_t p = 0; p < public_hosts_.size(); ++p) {

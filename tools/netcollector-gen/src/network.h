@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,11 @@ class Network {
 public:
     static constexpr std::size_t kHostsPerProvider = 48;
 
+    // The classic demo network (catalog.cpp's device_specs()), deviceids from 1.
     explicit Network(std::uint64_t seed);
+    // A household of --households: `specs` (kept alive by the caller), deviceids
+    // from `first_id`, MACs distinct from those in `used_macs` (which it extends).
+    Network(const std::vector<DeviceSpec>& specs, std::uint64_t seed, int first_id, std::set<std::string>& used_macs);
 
     const std::vector<Device>& devices() const { return devices_; }
     const Device& gateway() const { return devices_[gateway_index_]; }
@@ -40,6 +45,8 @@ public:
     }
 
 private:
+    void build(const std::vector<DeviceSpec>& specs, std::uint64_t seed, int first_id, std::set<std::string>& macs);
+
     std::vector<Device> devices_;
     std::size_t gateway_index_ = 0;
     std::vector<std::size_t> lan_clients_;

@@ -21,12 +21,12 @@ std::int64_t parse_count(const std::string& flag, const std::string& text) {
     return v;
 }
 
-std::uint64_t parse_seed(const std::string& text) {
+std::uint64_t parse_seed(const std::string& text, const std::string& flag = "--seed") {
     char* end = nullptr;
     errno = 0;
     const unsigned long long v = std::strtoull(text.c_str(), &end, 0);
     if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0)
-        throw std::invalid_argument("--seed expects an unsigned 64-bit integer, got '" + text + "'");
+        throw std::invalid_argument(flag + " expects an unsigned 64-bit integer, got '" + text + "'");
     return v;
 }
 
@@ -43,6 +43,8 @@ double parse_share(const std::string& text) {
 
 const char* usage() {
     return R"(Usage: netcollector-gen --out FILE [--sessions N] [--seed S] [--unlabelled-share F] [--force]
+                        [--households N [--catalogue-seed C] [--products all|a|b]]
+       netcollector-gen --list-products [--catalogue-seed C]
 
 Writes a synthetic NetCollector SQLite database (schema: schemas/netcollector.sql)
 of a home network observed for one week: a gateway, an access point, a printer,
@@ -61,6 +63,19 @@ Options:
   --unlabelled-share F    sessions of unlabelled devices, added on top, as a
                           share of N (rounded). Default 0.05.
   --force                 overwrite FILE if it exists (refused otherwise).
+  --households N          instead of the one demo network: N households, each
+                          with its own mix of devices drawn from a catalogue of
+                          52 IoT products and 35 non-IoT kinds of device (real
+                          vendor OUIs), each device varying its class's behaviour,
+                          1-2 unlabelled devices each. --sessions and the
+                          unlabelled share are split evenly over the households.
+  --catalogue-seed C      splits the catalogue, per behaviour class, into two
+                          halves a and b (default 0).
+  --products all|a|b      households use every product (default) or only one
+                          half: a and b share no product, so a model fitted on
+                          households of a can be tested on products it never saw.
+  --list-products         print the catalogue as CSV (product, device_type,
+                          manufacturer, oui, class, half) and exit.
   -h, --help              show this help.
 
 Prints a one-line summary when done. Option values may also be given as
@@ -103,13 +118,29 @@ Options parse_options(int argc, const char* const* argv) {
             opt.out = take_value();
             if (opt.out.empty()) throw std::invalid_argument("--out needs a file name");
             have_out = true;
+        } else if (arg == "--households") {
+            opt.households = parse_count(arg, take_value());
+            if (opt.households > 100000) throw std::invalid_argument("--households expects at most 100000");
+        } else if (arg == "--catalogue-seed") {
+            opt.catalogue_seed = parse_seed(take_value(), arg);
+        } else if (arg == "--products") {
+            opt.products = take_value();
+            if (opt.products != "all" && opt.products != "a" && opt.products != "b")
+                throw std::invalid_argument("--products expects all, a or b, got '" + opt.products + "'");
+        } else if (arg == "--list-products") {
+            no_value();
+            opt.list_products = true;
         } else if (arg == "--unlabelled-share") {
             opt.unlabelled_share = parse_share(take_value());
         } else {
             throw std::invalid_argument("unknown argument '" + std::string(argv[i]) + "'");
         }
     }
-    if (!opt.help && !have_out) throw std::invalid_argument("--out FILE is required");
+    if (!opt.help && !opt.list_products && !have_out) throw std::invalid_argument("--out FILE is required");
+    if (opt.households == 0 && opt.products != "all")
+        throw std::invalid_argument("--products needs --households");
+    if (opt.households > opt.sessions)
+        throw std::invalid_argument("--households must not exceed --sessions");
     return opt;
 }
 

@@ -12,6 +12,10 @@ struct Options {
     std::string out;
     double unlabelled_share = 0.05;  // unlabelled sessions, as a share of the labelled ones
     bool force = false;
+    std::int64_t households = 0;     // 0: the classic demo network; N: N households drawn from the product catalogue
+    std::uint64_t catalogue_seed = 0;  // splits the catalogue into halves a and b
+    std::string products = "all";    // all, a or b
+    bool list_products = false;
     bool help = false;
 };
 

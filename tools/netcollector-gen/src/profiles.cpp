@@ -153,6 +153,16 @@ struct TrafficModel::Impl {
         WeightedIndex dns_pool_index;
         NamePool mdns = NamePool::MdnsLinux;
         double public_dns = 0.0;
+        std::vector<double> kind_weights;
+    };
+
+    // A varied device (--households): its own kind weights and scale factors.
+    struct Variant {
+        bool present = false;
+        WeightedIndex kind_index;
+        double packets = 1.0, bytes = 1.0, duration = 1.0;
+        const std::vector<const char*>* names = nullptr;
+        WeightedIndex name_index;
     };
 
     const Network& net;
@@ -161,8 +171,10 @@ struct TrafficModel::Impl {
     std::vector<WeightedIndex> name_samplers;     // by NamePool, Zipf over rank
     WeightedIndex host_index;                     // Zipf over a provider's hosts
     WeightedIndex resolver_index;
+    std::vector<Variant> variants;                // by device index; empty when none is varied
 
-    explicit Impl(const Network& network) : net(network), kinds(make_kinds()), profiles(kClassCount) {
+    Impl(const Network& network, const std::vector<DeviceTraits>& traits)
+        : net(network), kinds(make_kinds()), profiles(kClassCount) {
         std::map<std::string, std::size_t> by_name;
         for (std::size_t i = 0; i < kinds.size(); ++i)
             if (!by_name.emplace(kinds[i].name, i).second)
@@ -180,6 +192,7 @@ struct TrafficModel::Impl {
                 weights.push_back(weight);
             }
             prof.kind_index = WeightedIndex(weights);
+            prof.kind_weights = weights;
             weights.clear();
             for (const auto& [pool, weight] : spec.dns) {
                 prof.dns_pools.push_back(pool);
@@ -199,6 +212,33 @@ struct TrafficModel::Impl {
         }
         host_index = WeightedIndex(zipf_weights(Network::kHostsPerProvider, 1.1));
         resolver_index = WeightedIndex(zipf_weights(net.public_hosts(Provider::PublicDns).size(), 1.5));
+
+        if (!traits.empty()) {
+            if (traits.size() != net.devices().size()) throw std::logic_error("device traits do not match the devices");
+            variants.resize(traits.size());
+            for (std::size_t d = 0; d < traits.size(); ++d) {
+                const DeviceTraits& t = traits[d];
+                if (!t.varied) continue;
+                Variant& v = variants[d];
+                v.present = true;
+                Rng rng(t.seed);
+                std::vector<double> w = profile_of(net.devices()[d]).kind_weights;
+                for (double& x : w) x *= rng.lognormal(1.0, t.variation);
+                v.kind_index = WeightedIndex(w);
+                v.packets = rng.lognormal(1.0, 0.4 * t.variation);
+                v.bytes = rng.lognormal(1.0, 0.25 * t.variation);
+                v.duration = rng.lognormal(1.0, 0.4 * t.variation);
+                if (t.names != nullptr && !t.names->empty()) {
+                    v.names = t.names;
+                    v.name_index = WeightedIndex(zipf_weights(t.names->size(), 0.8));
+                }
+            }
+        }
+    }
+
+    const Variant* variant_of(std::size_t device_index) const {
+        if (variants.empty() || !variants[device_index].present) return nullptr;
+        return &variants[device_index];
     }
 
     const Profile& profile_of(const Device& dev) const { return profiles[static_cast<std::size_t>(dev.spec->cls)]; }
@@ -222,6 +262,13 @@ struct TrafficModel::Impl {
 
     const char* dns_name_for(Rng& rng, const Device& asker) const {
         const Profile& prof = profile_of(asker);
+        // A varied IoT product asks its own cloud's names, and some common ones.
+        if (const Variant* v = variant_of(static_cast<std::size_t>(&asker - net.devices().data()))) {
+            if (v->names != nullptr) {
+                if (rng.chance(0.85)) return (*v->names)[v->name_index.sample(rng)];
+                return pick_name(rng, NamePool::IotCommon);
+            }
+        }
         return pick_name(rng, prof.dns_pools[prof.dns_pool_index.sample(rng)]);
     }
 
@@ -237,7 +284,8 @@ struct TrafficModel::Impl {
         const auto& devices = net.devices();
         const Device& dev = devices[device_index];
         const Profile& prof = profile_of(dev);
-        const Kind& kind = kinds[prof.kinds[prof.kind_index.sample(rng)]];
+        const Variant* variant = variant_of(device_index);
+        const Kind& kind = kinds[prof.kinds[(variant ? variant->kind_index : prof.kind_index).sample(rng)]];
 
         out = SessionRecord{};
         out.deviceid = dev.id;
@@ -295,7 +343,12 @@ struct TrafficModel::Impl {
         // -- packets and bytes --
         std::int64_t pkts = kind.pkt_choice.empty() ? std::llround(kind.pkts.sample(rng)) : kind.pkt_choice.sample(rng);
         pkts = std::max<std::int64_t>(pkts, 1);
-        const double size = kind.size_choice.empty() ? kind.size.sample(rng) : kind.size_choice.sample(rng);
+        double size = kind.size_choice.empty() ? kind.size.sample(rng) : kind.size_choice.sample(rng);
+        if (variant) {  // a device's own habits: longer or shorter exchanges, bigger or smaller packets
+            if (kind.pkt_choice.empty())
+                pkts = std::max<std::int64_t>(1, std::llround(static_cast<double>(pkts) * variant->packets));
+            size *= variant->bytes;
+        }
 
         // -- duration --
         double dur = 0.0;
@@ -318,6 +371,7 @@ struct TrafficModel::Impl {
                 dur = pkts > 1 ? static_cast<double>(pkts - 1) + rng.uniform(0.0005, 0.02) : 0.0;
                 break;
         }
+        if (variant && kind.duration == Duration::Idle) dur *= variant->duration;
         dur = std::min(dur, kMaxSessionSeconds);
         dur = std::round(dur * 1e6) / 1e6;
 
@@ -355,7 +409,9 @@ struct TrafficModel::Impl {
     static constexpr double kCollectorBugRate = 0.022;
 };
 
-TrafficModel::TrafficModel(const Network& network) : impl_(std::make_unique<Impl>(network)) {}
+TrafficModel::TrafficModel(const Network& network) : impl_(std::make_unique<Impl>(network, std::vector<DeviceTraits>{})) {}
+TrafficModel::TrafficModel(const Network& network, std::vector<DeviceTraits> traits)
+    : impl_(std::make_unique<Impl>(network, traits)) {}
 TrafficModel::~TrafficModel() = default;
 
 void TrafficModel::synthesize(Rng& rng, std::size_t device_index, double start, SessionRecord& out) const {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "catalog.h"
 #include "network.h"
@@ -36,9 +37,22 @@ struct SessionRecord {
 // How strongly a class's activity follows the household's day (0 = flat).
 double diurnal_strength(DeviceClass cls);
 
+// How one device of a household differs from its class's profile (--households):
+// every kind's weight is scaled by its own lognormal factor (median 1, sigma
+// `variation`), packets, bytes per packet and durations by one factor each,
+// and an IoT product asks its own names instead of the class's vendor pool.
+struct DeviceTraits {
+    bool varied = false;                           // false: exactly the class profile
+    std::uint64_t seed = 0;                        // draws the factors
+    double variation = 0.0;
+    const std::vector<const char*>* names = nullptr;  // the product's DNS names (nullptr: the class's pools)
+};
+
 class TrafficModel {
 public:
     explicit TrafficModel(const Network& network);
+    // `traits` indexed like network.devices() (empty: none varied).
+    TrafficModel(const Network& network, std::vector<DeviceTraits> traits);
     ~TrafficModel();
     TrafficModel(const TrafficModel&) = delete;
     TrafficModel& operator=(const TrafficModel&) = delete;

@@ -105,6 +105,11 @@ void DatabaseWriter::add_device(const Device& device) {
     step_and_reset(insert_device_);
 }
 
+void DatabaseWriter::flush() {
+    flush_sessions();
+    flush_names();
+}
+
 void DatabaseWriter::add_session(std::int64_t sessionid, const SessionRecord& s) {
     pending_sessions_.emplace_back(sessionid, s);
     if (pending_sessions_.size() == kSessionsPerInsert) flush_sessions();

@@ -28,6 +28,10 @@ public:
     void add_device(const Device& device);
     void add_session(std::int64_t sessionid, const SessionRecord& session);
 
+    // Inserts the rows still pending: sessions point into their Network, so this
+    // must run before a Network is destroyed (--households: after each household).
+    void flush();
+
     // Commits, builds the indexes, closes and renames FILE.tmp to FILE.
     void finish();
 

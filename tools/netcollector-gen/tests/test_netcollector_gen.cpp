@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -272,7 +273,7 @@ std::string labelled(const std::string& select_from_l) {
 TEST_CASE("cli: --help documents every option") {
     const RunResult r = run_generator("--help");
     CHECK(r.exit_code == 0);
-    for (const char* opt : {"--sessions", "--seed", "--out", "--unlabelled-share", "--force", "--help"}) {
+    for (const char* opt : {"--sessions", "--seed", "--out", "--unlabelled-share", "--force", "--help", "--households", "--catalogue-seed", "--products", "--list-products"}) {
         INFO(opt);
         CHECK(r.output.find(opt) != std::string::npos);
     }
@@ -631,4 +632,145 @@ TEST_CASE("options: --sessions and --unlabelled-share") {
         CHECK(db.integer("SELECT count(*) FROM v_session_mnf_devicetype WHERE device_type IS NULL") == 1000);
         CHECK(db.integer("SELECT count(*) FROM v_session_mnf_devicetype WHERE device_type IS NOT NULL") == 4000);
     }
+}
+
+// ---------------------------------------------------------------------------
+// --households: many products, disjoint halves
+// ---------------------------------------------------------------------------
+
+namespace {
+
+struct CatalogueRow {
+    std::string product, device_type, manufacturer, oui, cls, half;
+};
+
+// --list-products parsed (no field of the catalogue holds a comma or quote).
+std::vector<CatalogueRow> catalogue(const std::string& args = "") {
+    const RunResult r = run_generator("--list-products " + args);
+    REQUIRE(r.exit_code == 0);
+    std::vector<CatalogueRow> rows;
+    std::size_t at = r.output.find('\n') + 1;  // header
+    while (at < r.output.size()) {
+        const std::size_t end = r.output.find('\n', at);
+        const std::string line = r.output.substr(at, end - at);
+        at = end + 1;
+        std::vector<std::string> f;
+        std::size_t p = 0;
+        for (std::size_t q; (q = line.find(',', p)) != std::string::npos; p = q + 1) f.push_back(line.substr(p, q - p));
+        f.push_back(line.substr(p));
+        REQUIRE(f.size() == 6);
+        rows.push_back({f[0], f[1], f[2], f[3], f[4], f[5]});
+    }
+    return rows;
+}
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("households: a catalogue of >= 40 IoT products and >= 20 non-IoT kinds, in two halves covering every class") {
+    const auto rows = catalogue();
+    std::set<std::string> iot, other, classes_a, classes_b, classes;
+    for (const auto& r : rows) {
+        (r.device_type == "Other" ? other : iot).insert(r.product);
+        classes.insert(r.cls);
+        (r.half == "a" ? classes_a : classes_b).insert(r.cls);
+    }
+    CHECK(iot.size() >= 40);
+    CHECK(other.size() >= 20);
+    CHECK(classes_a == classes);
+    CHECK(classes_b == classes);
+    // Another catalogue seed splits differently; the same one identically.
+    const auto again = catalogue("--catalogue-seed 0");
+    const auto other_seed = catalogue("--catalogue-seed 7");
+    std::size_t same = 0, moved = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        same += rows[i].half == again[i].half;
+        moved += rows[i].half != other_seed[i].half;
+    }
+    CHECK(same == rows.size());
+    CHECK(moved > 0);
+}
+
+TEST_CASE("households: every product's OUI is registered to its manufacturer (ieee-data)") {
+    const fs::path registry = "/usr/share/ieee-data/oui.csv";  // package ieee-data, installed by ./setup
+    REQUIRE_MESSAGE(fs::exists(registry), "package ieee-data is not installed");
+    std::map<std::string, std::string> org;  // AABBCC -> organisation
+    std::ifstream in(registry);
+    for (std::string line; std::getline(in, line);) {
+        const auto a = line.find(',');
+        if (a == std::string::npos) continue;
+        const auto b = line.find(',', a + 1);
+        org[line.substr(a + 1, b - a - 1)] = lower(line.substr(b + 1));
+    }
+    for (const auto& r : catalogue()) {
+        std::string key;
+        for (char c : r.oui)
+            if (c != ':') key += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        INFO(r.product << " " << r.oui << " " << r.manufacturer);
+        REQUIRE(org.count(key) == 1);
+        // The manufacturer's first word names the registered organisation.
+        const std::string first = lower(r.manufacturer.substr(0, r.manufacturer.find(' ')));
+        CHECK(org[key].find(first) != std::string::npos);
+    }
+}
+
+TEST_CASE("households: own device mixes, disjoint products for halves a and b, unlabelled devices, varied behaviour") {
+    const fs::path a = generate("households-a.sqlite", "--households 6 --sessions 6000 --seed 3 --products a");
+    const fs::path b = generate("households-b.sqlite", "--households 4 --sessions 4000 --seed 4 --products b");
+    const fs::path a2 = generate("households-a2.sqlite", "--households 6 --sessions 6000 --seed 3 --products a");
+    Db da(a), db(b);
+    CHECK(da.content_hash() == Db(a2).content_hash());
+    CHECK(read_file(a) == read_file(a2));
+    CHECK(da.integer("SELECT count(*) FROM sessions s JOIN devices d USING (deviceid) WHERE d.device_type IS NOT NULL") ==
+          6000);
+    CHECK(da.integer("SELECT count(*) FROM devices WHERE device_type IS NULL") >= 6);
+    CHECK(da.integer("SELECT count(DISTINCT mac) FROM devices") == da.integer("SELECT count(*) FROM devices"));
+
+    // Halves a and b share no IoT product, and no vendor OUI of any product.
+    const auto types_a = da.strings("SELECT DISTINCT device_type FROM devices WHERE device_type <> 'Other'");
+    const auto types_b = db.strings("SELECT DISTINCT device_type FROM devices WHERE device_type <> 'Other'");
+    CHECK(types_a.size() >= 8);
+    CHECK(types_b.size() >= 6);
+    for (const auto& t : types_b) CHECK_MESSAGE(types_a.count(t) == 0, t);
+    std::set<std::string> products_a;
+    for (const auto& r : catalogue())
+        if (r.half == "a") products_a.insert(r.oui);
+    for (const auto& oui : db.strings("SELECT DISTINCT substr(mac, 1, 8) FROM devices")) CHECK(products_a.count(oui) == 0);
+
+    // Households differ in their mix (deviceids run on, 192.168.1.1 is each household's gateway).
+    const auto gateways = da.integer("SELECT count(*) FROM devices WHERE ip = '192.168.1.1'");
+    CHECK(gateways == 6);
+    std::set<std::string> mixes;
+    da.each("SELECT group_concat(device_type, '|') FROM (SELECT deviceid, device_type, "
+            "(SELECT count(*) FROM devices g WHERE g.ip = '192.168.1.1' AND g.deviceid <= d.deviceid) AS h "
+            "FROM devices d ORDER BY deviceid) GROUP BY h",
+            [&](sqlite3_stmt* st) { mixes.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))); });
+    CHECK(mixes.size() == 6);
+
+    // Devices of one class vary: the median bytes of the IoT devices' sessions spread widely.
+    const auto medians = da.reals(
+        "SELECT avg(lensum) FROM sessions s JOIN devices d USING (deviceid) WHERE d.device_type NOT IN ('Other') "
+        "GROUP BY deviceid HAVING count(*) >= 20");
+    REQUIRE(medians.size() >= 8);
+    CHECK(*std::max_element(medians.begin(), medians.end()) > 3 * *std::min_element(medians.begin(), medians.end()));
+
+    // IoT products ask their own cloud's names, so the two halves' IoT names barely overlap.
+    const char* iot_names =
+        "SELECT DISTINCT q.qname FROM dns_queries q JOIN sessions s USING (sessionid) JOIN devices d USING (deviceid) "
+        "WHERE d.device_type <> 'Other' AND q.qname NOT LIKE '%.local'";
+    const auto names_a = da.strings(iot_names), names_b = db.strings(iot_names);
+    std::size_t shared = 0;
+    for (const auto& n : names_b) shared += names_a.count(n);
+    CHECK(shared * 2 < names_b.size());
+}
+
+TEST_CASE("households: options") {
+    CHECK(run_generator("--products a --out " + quote((scratch() / "p.sqlite").string())).exit_code == 2);
+    CHECK(run_generator("--households 3 --products c --out " + quote((scratch() / "p.sqlite").string())).exit_code == 2);
+    CHECK(run_generator("--households 0 --out " + quote((scratch() / "p.sqlite").string())).exit_code == 2);
+    CHECK(run_generator("--households 20 --sessions 10 --out " + quote((scratch() / "p.sqlite").string())).exit_code == 2);
 }

@@ -516,8 +516,13 @@ int cmd_predict(const Args& args) {
       }
     } catch (...) {
       discard();
+      // The runner said where the failed chunk's folder is kept: keep it.
       std::error_code ec;
-      fs::remove_all(scratch, ec);
+      bool kept = false;
+      for (auto it = fs::directory_iterator(scratch, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+        kept = kept || it->path().extension() == ".failed";
+      if (kept) log.log(LogLevel::Warn, "", "the failed run folder is kept in " + scratch.string());
+      else fs::remove_all(scratch, ec);
       throw;
     }
     {

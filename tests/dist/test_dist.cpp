@@ -55,7 +55,7 @@ TEST_CASE("dist: pipectl run --workers refuses, before starting anything, stages
   CHECK_FALSE(fs::exists(home / "x"));
 }
 
-TEST_CASE("dist: a shuffled split cannot run on several workers; the message says to hash") {
+TEST_CASE("dist: a shuffled split cannot run on several workers, and the message says to hash") {
   TempDir home;
   const std::string db = gen_db(9688, 42);
   auto r = run_pipectl(run_args("iot.toml", db, home / "x") + " --workers 2", home.path);

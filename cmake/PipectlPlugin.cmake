@@ -59,8 +59,8 @@ endfunction()
 
 # pipectl_test_wanted(<label> <out>): TRUE unless PIPECTL_TEST_LABELS (a
 # list of labels, or "all", the default) leaves the label out; a test program
-# whose label is not wanted is neither built nor registered (the sanitizer
-# preset builds only what its run needs).
+# whose label is not wanted is neither built by default nor registered (the
+# sanitizer preset builds only what its run needs).
 function(pipectl_test_wanted label out)
   if(NOT DEFINED PIPECTL_TEST_LABELS OR PIPECTL_TEST_LABELS STREQUAL "all" OR label IN_LIST PIPECTL_TEST_LABELS)
     set(${out} TRUE PARENT_SCOPE)
@@ -76,6 +76,10 @@ function(pipectl_add_doctest name)
   endif()
   pipectl_test_wanted(${ARG_LABELS} _wanted)
   if(NOT _wanted)
+    # Not built by default nor registered; the target exists, so the caller's
+    # target_* calls on it still work.
+    add_executable(${name} EXCLUDE_FROM_ALL ${ARG_SOURCES})
+    target_link_libraries(${name} PRIVATE doctest::doctest ${ARG_LIBRARIES})
     return()
   endif()
   add_executable(${name} ${ARG_SOURCES})

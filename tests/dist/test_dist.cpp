@@ -60,7 +60,7 @@ TEST_CASE("dist: a shuffled split cannot run on several workers, and the message
   const std::string db = gen_db(9688, 42);
   auto r = run_pipectl(run_args("iot.toml", db, home / "x") + " --workers 2", home.path);
   CHECK(r.rc == 5);
-  CHECK(r.err.find("stage \"split\" (plugin \"splitter\"): method \"shuffle\" splits by row position within one "
+  CHECK(r.err.find("stage \"split\" (plugin \"splitter\") failed: method \"shuffle\" splits by row position within one "
                    "process; on several workers use method = \"hash\"") != std::string::npos);
   CHECK(r.err.find("the distributed run of 2 workers failed") != std::string::npos);
 }

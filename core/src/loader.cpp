@@ -68,6 +68,13 @@ std::vector<std::filesystem::path> PluginRegistry::default_search_path() {
         dirs.push_back(d);
     }
   }
+  // Beside the core library (<libdir>/pipectl/plugins): what a host that is
+  // not bin/pipectl finds, such as the Python module.
+  auto core = boost::dll::this_line_location(ec);
+  if (!ec) {
+    auto d = (std::filesystem::path(core.parent_path().string()) / "pipectl/plugins").lexically_normal();
+    if (std::filesystem::is_directory(d) && std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+  }
   std::filesystem::path inst = PIPECTL_INSTALL_PLUGIN_DIR_ABS;
   if (!inst.empty() && std::filesystem::is_directory(inst) && std::find(dirs.begin(), dirs.end(), inst) == dirs.end())
     dirs.push_back(inst);

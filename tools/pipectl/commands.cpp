@@ -31,6 +31,8 @@ namespace po = boost::program_options;
 namespace pipectl::cli {
 
 std::atomic<bool> g_interrupt{false};
+std::atomic<bool> g_embedded{false};
+thread_local bool t_rethrow_errors = false;
 static std::atomic<int> g_signals{0};
 extern "C" void on_signal(int) {
   if (g_signals.fetch_add(1) > 0) {  // the second one: stop now (async-signal-safe calls only)
@@ -42,6 +44,7 @@ extern "C" void on_signal(int) {
 }
 
 void install_signal_handlers() {
+  if (g_embedded) return;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   static std::once_flag once;
@@ -119,6 +122,8 @@ LogLevel level_from(bool quiet, bool verbose) {
 }
 
 int report_error(const std::exception& e) {
+  // Always called from a catch block: `throw;` rethrows `e` (for the Python module).
+  if (t_rethrow_errors) throw;
   if (auto ce = dynamic_cast<const ConfigError*>(&e)) {
     for (const auto& d : ce->diagnostics()) std::fprintf(stderr, "%s\n", d.str().c_str());
     std::fprintf(stderr, "pipectl: %zu error%s; nothing was run\n", ce->diagnostics().size(),
@@ -227,75 +232,97 @@ int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
     ls.log_format = log_format;
     return launch_workers(ls);
   }
+  RunRequest rq;
+  rq.file = file;
+  rq.common = c;
+  rq.jobs = jobs;
+  rq.runs_dir = runs_dir;
+  rq.out = out;
+  rq.log_format = log_format;
+  rq.quiet = quiet;
+  rq.verbose = verbose;
+  rq.force = force;
+  rq.no_cache = no_cache;
   try {
-    // A value list in --set (a,b,c) makes a sweep: every combination is a run.
-    std::vector<std::vector<std::string>> axes;
-    for (const auto& set : c.sets) axes.push_back(sweep_values(set));
-    // Every combination is validated (and its plugins loaded) before any runs.
-    std::size_t runs = 1;
-    for (const auto& axis : axes) {
-      runs = axis.size() > kMaxSweepRuns ? kMaxSweepRuns + 1 : runs * axis.size();
-      if (runs > kMaxSweepRuns)
-        throw Error("the --set value lists make a sweep of more than " + std::to_string(kMaxSweepRuns) +
-                        " runs; split it into several sweeps",
-                    ExitCode::Usage);
-    }
-    std::vector<std::vector<std::string>> combos{{}};
-    for (const auto& axis : axes) {
-      std::vector<std::vector<std::string>> next;
-      for (const auto& cmb : combos)
-        for (const auto& v : axis) {
-          auto x = cmb;
-          x.push_back(v);
-          next.push_back(x);
-        }
-      combos = next;
-    }
-    const bool sweep = combos.size() > 1;
-    const std::string sweep_id = sweep ? "sweep-" + utc_stamp() : "";
-    // Validate every combination before running any.
-    std::vector<std::unique_ptr<Loaded>> loaded;
-    for (const auto& cmb : combos) {
-      Common cc = c;
-      cc.sets = cmb;
-      loaded.push_back(load_pipeline(file, cc, loaded.empty()));
-    }
-    Logger log(level_from(quiet, verbose), log_format == "json" ? LogFormat::Json : LogFormat::Text);
-    install_signal_handlers();
-    History history(History::default_path());
-    std::vector<std::pair<std::string, RunResult>> done;
-    for (std::size_t k = 0; k < loaded.size(); ++k) {
-      auto& l = *loaded[k];
-      if (sweep) {
+    auto done = run_request(rq, run_dirs);
+    if (!done.sweep_id.empty()) {
+      std::printf("\n%s: %zu runs (see them side by side: pipectl runs list --pipeline %s)\n", done.sweep_id.c_str(),
+                  done.runs.size(), done.runs[0].info.value("pipeline", "").c_str());
+      for (std::size_t k = 0; k < done.runs.size(); ++k) {
         std::string desc;
-        for (const auto& v : combos[k]) desc += (desc.empty() ? "" : " ") + v;
-        log.log(LogLevel::Info, "", "sweep run " + std::to_string(k + 1) + "/" + std::to_string(combos.size()) + ": " + desc);
-      }
-      RunOptions ro;
-      ro.jobs = jobs;
-      ro.runs_root = runs_dir;
-      if (!out.empty()) ro.out = sweep ? std::filesystem::path(out) / std::to_string(k + 1) : std::filesystem::path(out);
-      ro.interrupt = &g_interrupt;
-      ro.force = force;
-      ro.use_cache = !no_cache;
-      auto res = run_pipeline(l.pipeline, l.registry, ro, log);
-      record_run(history, l, file, res, sweep_id, log);
-      if (run_dirs) run_dirs->push_back(res.dir);
-      done.emplace_back(res.dir.filename().string(), std::move(res));
-    }
-    if (sweep) {
-      std::printf("\n%s: %zu runs (see them side by side: pipectl runs list --pipeline %s)\n", sweep_id.c_str(),
-                  done.size(), loaded[0]->pipeline.name.c_str());
-      for (std::size_t k = 0; k < done.size(); ++k) {
-        std::string desc;
-        for (const auto& v : combos[k]) desc += (desc.empty() ? "" : " ") + v;
-        std::printf("  %s  %s\n", done[k].first.c_str(), desc.c_str());
+        for (const auto& v : done.combos[k]) desc += (desc.empty() ? "" : " ") + v;
+        std::printf("  %s  %s\n", done.runs[k].dir.filename().string().c_str(), desc.c_str());
       }
     }
     return 0;
   } catch (const std::exception& e) {
     return report_error(e);
   }
+}
+
+SweepDone run_request(const RunRequest& rq, std::vector<std::filesystem::path>* run_dirs) {
+  const auto& c = rq.common;
+  const auto& file = rq.file;
+  // A value list in --set (a,b,c) makes a sweep: every combination is a run.
+  std::vector<std::vector<std::string>> axes;
+  for (const auto& set : c.sets) axes.push_back(sweep_values(set));
+  // Every combination is validated (and its plugins loaded) before any runs.
+  std::size_t runs = 1;
+  for (const auto& axis : axes) {
+    runs = axis.size() > kMaxSweepRuns ? kMaxSweepRuns + 1 : runs * axis.size();
+    if (runs > kMaxSweepRuns)
+      throw Error("the --set value lists make a sweep of more than " + std::to_string(kMaxSweepRuns) +
+                      " runs; split it into several sweeps",
+                  ExitCode::Usage);
+  }
+  std::vector<std::vector<std::string>> combos{{}};
+  for (const auto& axis : axes) {
+    std::vector<std::vector<std::string>> next;
+    for (const auto& cmb : combos)
+      for (const auto& v : axis) {
+        auto x = cmb;
+        x.push_back(v);
+        next.push_back(x);
+      }
+    combos = next;
+  }
+  const bool sweep = combos.size() > 1;
+  SweepDone done;
+  done.sweep_id = sweep ? "sweep-" + utc_stamp() : "";
+  // Validate every combination before running any.
+  std::vector<std::unique_ptr<Loaded>> loaded;
+  for (const auto& cmb : combos) {
+    Common cc = c;
+    cc.sets = cmb;
+    loaded.push_back(load_pipeline(file, cc, loaded.empty()));
+  }
+  Logger log(level_from(rq.quiet, rq.verbose), rq.log_format == "json" ? LogFormat::Json : LogFormat::Text);
+  install_signal_handlers();
+  History history(History::default_path());
+  for (std::size_t k = 0; k < loaded.size(); ++k) {
+    auto& l = *loaded[k];
+    if (sweep) {
+      std::string desc;
+      for (const auto& v : combos[k]) desc += (desc.empty() ? "" : " ") + v;
+      log.log(LogLevel::Info, "", "sweep run " + std::to_string(k + 1) + "/" + std::to_string(combos.size()) + ": " + desc);
+    }
+    RunOptions ro;
+    ro.jobs = rq.jobs;
+    ro.runs_root = rq.runs_dir;
+    if (!rq.out.empty())
+      ro.out = sweep ? std::filesystem::path(rq.out) / std::to_string(k + 1) : std::filesystem::path(rq.out);
+    ro.interrupt = rq.interrupt;
+    ro.force = rq.force;
+    ro.use_cache = !rq.no_cache;
+    ro.keep_outputs = rq.keep_outputs;
+    ro.print_reports = rq.print_reports;
+    auto res = run_pipeline(l.pipeline, l.registry, ro, log);
+    record_run(history, l, file, res, done.sweep_id, log);
+    if (run_dirs) run_dirs->push_back(res.dir);
+    done.runs.push_back(std::move(res));
+  }
+  done.combos = std::move(combos);
+  return done;
 }
 
 int cmd_validate(const Args& args) {

@@ -39,6 +39,12 @@ int cmd_tracker(const Args& args);
 
 // Shared by the commands.
 extern std::atomic<bool> g_interrupt;
+/// Set by a host that handles signals itself (the Python module): then
+/// install_signal_handlers() does nothing and the host sets g_interrupt.
+extern std::atomic<bool> g_embedded;
+/// Set (per thread) by a host that wants the commands' errors as exceptions:
+/// report_error() then rethrows the exception it is given instead of printing it.
+extern thread_local bool t_rethrow_errors;
 extern "C" void on_signal(int);
 /// SIGINT / SIGTERM set g_interrupt, and the run cancels its stages; a second
 /// signal, or a stage still running kInterruptGraceSeconds after the first,
@@ -75,6 +81,28 @@ void record_run(History& history, const Loaded& l, const std::string& file, cons
 /// (unquoted, not an array or table) is a sweep axis of three; anything
 /// else is itself.
 std::vector<std::string> sweep_values(const std::string& set);
+
+/// What `pipectl run` does once its options are parsed (the Python module's
+/// run() calls it too): the --set value lists make a sweep, every combination
+/// is validated before any runs, each run is recorded in the run history.
+/// Throws (ConfigError, StageError, DataError, Interrupted…).
+struct RunRequest {
+  std::string file;
+  Common common;
+  int jobs = 0;  ///< 0 = the machine's cores
+  std::string runs_dir = "runs", out, log_format = "text";
+  bool quiet = false, verbose = false, force = false, no_cache = false;
+  bool keep_outputs = false;   ///< every stage's table in RunResult::outputs
+  bool print_reports = true;   ///< the stages' reports (metrics tables) on stdout
+  const std::atomic<bool>* interrupt = &g_interrupt;
+};
+struct SweepDone {
+  std::string sweep_id;                          ///< "" when a single run
+  std::vector<std::vector<std::string>> combos;  ///< the --set values of each run
+  std::vector<RunResult> runs;
+};
+/// `run_dirs` (when given) receives each run's folder as soon as it finished.
+SweepDone run_request(const RunRequest& rq, std::vector<std::filesystem::path>* run_dirs = nullptr);
 
 /// `pipectl run --workers N`: start the tracker and N `pipectl worker`
 /// processes on this machine, watch them, stop them all when one fails.

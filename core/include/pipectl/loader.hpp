@@ -1,7 +1,8 @@
 // Loading stage plugins (Boost.DLL).
 //
 // Search order: the build tree's plugin folder (beside the executable), the
-// install prefix's plugin folder, each folder of PIPECTL_PLUGIN_PATH, then a
+// one beside the core library (<libdir>/pipectl/plugins, for hosts such as the
+// Python module), the install prefix's plugin folder, each folder of PIPECTL_PLUGIN_PATH, then a
 // pipeline's own `plugin_path`. Each library's descriptor is checked before
 // any of its code runs (magic, ABI version, ABI stamp); a refused library is
 // reported with one message naming the file and every mismatch. Loaded

@@ -43,7 +43,8 @@ json file_stat(const fs::path& f) {
 }
 }  // namespace
 
-json StageCache::key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys) {
+json StageCache::key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys,
+                           const std::vector<std::string>& consumer_roles) {
   json files = json::object();
   for (const auto& ps : s.plugin->spec.params) {
     if (ps.type != ParamType::Path || !s.params.has(ps.name)) continue;
@@ -59,9 +60,11 @@ json StageCache::key_parts(const ResolvedStage& s, const std::vector<std::string
       files[ps.name] = each;
     }
   }
-  return {{"plugin", s.plugin->name}, {"version", s.plugin->version}, {"seed", std::to_string(s.seed)},
-          {"params", s.params.all()},  {"inputs", input_keys},          {"files", files},
-          {"format", 1}};
+  json parts = {{"plugin", s.plugin->name}, {"version", s.plugin->version}, {"seed", std::to_string(s.seed)},
+                {"params", s.params.all()},  {"inputs", input_keys},          {"files", files},
+                {"format", 1}};
+  if (!consumer_roles.empty()) parts["consumer_roles"] = consumer_roles;
+  return parts;
 }
 
 std::string StageCache::key_of(const json& parts) { return sha1_hex(parts.dump()); }
@@ -83,16 +86,30 @@ std::optional<StageCache::Entry> StageCache::load(const std::string& key) const 
     e.artifacts = entry_dir(key) / "artifacts";
     return e;
   } catch (const std::exception&) {
-    // Entries appear complete (renamed from tmp/), so this one is damaged:
-    // set it aside so that the stage's next output takes its place.
-    std::random_device rd;
-    const auto aside = root_ / "tmp" / (key + ".damaged." + std::to_string(::getpid()) + "." + std::to_string(rd()));
-    std::error_code ec;
-    fs::create_directories(aside.parent_path(), ec);
-    fs::rename(entry_dir(key), aside, ec);
-    fs::remove_all(aside, ec);
+    discard(key);
     return std::nullopt;
   }
+}
+
+std::optional<json> StageCache::record(const std::string& key) const {
+  if (!has(key)) return std::nullopt;
+  try {
+    return json::parse(read_file(entry_dir(key) / "record.json"));
+  } catch (const std::exception&) {
+    discard(key);
+    return std::nullopt;
+  }
+}
+
+void StageCache::discard(const std::string& key) const {
+  // Entries appear complete (renamed from tmp/), so this one is damaged:
+  // set it aside so that the stage's next output takes its place.
+  std::random_device rd;
+  const auto aside = root_ / "tmp" / (key + ".damaged." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+  std::error_code ec;
+  fs::create_directories(aside.parent_path(), ec);
+  fs::rename(entry_dir(key), aside, ec);
+  fs::remove_all(aside, ec);
 }
 
 void StageCache::store(const std::string& key, const Table& t, const json& record, const fs::path& artifacts_dir) const {

@@ -39,15 +39,34 @@ FeatureMatrix build_features(const Table& t, const std::vector<std::string>& col
 
 FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns,
                              const std::vector<std::uint32_t>& rows) {
+  return build_features(t, columns, rows, {});
+}
+
+std::string native_categorical_key(const std::string& column) { return "native_categorical." + column; }
+
+FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns,
+                             const std::vector<std::uint32_t>& rows, const std::vector<std::string>& native) {
   FeatureMatrix m;
   m.rows = rows.size();
   std::vector<const Column*> cols;
   std::vector<std::uint32_t> base;
+  std::vector<char> as_code;  // per column: one feature holding the category code
   std::size_t nnz_guess = 0;
   for (const auto& name : columns) {
     const Column& c = t.at(name);
     cols.push_back(&c);
     base.push_back(static_cast<std::uint32_t>(m.names.size()));
+    const bool code = std::find(native.begin(), native.end(), name) != native.end();
+    if (code && c.type != DType::Categorical)
+      throw DataError("column \"" + name + "\" is marked a native categorical feature but is " + dtype_name(c.type));
+    as_code.push_back(code ? 1 : 0);
+    if (code) {
+      m.names.push_back(c.name);
+      m.categorical.resize(m.names.size(), 0);  // 0 for the features before it
+      m.categorical.back() = 1;
+      nnz_guess += rows.size();
+      continue;
+    }
     if (c.is_numeric()) {
       m.names.push_back(c.name);
       nnz_guess += rows.size();
@@ -57,6 +76,7 @@ FeatureMatrix build_features(const Table& t, const std::vector<std::string>& col
     }
   }
   m.cols = m.names.size();
+  if (!m.categorical.empty()) m.categorical.resize(m.cols, 0);
   m.indptr.resize(rows.size() + 1);
   m.indices.reserve(nnz_guess);
   m.values.reserve(nnz_guess);
@@ -81,6 +101,11 @@ FeatureMatrix build_features(const Table& t, const std::vector<std::string>& col
           break;
         case DType::Categorical:
           if (c.codes[r] < 0) break;
+          if (as_code[j]) {
+            m.indices.push_back(base[j]);
+            m.values.push_back(static_cast<float>(c.codes[r]));
+            break;
+          }
           m.indices.push_back(base[j] + static_cast<std::uint32_t>(c.codes[r]));
           m.values.push_back(1.0f);
           break;
@@ -184,6 +209,44 @@ Table with_predictions(const Table& t, const std::vector<std::string>& classes, 
   }
   out = out.with(Column::make_cat("pred_label", std::move(pred), dict));
   return out.with_meta("model", model_id);
+}
+
+}  // namespace pipectl
+
+namespace pipectl {
+
+Table with_predictions(const Table& t, const std::vector<std::string>& classes, const std::vector<float>& proba,
+                       const std::string& model_id, const std::vector<std::uint32_t>& rows) {
+  const std::size_t n = t.rows(), m = rows.size();
+  const std::size_t k = classes.size() <= 2 ? 1 : classes.size();
+  if (proba.size() != m * k)
+    throw Error("predictions have " + std::to_string(proba.size()) + " values, expected " + std::to_string(m * k));
+  Table out = t;
+  const auto names = proba_columns(classes);
+  auto dict = std::make_shared<Dictionary>(classes);
+  std::vector<std::uint8_t> valid(n, 0);
+  for (auto r : rows) {
+    if (r >= n) throw Error("predicted row " + std::to_string(r) + " outside the table's " + std::to_string(n));
+    valid[r] = 1;
+  }
+  for (std::size_t j = 0; j < k; ++j) {
+    std::vector<double> col(n, std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t i = 0; i < m; ++i) col[rows[i]] = proba[i * k + j];
+    out = out.with(Column::make_f64(names[j], std::move(col), valid));
+  }
+  std::vector<std::int32_t> pred(n, -1);  // -1: NULL
+  for (std::size_t i = 0; i < m; ++i) {
+    std::size_t best = 0;
+    if (k == 1) {
+      best = proba[i] >= 0.5f ? 1 : 0;
+    } else {
+      for (std::size_t j = 1; j < k; ++j)
+        if (proba[i * k + j] > proba[i * k + best]) best = j;
+    }
+    pred[rows[i]] = static_cast<std::int32_t>(best);
+  }
+  out = out.with(Column::make_cat("pred_label", std::move(pred), dict));
+  return out.with_meta("model", model_id).with_meta("predicted_rows", std::to_string(m) + " of " + std::to_string(n));
 }
 
 }  // namespace pipectl

@@ -42,6 +42,7 @@ const ParamSpec* PluginSpec::find(std::string_view name) const {
 
 StageContext::~StageContext() = default;
 Collective& StageContext::collective() { return local_collective(); }
+std::vector<Role> StageContext::consumer_roles() const { return {}; }
 Stage::~Stage() = default;
 
 json Stage::save_state(const std::filesystem::path&) const { return nullptr; }

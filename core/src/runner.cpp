@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -20,8 +21,9 @@ namespace {
 class HostContext final : public StageContext {
  public:
   HostContext(const ResolvedStage& s, Mode mode, RunFolder& folder, Logger& log, StageRecord& rec,
-              const std::atomic<bool>& cancel, int threads, Collective& coll)
-      : s_(s), mode_(mode), folder_(folder), log_(log), rec_(rec), cancel_(cancel), threads_(threads), coll_(coll) {}
+              const std::atomic<bool>& cancel, int threads, Collective& coll, std::vector<Role> roles)
+      : s_(s), mode_(mode), folder_(folder), log_(log), rec_(rec), cancel_(cancel), threads_(threads), coll_(coll),
+        roles_(std::move(roles)) {}
 
   const std::string& stage_id() const override { return s_.id; }
   Mode mode() const override { return mode_; }
@@ -45,6 +47,7 @@ class HostContext final : public StageContext {
   bool cancelled() const override { return cancel_.load(); }
   int threads() const override { return threads_; }
   Collective& collective() override { return coll_; }
+  std::vector<Role> consumer_roles() const override { return roles_; }
   void report(const std::string& text) override {
     std::lock_guard<std::mutex> lk(mu_);
     rec_.reports.push_back(text);
@@ -59,6 +62,7 @@ class HostContext final : public StageContext {
   const std::atomic<bool>& cancel_;
   int threads_;
   Collective& coll_;
+  std::vector<Role> roles_;
   std::mutex mu_;
 };
 
@@ -111,6 +115,59 @@ json record_json(const StageRecord& r) {
 
 }  // namespace
 
+namespace {
+// Roles as bits: train 1, valid 2, test 4.
+constexpr unsigned kAllRoles = 7;
+
+// The roles read of stage i's output by its consumers and, since a stage's
+// output carries its input's rows and columns on, by theirs.
+unsigned roles_read_bits(const ResolvedPipeline& p, std::size_t i, std::vector<int>& memo) {
+  if (memo[i] >= 0) return static_cast<unsigned>(memo[i]);
+  unsigned bits = 0;
+  for (std::size_t v = 0; v < p.stages.size() && bits != kAllRoles; ++v) {
+    const auto& ins = p.stages[v].inputs;
+    if (std::find(ins.begin(), ins.end(), i) == ins.end()) continue;
+    const auto& names = p.stages[v].plugin->spec.reads_roles;
+    if (names.empty()) {
+      bits = kAllRoles;
+      break;
+    }
+    for (const auto& name : names) {
+      if (name == "train") bits |= 1;
+      else if (name == "valid") bits |= 2;
+      else if (name == "test") bits |= 4;
+      else
+        throw Error("plugin \"" + p.stages[v].plugin->name + "\" declares it reads rows of role \"" + name +
+                    "\"; the roles are \"train\", \"valid\" and \"test\"");
+    }
+    bits |= roles_read_bits(p, v, memo);
+  }
+  memo[i] = static_cast<int>(bits);
+  return bits;
+}
+}  // namespace
+
+std::vector<Role> roles_read_by_consumers(const ResolvedPipeline& p, std::size_t i) {
+  bool read = false;
+  for (const auto& s : p.stages)
+    if (std::find(s.inputs.begin(), s.inputs.end(), i) != s.inputs.end()) read = true;
+  if (!read) return {};  // the run's result: every row
+  std::vector<int> memo(p.stages.size(), -1);
+  const unsigned bits = roles_read_bits(p, i, memo);
+  if (bits == kAllRoles) return {};
+  std::vector<Role> out;
+  if (bits & 1) out.push_back(Role::Train);
+  if (bits & 2) out.push_back(Role::Valid);
+  if (bits & 4) out.push_back(Role::Test);
+  return out;
+}
+
+std::vector<std::string> role_names(const std::vector<Role>& roles) {
+  std::vector<std::string> out;
+  for (auto r : roles) out.push_back(role_name(r));
+  return out;
+}
+
 RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry, const RunOptions& opt, Logger& log) {
   Collective& coll = opt.collective ? *opt.collective : local_collective();
   const bool distributed = coll.distributed();
@@ -162,88 +219,170 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   StageCache cache(opt.cache_root ? *opt.cache_root : StageCache::default_root());
   std::vector<json> key_parts(n);
   std::vector<std::string> keys(n);
+  // The rows each stage's consumers read (every row when re-applying a run
+  // or when the caller keeps the outputs).
+  std::vector<std::vector<Role>> consumer_roles(n);
+  if (opt.mode == Mode::Fit && !opt.keep_outputs)
+    for (std::size_t i = 0; i < n; ++i) consumer_roles[i] = roles_read_by_consumers(p, i);
   for (auto i : p.order) {
     std::vector<std::string> in;
     for (auto u : p.stages[i].inputs) in.push_back(keys[u]);
-    key_parts[i] = StageCache::key_parts(p.stages[i], in);
+    key_parts[i] = StageCache::key_parts(p.stages[i], in, role_names(consumer_roles[i]));
     keys[i] = StageCache::key_of(key_parts[i]);
     recs[i].key = keys[i];
   }
 
   auto interrupted = [&] { return opt.interrupt && opt.interrupt->load(); };
 
+  // A cached stage is replayed from its record alone; its table is read from
+  // the cache only when a stage that runs needs it, so a fully cached re-run
+  // reads no table and a partly cached one only the tables the re-run stages
+  // read.
+  std::vector<char> ok(n, 0);
+  std::vector<std::mutex> table_mu(n);
+  std::atomic<std::int64_t> tables_loaded{0};
+
+  // Run stage i on `ins` (throws StageError / Interrupted); records, stores in the cache, logs.
+  auto execute = [&](std::size_t i, const std::vector<TablePtr>& ins, const Clock::time_point t0) -> TablePtr {
+    const ResolvedStage& s = p.stages[i];
+    StageRecord& rec = recs[i];
+    HostContext ctx(s, opt.mode, folder, log, rec, cancel, stage_threads, coll, consumer_roles[i]);
+    TablePtr out;
+    try {
+      auto stage = registry.create(*s.plugin, s.id, s.params);
+      if (opt.mode == Mode::Apply && s.plugin->spec.learns) {
+        auto dir = opt.state_from / "stages" / s.id;
+        auto file = dir / "state.json";
+        if (!fs::exists(file)) throw Error("the fitted run has no state for this stage (" + file.string() + ")");
+        stage->load_state(json::parse(read_file(file)), dir);
+      }
+      Table t = stage->run(ctx, ins);
+      check_output(s, ins, t);
+      if (opt.mode == Mode::Fit && s.plugin->spec.learns) {
+        auto dir = folder.stage_dir(s.id);
+        json st = stage->save_state(dir);
+        write_file_atomic(dir / "state.json", st.dump(2) + "\n");
+      }
+      out = std::make_shared<const Table>(std::move(t));
+    } catch (const StageError&) {
+      throw;
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      throw StageError(s.id, s.plugin->name, e.what(),
+                       e.code() == ExitCode::DataError    ? ExitCode::DataError
+                       : e.code() == ExitCode::WorkerLost ? ExitCode::WorkerLost
+                                                          : ExitCode::StageFailed);
+    } catch (const std::exception& e) {
+      throw StageError(s.id, s.plugin->name, e.what());
+    } catch (...) {
+      throw StageError(s.id, s.plugin->name, "unknown exception");
+    }
+    rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    rec.rows_out = out->rows();
+    rec.status = "ok";
+    if (caching && StageCache::cacheable(s)) {
+      try {
+        cache.store(keys[i], *out, cache_record(rec, key_parts[i]), folder.stage_dir(s.id));
+      } catch (const std::exception& e) {
+        log.log(LogLevel::Warn, s.id, std::string("could not store the output in the cache: ") + e.what());
+      }
+    }
+    log.log(LogLevel::Info, s.id,
+            "done in " + fmt_seconds(rec.wall_s) + ", rows " + std::to_string(rec.rows_in) + " -> " +
+                std::to_string(rec.rows_out),
+            {{"event", "stage_end"}, {"wall_s", rec.wall_s}, {"rows_in", rec.rows_in}, {"rows_out", rec.rows_out}});
+    return out;
+  };
+
+  // The output of finished stage u, for a stage about to run: read from the
+  // cache when it was replayed without its table (or its table was freed).
+  // Should that entry turn out unusable, stage u runs now (its own inputs
+  // fetched the same way).
+  std::function<TablePtr(std::size_t)> input = [&](std::size_t u) -> TablePtr {
+    std::lock_guard<std::mutex> guard(table_mu[u]);
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (outputs[u]) return outputs[u];
+    }
+    TablePtr t;
+    std::optional<StageCache::Entry> hit;
+    if (caching && StageCache::cacheable(p.stages[u])) hit = cache.load(keys[u]);
+    if (hit) {
+      ++tables_loaded;
+      t = std::make_shared<const Table>(std::move(hit->table));
+    } else {
+      const ResolvedStage& s = p.stages[u];
+      log.log(LogLevel::Warn, s.id, "cached table unusable, running the stage");
+      std::vector<TablePtr> ins;
+      for (auto w : s.inputs) ins.push_back(input(w));
+      StageRecord& rec = recs[u];
+      rec = StageRecord{rec.id, rec.plugin, rec.version};
+      rec.key = keys[u];
+      for (const auto& x : ins) rec.rows_in += x->rows();
+      const auto t0 = Clock::now();
+      rec.start_s = std::chrono::duration<double>(t0 - t_start).count();
+      t = execute(u, ins, t0);
+    }
+    std::lock_guard<std::mutex> lk(mu);
+    outputs[u] = t;
+    return t;
+  };
+
   auto run_one = [&](std::size_t i) {
     const ResolvedStage& s = p.stages[i];
     StageRecord& rec = recs[i];
-    std::vector<TablePtr> ins;
-    {
-      std::lock_guard<std::mutex> lk(mu);
-      for (auto u : s.inputs) ins.push_back(outputs[u]);
-    }
-    for (const auto& t : ins) rec.rows_in += t->rows();
-    HostContext ctx(s, opt.mode, folder, log, rec, cancel, stage_threads, coll);
+    for (auto u : s.inputs) rec.rows_in += recs[u].rows_out;
     const auto t0 = Clock::now();
     rec.start_s = std::chrono::duration<double>(t0 - t_start).count();
     log.log(LogLevel::Info, s.id, "started (" + s.plugin->name + ")", {{"event", "stage_start"}});
-    TablePtr out;
     if (caching && !opt.force && StageCache::cacheable(s)) {
-      if (auto hit = cache.load(keys[i])) {
+      // With keep_outputs every table is wanted: read it with the record.
+      std::optional<json> record;
+      TablePtr table;
+      if (opt.keep_outputs) {
+        if (auto hit = cache.load(keys[i])) {
+          ++tables_loaded;
+          record = std::move(hit->record);
+          table = std::make_shared<const Table>(std::move(hit->table));
+        }
+      } else {
+        record = cache.record(keys[i]);
+      }
+      if (record) {
         try {
           auto dst = folder.stage_dir(s.id);
-          fs::copy(hit->artifacts, dst, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-          replay(rec, hit->record);
+          fs::copy(cache.artifacts(keys[i]), dst,
+                   fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+          replay(rec, *record);
           rec.cached = true;
           rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-          rec.rows_out = hit->table.rows();
+          rec.rows_out = record->at("rows_out").get<std::uint64_t>();
           rec.status = "ok";
           log.log(LogLevel::Info, s.id,
                   "cached (key " + keys[i].substr(0, 12) + "; the run that made it took " +
-                      fmt_seconds(hit->record.value("wall_s", 0.0)) + "), rows " + std::to_string(rec.rows_out),
+                      fmt_seconds(record->value("wall_s", 0.0)) + "), rows " + std::to_string(rec.rows_out),
                   {{"event", "stage_cached"}, {"key", keys[i]}});
           std::lock_guard<std::mutex> lk(mu);
-          outputs[i] = std::make_shared<const Table>(std::move(hit->table));
+          outputs[i] = table;
+          ok[i] = 1;
           return;
         } catch (const std::exception& e) {
           log.log(LogLevel::Warn, s.id, std::string("cache entry unusable, running the stage: ") + e.what());
           rec = StageRecord{rec.id, rec.plugin, rec.version};
           rec.key = keys[i];
           rec.rows_in = 0;
-          for (const auto& t : ins) rec.rows_in += t->rows();
+          for (auto u : s.inputs) rec.rows_in += recs[u].rows_out;
         }
       }
     }
     try {
-      auto stage = registry.create(*s.plugin, s.id, s.params);
-      try {
-        if (opt.mode == Mode::Apply && s.plugin->spec.learns) {
-          auto dir = opt.state_from / "stages" / s.id;
-          auto file = dir / "state.json";
-          if (!fs::exists(file))
-            throw Error("the fitted run has no state for this stage (" + file.string() + ")");
-          stage->load_state(json::parse(read_file(file)), dir);
-        }
-        Table t = stage->run(ctx, ins);
-        check_output(s, ins, t);
-        if (opt.mode == Mode::Fit && s.plugin->spec.learns) {
-          auto dir = folder.stage_dir(s.id);
-          json st = stage->save_state(dir);
-          write_file_atomic(dir / "state.json", st.dump(2) + "\n");
-        }
-        out = std::make_shared<const Table>(std::move(t));
-      } catch (const StageError&) {
-        throw;
-      } catch (const Interrupted&) {
-        throw;
-      } catch (const Error& e) {
-        throw StageError(s.id, s.plugin->name, e.what(),
-                         e.code() == ExitCode::DataError    ? ExitCode::DataError
-                         : e.code() == ExitCode::WorkerLost ? ExitCode::WorkerLost
-                                                            : ExitCode::StageFailed);
-      } catch (const std::exception& e) {
-        throw StageError(s.id, s.plugin->name, e.what());
-      } catch (...) {
-        throw StageError(s.id, s.plugin->name, "unknown exception");
-      }
+      std::vector<TablePtr> ins;
+      for (auto u : s.inputs) ins.push_back(input(u));
+      TablePtr out = execute(i, ins, t0);
+      std::lock_guard<std::mutex> lk(mu);
+      outputs[i] = std::move(out);
+      ok[i] = 1;
     } catch (...) {
       rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
       rec.status = "failed";
@@ -260,22 +399,6 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
       cancel = true;
       return;
     }
-    rec.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    rec.rows_out = out->rows();
-    rec.status = "ok";
-    if (caching && StageCache::cacheable(s)) {
-      try {
-        cache.store(keys[i], *out, cache_record(rec, key_parts[i]), folder.stage_dir(s.id));
-      } catch (const std::exception& e) {
-        log.log(LogLevel::Warn, s.id, std::string("could not store the output in the cache: ") + e.what());
-      }
-    }
-    log.log(LogLevel::Info, s.id,
-            "done in " + fmt_seconds(rec.wall_s) + ", rows " + std::to_string(rec.rows_in) + " -> " +
-                std::to_string(rec.rows_out),
-            {{"event", "stage_end"}, {"wall_s", rec.wall_s}, {"rows_in", rec.rows_in}, {"rows_out", rec.rows_out}});
-    std::lock_guard<std::mutex> lk(mu);
-    outputs[i] = std::move(out);
   };
 
   auto worker = [&] {
@@ -300,7 +423,7 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
       lk.lock();
       --running;
       ++finished;
-      if (outputs[i]) {
+      if (ok[i]) {
         for (std::size_t v = 0; v < n; ++v)
           for (auto u : p.stages[v].inputs)
             if (u == i && --waiting[v] == 0) ready.insert(v);
@@ -378,6 +501,8 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   }
   info["stages"] = stages;
   info["plugins"] = plugins;
+  // Stage tables read from the cache (only those a stage that ran needed).
+  info["cache_tables_loaded"] = tables_loaded.load();
   folder.write("metrics.json", metrics.dump(2) + "\n");
   folder.write("run.json", info.dump(2) + "\n");
 

@@ -33,7 +33,7 @@ Contract dynamic_trainer_contract(const Params& p) {
 
 TrainingSet prepare_training(StageContext& ctx, const Table& t, const std::string& label,
                              const std::vector<std::string>& features, const std::vector<std::string>& exclude,
-                             const std::string& plugin, bool with_valid) {
+                             const std::string& plugin, bool with_valid, bool native_categorical) {
   if (!t.has_roles())
     throw DataError(plugin + ": the table has no train/valid/test split; a splitter is needed upstream");
   TrainingSet s;
@@ -89,8 +89,16 @@ TrainingSet prepare_training(StageContext& ctx, const Table& t, const std::strin
                     std::to_string(s.train_rows.size()) + " training rows; a classifier needs at least two");
 
   s.started = std::chrono::steady_clock::now();
-  s.x_train = build_features(t, s.columns, s.train_rows);
+  if (native_categorical) s.native = native_categorical_columns(t, s.columns);
+  s.x_train = build_features(t, s.columns, s.train_rows, s.native);
   return s;
+}
+
+std::vector<std::string> native_categorical_columns(const Table& t, const std::vector<std::string>& columns) {
+  std::vector<std::string> out;
+  for (const auto& c : columns)
+    if (t.meta(native_categorical_key(c)) == "1") out.push_back(c);
+  return out;
 }
 
 void check_feature_names(const std::vector<std::string>& fitted, const std::vector<std::string>& now,

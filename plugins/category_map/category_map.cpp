@@ -1,5 +1,7 @@
 #include "category_map.hpp"
 
+#include <pipectl/features.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <set>
@@ -111,7 +113,8 @@ CategoryMap::CategoryMap(const Params& p)
     : columns_(p.strings("columns")),
       top_k_(static_cast<std::size_t>(std::max<std::int64_t>(1, p.integer("top_k")))),
       min_frequency_(p.integer("min_frequency")),
-      other_(p.str("other")) {
+      other_(p.str("other")),
+      native_(p.boolean("native")) {
   if (p.integer("top_k") < 1) throw Error("category_map: top_k must be at least 1, got " + std::to_string(p.integer("top_k")));
   if (min_frequency_ < 1)
     throw Error("category_map: min_frequency must be at least 1, got " + std::to_string(min_frequency_));
@@ -199,6 +202,7 @@ Table CategoryMap::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       to_other += codes[i] == other_code && !(roles && (*roles)[i] == Role::Train);
     ctx.count("mapped_to_other." + name, to_other);
     out = out.with(Column::make_cat(name, std::move(codes), dict));
+    if (native_) out = out.with_meta(native_categorical_key(name), "1");
   }
   return out;
 }

@@ -85,6 +85,7 @@ class CategoryMap : public Stage {
   std::size_t top_k_ = 20;
   std::int64_t min_frequency_ = 1;
   std::string other_;
+  bool native_ = false;  ///< mark the mapped columns as native categorical features
   bool fitted_ = false;
   std::map<std::string, DictionaryPtr> dicts_;  ///< per column: [kept..., other]
 };

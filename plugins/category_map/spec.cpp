@@ -19,6 +19,11 @@ PluginSpec category_map_spec() {
       .def(1)
       .at_least(1);
   s.param("other", ParamType::String, "category for unseen, infrequent and NULL values").def("other");
+  s.param("native", ParamType::Bool,
+          "mark the mapped columns as native categorical features: XGBoost then splits on their categories "
+          "(feature type \"c\", one feature per column) instead of one indicator per category; other trainers "
+          "still one-hot them")
+      .def(false);
   s.contract = [](const Params& p) {
     Contract k;
     k.needs = p.strings("columns");

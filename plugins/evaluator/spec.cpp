@@ -21,6 +21,8 @@ PluginSpec evaluator_spec() {
           "write <model>/test_predictions.csv: sessionid (if present), label, pred_label and the probability "
           "columns (%.17g) of the evaluated rows")
       .def(true);
+  // In a fit it scores the test rows: a trainer before it need not predict the training rows.
+  s.reads_roles = {"valid", "test"};
   s.contract = [](const Params& p) {
     Contract c;
     c.needs = {p.str("label"), "pred_label"};

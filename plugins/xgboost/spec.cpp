@@ -34,6 +34,11 @@ PluginSpec xgboost_spec() {
       .def("hist")
       .one_of({"hist", "approx", "exact"});
   s.param("max_bin", ParamType::Int, "histogram bins per feature (hist / approx)").def(256).range(2, 65536);
+  s.param("max_cat_to_onehot", ParamType::Int,
+          "native categorical features (category_map's native = true): one with fewer categories than this is "
+          "split one category against the rest, the others by partitioning the categories")
+      .def(4)
+      .range(1, 65536);
   s.param("forest_trees", ParamType::Int, "trees of the forest (forest mode)").def(100).range(1, 100000);
   s.param("nthread", ParamType::Int,
           "XGBoost threads; 0 = hardware concurrency (independent of the runner's --jobs)")

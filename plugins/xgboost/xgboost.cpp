@@ -40,6 +40,23 @@ struct DMatrixDeleter {
 };
 using DMatrixPtr = std::unique_ptr<void, DMatrixDeleter>;
 
+// Native categorical features: XGBoost's feature type "c" for them, "q" (numeric) for the others.
+void set_feature_types(DMatrixHandle h, const FeatureMatrix& m) {
+  if (m.categorical.empty()) return;
+  std::vector<const char*> types;
+  types.reserve(m.categorical.size());
+  for (auto c : m.categorical) types.push_back(c ? "c" : "q");
+  XGB_CALL(XGDMatrixSetStrFeatureInfo, h, "feature_type", types.data(), static_cast<bst_ulong>(types.size()));
+}
+
+// The same types kept by the booster, so that the saved model records them.
+void set_booster_feature_types(BoosterHandle b, const std::vector<std::uint8_t>& categorical) {
+  if (categorical.empty()) return;
+  std::vector<const char*> types;
+  for (auto c : categorical) types.push_back(c ? "c" : "q");
+  XGB_CALL(XGBoosterSetStrFeatureInfo, b, "feature_type", types.data(), static_cast<bst_ulong>(types.size()));
+}
+
 DMatrixPtr make_dmatrix(const FeatureMatrix& m, const std::vector<std::string>& xgb_names,
                         const std::vector<float>* labels) {
   DMatrixHandle h = nullptr;
@@ -56,6 +73,7 @@ DMatrixPtr make_dmatrix(const FeatureMatrix& m, const std::vector<std::string>& 
   if (!names.empty()) {
     XGB_CALL(XGDMatrixSetStrFeatureInfo, h, "feature_name", names.data(), static_cast<bst_ulong>(names.size()));
   }
+  set_feature_types(h, m);
   return out;
 }
 
@@ -70,7 +88,7 @@ const std::set<std::string>& reserved_keys() {
       "objective", "num_class", "nthread", "n_jobs", "seed", "random_state", "eta", "learning_rate",
       "max_depth", "min_child_weight", "subsample", "colsample_bytree", "lambda", "reg_lambda", "alpha",
       "reg_alpha", "tree_method", "max_bin", "num_parallel_tree", "num_round", "num_boost_round",
-      "early_stopping_rounds"};
+      "early_stopping_rounds", "max_cat_to_onehot"};
   return k;
 }
 
@@ -191,7 +209,8 @@ XGBoostTrainer::XGBoostTrainer(const Params& p)
       colsample_bytree_(p.number("colsample_bytree")),
       lambda_(p.number("lambda")),
       alpha_(p.number("alpha")),
-      tree_method_(p.str("tree_method")) {
+      tree_method_(p.str("tree_method")),
+      max_cat_to_onehot_(p.integer("max_cat_to_onehot")) {
   auto open_unit = [](const char* name, double v) {
     if (!(v > 0.0 && v <= 1.0))
       throw Error(std::string("parameter \"") + name + "\" must be in (0, 1], got " + fmt17(v));
@@ -365,7 +384,8 @@ TrainingSet XGBoostTrainer::prepare_distributed(StageContext& ctx, const Table& 
                     std::to_string(train) + " training rows of the " + std::to_string(world) +
                     " workers; a classifier needs at least two");
   s.started = std::chrono::steady_clock::now();
-  s.x_train = build_features(t, s.columns, s.train_rows);
+  s.native = native_categorical_columns(t, s.columns);
+  s.x_train = build_features(t, s.columns, s.train_rows, s.native);
   return s;
 }
 
@@ -376,7 +396,7 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   if (dist && tree_method_ == "exact")
     throw Error("tree_method \"exact\" cannot train on several workers; use \"hist\" or \"approx\"");
   TrainingSet set = dist ? prepare_distributed(ctx, t)
-                         : prepare_training(ctx, t, label_, features_param_, exclude_, "xgboost");
+                         : prepare_training(ctx, t, label_, features_param_, exclude_, "xgboost", true, true);
   std::int64_t valid_all = static_cast<std::int64_t>(set.valid_rows.size());
   std::int64_t train_all = static_cast<std::int64_t>(set.train_rows.size());
   int xgb_major = 0, xgb_minor = 0, xgb_patch = 0;
@@ -415,6 +435,10 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   }
   classes_ = set.classes;
   columns_ = set.columns;
+  native_ = set.native;
+  if (!native_.empty() && tree_method_ == "exact")
+    throw Error("xgboost: native categorical features (" + join_quoted(native_) +
+                ") need tree_method \"hist\" or \"approx\", not \"exact\"");
   const auto& train_rows = set.train_rows;
   const auto& valid_rows = set.valid_rows;
   const LabelVector& ytr = set.y_train;
@@ -425,6 +449,7 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   const auto t0 = set.started;
   FeatureMatrix& mtr = set.x_train;
   feature_names_ = mtr.names;
+  const std::vector<std::uint8_t> feature_cats = mtr.categorical;
   const auto xgb_names = sanitize_feature_names(feature_names_);
   ctx.metric("num_features", static_cast<std::int64_t>(mtr.cols));
   DMatrixPtr dtrain = make_dmatrix(mtr, xgb_names, &ytr.y);
@@ -434,7 +459,7 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   // Valid rows (XGBoost's DMatrix and evaluation are collective calls).
   if (valid_all > 0) {
     const LabelVector yva = label_vector(t, label_, valid_rows);
-    FeatureMatrix mva = build_features(t, columns_, valid_rows);
+    FeatureMatrix mva = build_features(t, columns_, valid_rows, native_);
     dvalid = make_dmatrix(mva, xgb_names, &yva.y);
   }
 
@@ -456,6 +481,7 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   set_param(b, "alpha", fmt17(alpha_));
   set_param(b, "tree_method", tree_method_);
   set_param(b, "max_bin", std::to_string(max_bin_));
+  if (!native_.empty()) set_param(b, "max_cat_to_onehot", std::to_string(max_cat_to_onehot_));
   set_param(b, "nthread", std::to_string(threads()));
   set_param(b, "seed", std::to_string(seed));
   if (forest) {
@@ -542,6 +568,7 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
     for (const auto& n : xgb_names) names.push_back(n.c_str());
     XGB_CALL(XGBoosterSetStrFeatureInfo, b, "feature_name", names.data(), static_cast<bst_ulong>(names.size()));
   }
+  set_booster_feature_types(b, feature_cats);
   if (dist) {
     // The workers must hold one model: compare a hash of it.
     bst_ulong len = 0;
@@ -591,13 +618,43 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
     if (!f) throw Error("xgboost: cannot write feature_importance.json");
   }
 
-  const FeatureMatrix mall = build_features(t, columns_);
-  return predict_all(ctx, t, mall);
+  return predict_for_consumers(ctx, t);
+}
+
+Table XGBoostTrainer::predict_for_consumers(StageContext& ctx, const Table& t) {
+  const auto roles = ctx.consumer_roles();
+  std::vector<std::uint32_t> all(t.rows());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint32_t>(i);
+  if (roles.empty() || !t.has_roles()) return predict_all(ctx, t, build_features(t, columns_, all, native_));
+  // Only the rows of the roles the consumers read; the others' predictions
+  // are NULL, counted by role, and the table's meta says how many were made.
+  std::vector<std::uint32_t> rows;
+  std::map<Role, std::int64_t> left;
+  const auto& r = t.roles();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (std::find(roles.begin(), roles.end(), r[i]) != roles.end())
+      rows.push_back(static_cast<std::uint32_t>(i));
+    else
+      ++left[r[i]];
+  }
+  std::string names;
+  for (const auto& [role, count] : left) {
+    ctx.count(std::string("not_predicted.role.") + role_name(role), count);
+    names += std::string(names.empty() ? "" : ", ") + std::to_string(count) + " " + role_name(role);
+  }
+  if (!left.empty())
+    ctx.info("xgboost: predicted the " + std::to_string(rows.size()) + " rows its consumers read; " + names +
+             " rows left NULL");
+  const FeatureMatrix m = build_features(t, columns_, rows, native_);
+  return with_predictions(t, classes_, predict_proba(ctx, m, rows.size()), ctx.stage_id(), rows);
 }
 
 Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {
+  return with_predictions(t, classes_, predict_proba(ctx, m, t.rows()), ctx.stage_id());
+}
+
+std::vector<float> XGBoostTrainer::predict_proba(StageContext& ctx, const FeatureMatrix& m, std::size_t n) {
   using clock = std::chrono::steady_clock;
-  const std::size_t n = t.rows();
   const std::size_t k = classes_.size() == 2 ? 1 : classes_.size();
   std::vector<float> proba;
   // On several workers a DMatrix is built even for no rows: building one is a collective call.
@@ -622,12 +679,14 @@ Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const Featu
     const double s = std::chrono::duration<double>(clock::now() - t0).count();
     ctx.measure("predict_rows_per_second", s > 0 ? static_cast<double>(n) / s : 0.0);
   }
-  return with_predictions(t, classes_, proba, ctx.stage_id());
+  return proba;
 }
 
 Table XGBoostTrainer::apply(StageContext& ctx, const Table& t) {
   if (!booster_) throw Error("xgboost: apply mode without a loaded model (load_state was not called)");
-  const FeatureMatrix m = build_features(t, columns_);
+  std::vector<std::uint32_t> all(t.rows());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint32_t>(i);
+  const FeatureMatrix m = build_features(t, columns_, all, native_);
   check_feature_names(feature_names_, m.names, "xgboost");
   return predict_all(ctx, t, m);
 }
@@ -635,13 +694,16 @@ Table XGBoostTrainer::apply(StageContext& ctx, const Table& t) {
 json XGBoostTrainer::save_state(const std::filesystem::path& dir) const {
   if (!booster_) throw Error("xgboost: nothing fitted to save");
   std::filesystem::create_directories(dir);
-  const auto path = (dir / "model.json").string();
+  // A model with categorical splits is saved as UBJSON: XGBoost 1.7 writes
+  // NaN (not JSON) into their JSON. XGBoost chooses the format by the name.
+  const std::string file = native_.empty() ? "model.json" : "model.ubj";
+  const auto path = (dir / file).string();
   XGB_CALL(XGBoosterSaveModel, booster_.get(), path.c_str());
-  return json{{"model", "model.json"},         {"label", label_},
+  return json{{"model", file},                 {"label", label_},
               {"classes", classes_},           {"features", columns_},
               {"feature_names", feature_names_}, {"best_iteration", best_iteration_},
               {"boosted_rounds", boosted_rounds_}, {"objective", objective_},
-              {"mode", mode_}};
+              {"mode", mode_},                 {"native_categorical", native_}};
 }
 
 void XGBoostTrainer::load_state(const json& state, const std::filesystem::path& dir) {
@@ -662,6 +724,11 @@ void XGBoostTrainer::load_state(const json& state, const std::filesystem::path& 
   feature_names_ = state["feature_names"].get<std::vector<std::string>>();
   best_iteration_ = state["best_iteration"].get<int>();
   objective_ = state["objective"].get<std::string>();
+  native_.clear();
+  if (state.contains("native_categorical")) {
+    need("native_categorical", state["native_categorical"].is_array());
+    native_ = state["native_categorical"].get<std::vector<std::string>>();
+  }
   if (classes_.size() < 2) throw Error("xgboost state: fewer than two classes");
   const std::string expect = classes_.size() == 2 ? "binary:logistic" : "multi:softprob";
   if (objective_ != expect)

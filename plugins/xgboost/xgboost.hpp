@@ -89,6 +89,11 @@ class XGBoostTrainer : public Stage {
   Table apply(StageContext& ctx, const Table& t);
   /// Predict every row of `t` with the current booster and add the columns.
   Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m);
+  /// After a fit: predict the rows of the roles the consumers read
+  /// (StageContext::consumer_roles), leaving the others NULL.
+  Table predict_for_consumers(StageContext& ctx, const Table& t);
+  /// Probabilities of the n rows of `m`, row-major (1 or classes columns).
+  std::vector<float> predict_proba(StageContext& ctx, const FeatureMatrix& m, std::size_t n);
   int threads() const;
 
   // Parameters.
@@ -98,6 +103,7 @@ class XGBoostTrainer : public Stage {
   std::int64_t num_round_, early_stopping_rounds_, max_depth_, max_bin_, forest_trees_, nthread_, seed_;
   double eta_, min_child_weight_, subsample_, colsample_bytree_, lambda_, alpha_;
   std::string tree_method_;
+  std::int64_t max_cat_to_onehot_;
   std::vector<std::pair<std::string, std::string>> extra_;  ///< `params`, sorted by key
 
   // State.
@@ -105,6 +111,7 @@ class XGBoostTrainer : public Stage {
   std::vector<std::string> classes_;
   std::vector<std::string> columns_;        ///< feature columns
   std::vector<std::string> feature_names_;  ///< original FeatureMatrix names
+  std::vector<std::string> native_;         ///< columns given as native categorical features
   std::string objective_;
   int best_iteration_ = -1;
   int boosted_rounds_ = 0;

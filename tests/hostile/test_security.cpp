@@ -175,17 +175,23 @@ TEST_CASE("hostile: security: an unusable cache or history does not stop a run")
     CHECK(slurp(h / "cache") == "not a folder");
   }
   SUBCASE("a cache entry is corrupt: it is ignored, the stage runs, and the entry is replaced") {
-    REQUIRE(h.pipectl("run p.toml -q --out run").rc == 0);
+    // A cached stage's table is read only when a stage that runs reads it:
+    // here "use" re-runs (another ms) and reads gen's damaged table.
+    h.write("q.toml", "[[stage]]\nid = \"gen\"\nplugin = \"test_gen\"\n\n[[stage]]\nid = \"use\"\n"
+                      "plugin = \"test_sleep\"\ninputs = [\"gen\"]\nms = 1\n");
+    REQUIRE(h.pipectl("run q.toml -q --out run").rc == 0);
     const std::string key = stage_record(read_json(h / "run" / "run.json"), "gen")["cache_key"];
     const auto table = h.cache() / key.substr(0, 2) / key / "table.bin";
     REQUIRE(fs::exists(table));
     fs::resize_file(table, fs::file_size(table) / 2);
-    auto r = h.pipectl("run p.toml -q --out run2");
+    auto r = h.pipectl("run q.toml --set use.ms=2 --out run2");
     CHECK_MESSAGE(r.rc == 0, r.err);
+    CHECK(contains(r.err, "[gen] cached table unusable, running the stage"));
     CHECK(stage_record(read_json(h / "run2" / "run.json"), "gen")["cached"] == false);
-    auto again = h.pipectl("run p.toml -q --out run3");
+    auto again = h.pipectl("run q.toml -q --set use.ms=3 --out run3");
     CHECK(again.rc == 0);
     CHECK(stage_record(read_json(h / "run3" / "run.json"), "gen")["cached"] == true);
+    CHECK(read_json(h / "run3" / "run.json")["cache_tables_loaded"] == 1);  // the replaced entry was read
   }
   SUBCASE("the history is not a database") {
     h.write("history.sqlite", "garbage, not SQLite");

@@ -221,7 +221,7 @@ TEST_CASE("cache: an unchanged re-run does no stage work, a new max_depth re-run
                         home.path);
   REQUIRE(status.rc == 0);
   CHECK(status.out.find("  source: up to date\n") != std::string::npos);
-  CHECK(status.out.find("  train: stale (parameter max_depth 6 -> 4)\n") != std::string::npos);
+  CHECK(status.out.find("  train: stale (parameter max_depth 8 -> 4)\n") != std::string::npos);
   CHECK(status.out.find("  evaluate: stale (input train changed)\n") != std::string::npos);
   CHECK(status.out.find("2 of 8 stages would run") != std::string::npos);
 
@@ -240,6 +240,77 @@ TEST_CASE("cache: an unchanged re-run does no stage work, a new max_depth re-run
   CHECK_FALSE(fs::exists(home / "cache"));
 }
 
+TEST_CASE("cache: a fully cached re-run reads no stage table, a partly cached one only the tables its re-run stages read") {
+  TempDir home;
+  const std::string run = "run " + kPipelines + "/iot.toml --set source.path=" + quote(demo_db(42)) + " --runs-dir " +
+                          quote((home / "runs").string());
+  auto newest = [&] {
+    std::vector<fs::path> runs;
+    for (const auto& e : fs::directory_iterator(home / "runs")) runs.push_back(e.path());
+    std::sort(runs.begin(), runs.end());
+    return runs.back();
+  };
+  auto first = run_pipectl(run + " -q", home.path);
+  REQUIRE(first.rc == 0);
+  const auto run1 = newest();
+  const auto info1 = json::parse(slurp(run1 / "run.json"));
+  std::map<std::string, std::string> key;
+  for (const auto& st : info1["stages"]) key[st["id"].get<std::string>()] = st["cache_key"].get<std::string>();
+  auto table_file = [&](const std::string& stage) {
+    const auto& k = key.at(stage);
+    return home / "cache" / k.substr(0, 2) / k / "table.bin";
+  };
+  // Every stored table but the DNS stage's (what the trainer reads) is made
+  // unreadable: a run that read one would find it damaged and run that stage.
+  auto damage = [&](const std::string& stage) {
+    REQUIRE(fs::exists(table_file(stage)));
+    std::ofstream(table_file(stage), std::ios::binary | std::ios::trunc) << "damaged";
+  };
+  for (const char* s : {"source", "clean", "split", "normalise", "categories", "train", "evaluate"})
+    if (fs::exists(table_file(s))) damage(s);
+
+  auto second = run_pipectl(run, home.path);
+  REQUIRE(second.rc == 0);
+  for (const char* s : {"source", "clean", "split", "normalise", "categories", "dns", "train", "evaluate"})
+    CHECK_MESSAGE(second.err.find(std::string("[") + s + "] cached (key ") != std::string::npos, s);
+  CHECK(second.err.find("] done in") == std::string::npos);
+  CHECK(second.err.find("unusable") == std::string::npos);
+  const auto run2 = newest();
+  CHECK(json::parse(slurp(run2 / "run.json"))["cache_tables_loaded"].get<int>() == 0);
+  // What it prints and records comes from the records alone.
+  CHECK(slurp(run1 / "metrics.json") == slurp(run2 / "metrics.json"));
+  CHECK(second.out.find("roc_auc") != std::string::npos);
+  CHECK(fs::exists(run2 / "stages/train/model.json"));
+
+  // A new max_depth re-runs the trainer and the evaluator: only the DNS
+  // stage's table is read (the damaged ones are not).
+  auto third = run_pipectl(run + " --set train.max_depth=4", home.path);
+  REQUIRE(third.rc == 0);
+  for (const char* s : {"source", "clean", "split", "normalise", "categories", "dns"})
+    CHECK_MESSAGE(third.err.find(std::string("[") + s + "] cached (key ") != std::string::npos, s);
+  CHECK(third.err.find("[train] done in") != std::string::npos);
+  CHECK(third.err.find("[evaluate] done in") != std::string::npos);
+  CHECK(third.err.find("unusable") == std::string::npos);
+  CHECK(json::parse(slurp(newest() / "run.json"))["cache_tables_loaded"].get<int>() == 1);
+
+  // A damaged table that a re-run stage needs: its stage runs again, and so
+  // does every stage upstream whose table is damaged too.
+  damage("dns");
+  auto fourth = run_pipectl(run + " --set train.max_depth=5", home.path);
+  REQUIRE(fourth.rc == 0);
+  CHECK(fourth.err.find("[dns] cached table unusable, running the stage") != std::string::npos);
+  CHECK(fourth.err.find("[source] cached table unusable, running the stage") != std::string::npos);
+  CHECK(fourth.err.find("[train] done in") != std::string::npos);
+  auto fifth = run_pipectl(run + " --set train.max_depth=5 --no-cache --quiet", home.path);
+  REQUIRE(fifth.rc == 0);
+  const auto m5 = json::parse(slurp(newest() / "metrics.json"));
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(home / "runs")) runs.push_back(e.path());
+  std::sort(runs.begin(), runs.end());
+  REQUIRE(runs.size() == 5);
+  CHECK(json::parse(slurp(runs[3] / "metrics.json")) == m5);
+}
+
 TEST_CASE("history: runs diff of two runs that differ in one parameter shows it and the changed metrics") {
   TempDir home;
   const std::string run = "run " + kPipelines + "/iot.toml -q --set source.path=" + quote(demo_db(42)) + " --runs-dir " +
@@ -251,7 +322,7 @@ TEST_CASE("history: runs diff of two runs that differ in one parameter shows it 
   CHECK(list.out.find("train.max_depth") != std::string::npos);
   auto diff = run_pipectl("runs diff a b", home.path);
   REQUIRE(diff.rc == 0);
-  CHECK(diff.out.find("train.max_depth  6  3\n") != std::string::npos);
+  CHECK(diff.out.find("train.max_depth  8  3\n") != std::string::npos);
   // Exactly one parameter row.
   auto params = diff.out.substr(0, diff.out.find("metric"));
   CHECK(std::count(params.begin(), params.end(), '\n') == 6);  // title, blank, header, rule, one row, blank

@@ -154,3 +154,45 @@ TEST_CASE("seed: validate and graph work on every shipped pipeline") {
     }
   }
 }
+
+TEST_CASE("seed: the trainer predicts the rows its consumers read: valid and test for the evaluator, all for a sink") {
+  TempDir home;
+  const std::string db = quote(demo_db(42));
+  auto r = run_pipectl("run " + kPipelines + "/iot.toml -q --no-cache --set source.path=" + db + " --out " +
+                       quote((home / "a").string()),
+                   home.path);
+  REQUIRE(r.rc == 0);
+  auto info = json::parse(slurp(home / "a" / "run.json"));
+  json train, split;
+  for (const auto& s : info["stages"]) {
+    if (s["id"] == "train") train = s;
+    if (s["id"] == "split") split = s;
+  }
+  // 70 % of 9,688 labelled sessions are training rows: not predicted, counted.
+  const auto not_predicted = train["counters"]["not_predicted.role.train"].get<std::int64_t>();
+  CHECK(not_predicted == 6781);  // 9,688 less 1,454 valid and 1,453 test rows
+  CHECK(train["rows_out"].get<std::int64_t>() == 9688);  // every row is still in the output
+  auto m = json::parse(slurp(home / "a" / "metrics.json"));
+  CHECK(m["evaluate"]["rows"].get<int>() == 1453);
+  CHECK(m["evaluate"]["roc_auc"].get<double>() >= 0.95);
+
+  // The same pipeline with a CSV sink reading the trainer's output: every row is predicted.
+  std::string toml = slurp(kPipelines + "/iot.toml");
+  toml += "\n[[stage]]\nid = \"export\"\nplugin = \"csv_sink\"\ninputs = [\"train\"]\npath = \"" +
+          (home / "predictions.csv").string() + "\"\ncolumns = [\"sessionid\", \"pred_label\"]\n";
+  std::ofstream(home / "with_sink.toml") << toml;
+  r = run_pipectl("run " + quote((home / "with_sink.toml").string()) + " -q --no-cache --set source.path=" + db +
+                      " --out " + quote((home / "b").string()),
+                  home.path);
+  REQUIRE(r.rc == 0);
+  info = json::parse(slurp(home / "b" / "run.json"));
+  for (const auto& s : info["stages"])
+    if (s["id"] == "train") CHECK(s["counters"].count("not_predicted.role.train") == 0);
+  const auto rows = read_csv(home / "predictions.csv");
+  REQUIRE(rows.size() == 9688);
+  for (const auto& row : rows) REQUIRE_FALSE(row.at("pred_label").empty());
+  // The same model either way.
+  const auto mb = json::parse(slurp(home / "b" / "metrics.json"));
+  CHECK(m["train"] == mb["train"]);
+  CHECK(m["evaluate"] == mb["evaluate"]);
+}

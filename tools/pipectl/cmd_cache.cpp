@@ -71,7 +71,7 @@ int cmd_status(const Args& args) {
         in.push_back(keys[u]);
         if (!fresh[u]) stale_in.push_back(p.stages[u].id);
       }
-      auto parts = StageCache::key_parts(s, in);
+      auto parts = StageCache::key_parts(s, in, role_names(roles_read_by_consumers(p, i)));
       keys[i] = StageCache::key_of(parts);
       if (!StageCache::cacheable(s)) {
         lines[i] = "  " + s.id + ": always runs (a " + kind_name(s.plugin->kind) + " is never cached)";

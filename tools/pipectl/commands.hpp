@@ -22,6 +22,9 @@ using Args = std::vector<std::string>;
 
 int dispatch(const std::string& cmd, const Args& args, const char* usage);
 int cmd_version();
+/// When OMP_WAIT_POLICY is unset: set it to PASSIVE and execute this program
+/// again with `argv` (returns only when it is already set, or exec failed).
+void ensure_passive_openmp_wait(char** argv);
 /// `run_dirs` receives the folder of every finished run.
 int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs = nullptr);
 int cmd_validate(const Args& args);

@@ -36,9 +36,8 @@ static const char* kUsage =
     "            5 stage failed, 6 data error, 7 a worker of a distributed run was lost, 130 interrupted\n";
 
 int main(int argc, char** argv) {
-  // Stages share the cores: OpenMP threads (XGBoost) must not spin while
-  // waiting, or concurrent stages starve each other. A user's setting wins.
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  // OMP_WAIT_POLICY=PASSIVE unless the user set it (may execute pipectl again; see wait_policy.cpp).
+  ensure_passive_openmp_wait(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::fputs(kUsage, stderr);

@@ -32,7 +32,10 @@ class PIPECTL_API StageCache {
   const std::filesystem::path& root() const { return root_; }
 
   /// What the key is made of (also kept, to explain why a stage is stale).
-  static json key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys);
+  /// `consumer_roles` (StageContext::consumer_roles, by name; empty = every
+  /// row) is part of the key when not empty: the output depends on it.
+  static json key_parts(const ResolvedStage& s, const std::vector<std::string>& input_keys,
+                        const std::vector<std::string>& consumer_roles = {});
   static std::string key_of(const json& parts);
   /// Sinks write outside the run folder: never cached.
   static bool cacheable(const ResolvedStage& s);
@@ -46,6 +49,13 @@ class PIPECTL_API StageCache {
   /// nullopt when absent or unreadable (a damaged entry is a miss, and is
   /// removed so that the next store replaces it).
   std::optional<Entry> load(const std::string& key) const;
+  /// The entry's record.json only (what a cached stage prints and records),
+  /// without reading its table: a re-run whose consumers are cached too never
+  /// needs the table. nullopt when absent or unreadable (a damaged entry is
+  /// removed, as by load()).
+  std::optional<json> record(const std::string& key) const;
+  /// The entry's copy of the stage's run-folder files.
+  std::filesystem::path artifacts(const std::string& key) const { return entry_dir(key) / "artifacts"; }
   void store(const std::string& key, const Table& t, const json& record,
              const std::filesystem::path& artifacts_dir) const;
 
@@ -59,6 +69,8 @@ class PIPECTL_API StageCache {
 
  private:
   std::filesystem::path entry_dir(const std::string& key) const;
+  /// Set a damaged entry aside and remove it.
+  void discard(const std::string& key) const;
   std::filesystem::path root_;
 };
 

@@ -22,6 +22,9 @@ struct PIPECTL_API FeatureMatrix {
   std::vector<std::uint32_t> indices;
   std::vector<float> values;
   std::vector<std::string> names;     ///< one per feature, e.g. "bytes", "dstport=443", "dns=time.apple.com"
+  /// Per feature: 1 = a native categorical feature (its value is the
+  /// category's dictionary code); empty when there is none.
+  std::vector<std::uint8_t> categorical;
   /// Dense row-major copy; absent entries (missing numerics, absent indicators) are 0.
   std::vector<float> dense() const;
 };
@@ -38,6 +41,18 @@ PIPECTL_API std::vector<std::string> feature_columns(const Table& t, const std::
 PIPECTL_API FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns,
                                          const std::vector<std::uint32_t>& rows);
 PIPECTL_API FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns);
+
+/// Table meta that marks a categorical column as a native categorical
+/// feature: "native_categorical.<column>" = "1" (set by category_map's
+/// `native`). A trainer that splits categories natively (XGBoost) gives such
+/// a column one feature holding its code; the others one-hot it.
+PIPECTL_API std::string native_categorical_key(const std::string& column);
+/// The same as build_features, but each column of `native` (categorical)
+/// becomes one feature named after the column, holding its dictionary code
+/// (NULL = missing), marked in FeatureMatrix::categorical.
+PIPECTL_API FeatureMatrix build_features(const Table& t, const std::vector<std::string>& columns,
+                                         const std::vector<std::uint32_t>& rows,
+                                         const std::vector<std::string>& native);
 
 /// The label as class indices 0..k-1 plus class names: Int64 0/1 (binary,
 /// names "0","1" unless `names` meta given) or Categorical (its dictionary;
@@ -62,5 +77,11 @@ PIPECTL_API std::vector<std::string> proba_columns(const std::vector<std::string
 /// `proba` is row-major rows x (classes.size()==2 ? 1 : classes.size()).
 PIPECTL_API Table with_predictions(const Table& t, const std::vector<std::string>& classes,
                                    const std::vector<float>& proba, const std::string& model_id);
+/// The same for the table rows `rows` only (`proba` row-major over them):
+/// the other rows' prediction columns are NULL, and the table's meta
+/// "predicted_rows" says "<rows.size()> of <t.rows()>".
+PIPECTL_API Table with_predictions(const Table& t, const std::vector<std::string>& classes,
+                                   const std::vector<float>& proba, const std::string& model_id,
+                                   const std::vector<std::uint32_t>& rows);
 
 }  // namespace pipectl

@@ -100,6 +100,11 @@ struct PIPECTL_API PluginSpec {
   enum class Distributed { PerShard, Combined, No };
   Distributed distributed = Distributed::PerShard;
   std::function<Contract(const Params&)> contract;
+  /// The row roles ("train", "valid", "test") this stage reads of its
+  /// inputs in a fit; empty = every row. The runner tells each stage, through
+  /// StageContext::consumer_roles(), which roles its consumers read, so that
+  /// a trainer predicts only those rows (an evaluator: {"valid", "test"}).
+  std::vector<std::string> reads_roles;
 
   ParamSpec& param(std::string name, ParamType type, std::string description);
   const ParamSpec* find(std::string_view name) const;
@@ -139,6 +144,11 @@ class PIPECTL_API StageContext {
   virtual void report(const std::string& text) = 0;
   /// The workers of this run (rank 0 of 1 unless the run is distributed).
   virtual Collective& collective();
+  /// The row roles the stages that read this stage's output read (the union
+  /// of their PluginSpec::reads_roles), sorted; empty = every row (a consumer
+  /// reads them all, nothing reads the output, or Mode::Apply). A stage may
+  /// leave the other rows' new values NULL, and must say so.
+  virtual std::vector<Role> consumer_roles() const;
 };
 
 /// One stage instance, created by the plugin's factory with resolved params.

@@ -69,6 +69,15 @@ struct PIPECTL_API RunResult {
   std::map<std::string, TablePtr> outputs;
 };
 
+/// The row roles the consumers of stage `i` read in a fit: the union of
+/// their PluginSpec::reads_roles and, since a stage passes its input's rows
+/// on, of what their own consumers read; sorted by role; empty = every row
+/// (some consumer reads every row, or none reads the output). Throws Error
+/// on a role name other than "train", "valid" and "test".
+PIPECTL_API std::vector<Role> roles_read_by_consumers(const ResolvedPipeline& p, std::size_t i);
+/// Role names, for cache keys and messages.
+PIPECTL_API std::vector<std::string> role_names(const std::vector<Role>& roles);
+
 /// Run the pipeline. Throws StageError / DataError / Interrupted (after the
 /// run folder was renamed ".failed" with the log and run.json inside).
 PIPECTL_API RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry,

@@ -78,6 +78,7 @@ class TestContext : public StageContext {
   int threads() const override { return 1; }
   void report(const std::string& text) override { reports.push_back(text); }
   Collective& collective() override { return coll ? *coll : local_collective(); }
+  std::vector<Role> consumer_roles() const override { return roles_read; }
 
   void set_mode(Mode m) { mode_ = m; }
 
@@ -88,6 +89,7 @@ class TestContext : public StageContext {
   std::vector<std::string> reports;
   bool cancel = false;
   Collective* coll = nullptr;  ///< set by ThreadGroup::run for a shard's context
+  std::vector<Role> roles_read;  ///< what consumer_roles() answers (empty = every row)
 
  private:
   std::string id_;

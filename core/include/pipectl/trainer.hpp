@@ -43,6 +43,9 @@ struct PIPECTL_API TrainingSet {
   std::size_t distinct = 0;               ///< classes present among the train rows (at least two)
   /// When building x_train began: a trainer's train_seconds count from here.
   std::chrono::steady_clock::time_point started;
+  /// Feature columns given as native categorical features (one feature of
+  /// category codes; see native_categorical_key), when asked for.
+  std::vector<std::string> native;
   /// Features of train_rows. (The Valid rows' matrix is left to the trainer:
   /// XGBoost builds it once the train matrix is freed, liblinear only when it
   /// fits Platt scaling on it.)
@@ -53,13 +56,20 @@ struct PIPECTL_API TrainingSet {
 /// the label column with at least two classes, the feature columns
 /// (`features`, or every column but the label, `exclude` and pred_*; never
 /// the label), the labelled Train rows (and Valid rows when `with_valid`)
-/// holding at least two classes. Rows with a NULL label are left out, counted
+/// holding at least two classes. With `native_categorical`, the columns the
+/// table marks so become one feature of category codes each (TrainingSet::
+/// native). Rows with a NULL label are left out, counted
 /// as `skipped.null_label.<label>` and warned about. Throws DataError
 /// (messages that name the trainer start with `plugin`).
 PIPECTL_API TrainingSet prepare_training(StageContext& ctx, const Table& t, const std::string& label,
                                          const std::vector<std::string>& features,
                                          const std::vector<std::string>& exclude, const std::string& plugin,
-                                         bool with_valid = true);
+                                         bool with_valid = true, bool native_categorical = false);
+
+/// The columns of `columns` the table marks as native categorical features
+/// (meta native_categorical_key(column) = "1").
+PIPECTL_API std::vector<std::string> native_categorical_columns(const Table& t,
+                                                                const std::vector<std::string>& columns);
 
 /// Mode::Apply: throws DataError naming the first difference when the
 /// features built now are not the fitted ones.

@@ -1,5 +1,6 @@
 #include "category_map.hpp"
 
+#include <pipectl/features.hpp>
 #include <pipectl/testing.hpp>
 
 #include <doctest/doctest.h>
@@ -187,4 +188,25 @@ TEST_CASE("category_map: data errors and contract") {
   CHECK(k.makes == k.needs);
   CHECK(k.needs_split);
   CHECK(spec.learns);
+}
+
+TEST_CASE("category_map: native = true marks the mapped columns as native categorical features, in fit and apply") {
+  for (bool native : {false, true}) {
+    CAPTURE(native);
+    CategoryMap fit(params({{"native", native}}));
+    TestContext ctx("categories");
+    const Table out = fit.run(ctx, {make_table()});
+    for (const char* c : {"srcport", "manufacturer"})
+      CHECK(out.meta(native_categorical_key(c)) == (native ? "1" : ""));
+    CHECK(out.meta(native_categorical_key("bytes")).empty());
+    // The codes are the same either way: only the mark differs.
+    CategoryMap other(params({{"native", !native}}));
+    TestContext octx("categories");
+    CHECK(other.run(octx, {make_table()}).at("srcport").codes == out.at("srcport").codes);
+    CategoryMap apply(params({{"native", native}}));
+    apply.load_state(fit.save_state({}), {});
+    TestContext actx("categories", Mode::Apply);
+    const Table applied = apply.run(actx, {make_table()});
+    CHECK(applied.meta(native_categorical_key("manufacturer")) == (native ? "1" : ""));
+  }
 }

@@ -617,3 +617,112 @@ TEST_CASE("xgboost: several workers: hist is refused when some workers' training
       CHECK(e.find("has not joined the run's Rabit tracker") != std::string::npos);
   }
 }
+
+TEST_CASE("xgboost: when its consumers read valid and test rows only, the train rows are left NULL and counted") {
+  const Table t = make_table(1500, LabelKind::Separable);
+  const auto params = params_with_defaults(spec(), {{"num_round", 30}, {"nthread", 1}});
+  xgb::XGBoostTrainer every(params), some(params);
+  TestContext all_ctx("xgb"), some_ctx("xgb");
+  some_ctx.roles_read = {Role::Valid, Role::Test};
+  const Table a = every.run(all_ctx, in(t));
+  const Table b = some.run(some_ctx, in(t));
+  const auto& roles = t.roles();
+  std::int64_t train = 0;
+  const Column& pa = a.at("pred_proba");
+  const Column& pb = b.at("pred_proba");
+  const Column& la = a.at("pred_label");
+  const Column& lb = b.at("pred_label");
+  CHECK(pa.null_count() == 0);
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    if (roles[i] == Role::Train) {
+      ++train;
+      CHECK(pb.is_null(i));
+      CHECK(lb.codes[i] == -1);
+    } else {
+      REQUIRE_FALSE(pb.is_null(i));
+      CHECK(pb.f64[i] == pa.f64[i]);  // the same model, the same value
+      CHECK(lb.codes[i] == la.codes[i]);
+    }
+  }
+  REQUIRE(train > 0);
+  CHECK(pb.null_count() == static_cast<std::size_t>(train));
+  CHECK(some_ctx.counters["not_predicted.role.train"] == train);
+  CHECK(all_ctx.counters.count("not_predicted.role.train") == 0);
+  CHECK(b.meta("predicted_rows") == std::to_string(t.rows() - static_cast<std::size_t>(train)) + " of " +
+                                        std::to_string(t.rows()));
+  CHECK(a.meta("predicted_rows").empty());
+  b.check();
+}
+
+namespace {
+// A categorical column of 12 categories whose label is a non-monotone set of
+// them (codes 1, 4, 7, 10): one split on the codes cannot separate them, a
+// categorical (partition) split can.
+Table make_categorical_table(std::size_t n, bool native) {
+  SplitMix64 g{11};
+  std::vector<std::int32_t> cat(n);
+  std::vector<std::int64_t> y(n);
+  std::vector<double> x(n);
+  auto roles = std::make_shared<std::vector<Role>>(n);
+  Dictionary dict;
+  for (int k = 0; k < 12; ++k) dict.push_back("c" + std::to_string(k));
+  for (std::size_t i = 0; i < n; ++i) {
+    cat[i] = static_cast<std::int32_t>(g.next() % 12);
+    x[i] = g.normal();
+    y[i] = (cat[i] % 3 == 1) ? 1 : 0;
+    (*roles)[i] = synthetic::draw_role(g);
+  }
+  std::vector<Column> cols;  // a numeric feature on each side of the categorical one
+  cols.push_back(Column::make_f64("x", x));
+  cols.push_back(Column::make_cat("port", cat, std::make_shared<Dictionary>(dict)));
+  cols.push_back(Column::make_f64("z", x));
+  cols.push_back(Column::make_i64("is_iot", y));
+  Table t = synthetic::split_table(std::move(cols), roles);
+  return native ? t.with_meta(native_categorical_key("port"), "1") : t;
+}
+}  // namespace
+
+TEST_CASE("xgboost: a column category_map marks native is one categorical feature for XGBoost") {
+  const Table t = make_categorical_table(3000, true);
+  // Depth 1, one round: only a categorical split can hold the four positive categories on one side.
+  const auto params =
+      params_with_defaults(spec(), {{"num_round", 1}, {"max_depth", 1}, {"eta", 1.0}, {"nthread", 1},
+                                    {"early_stopping_rounds", 0}});
+  xgb::XGBoostTrainer native(params), onehot(params);
+  TestContext nctx("xgb"), octx("xgb");
+  const Table n_out = native.run(nctx, in(t));
+  const Table o_out = onehot.run(octx, in(make_categorical_table(3000, false)));
+  CHECK(native.feature_names() == std::vector<std::string>{"x", "port", "z"});
+  CHECK(onehot.feature_names().size() == 14);
+  CHECK(nctx.metrics["num_features"] == 3);
+  const double an = auc(n_out, "is_iot", "pred_proba", Role::Test);
+  const double ao = auc(o_out, "is_iot", "pred_proba", Role::Test);
+  MESSAGE("one stump: native AUC " << an << ", one-hot AUC " << ao);
+  CHECK(an == doctest::Approx(1.0));
+  CHECK(ao < 0.8);
+
+  // The state names the column; the model (UBJSON: XGBoost 1.7 writes NaN,
+  // which is not JSON, into a categorical split's JSON) re-applied gives the
+  // same probabilities.
+  const auto dir = nctx.artifact_dir() / "state";
+  const json state = native.save_state(dir);
+  CHECK(state["native_categorical"] == json::array({"port"}));
+  CHECK(state["model"] == "model.ubj");
+  const json model = json::from_ubjson(slurp(dir / "model.ubj"));
+  const auto& tree = model["learner"]["gradient_booster"]["model"]["trees"][0];
+  CHECK(tree["categories_nodes"].size() == 1);
+  CHECK(model["learner"]["feature_types"] == json::array({"q", "c", "q"}));
+  xgb::XGBoostTrainer again(params_with_defaults(spec(), {}));
+  again.load_state(state, dir);
+  TestContext actx("xgb", Mode::Apply);
+  const Table applied = again.run(actx, in(t));
+  CHECK(applied.at("pred_proba").f64 == n_out.at("pred_proba").f64);
+
+  SUBCASE("exact cannot split categories") {
+    xgb::XGBoostTrainer exact(params_with_defaults(spec(), {{"num_round", 1}, {"tree_method", "exact"}}));
+    TestContext ectx("xgb");
+    CHECK_THROWS_WITH(exact.run(ectx, in(t)),
+                      "xgboost: native categorical features (\"port\") need tree_method \"hist\" or \"approx\", "
+                      "not \"exact\"");
+  }
+}

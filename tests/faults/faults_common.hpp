@@ -1,6 +1,8 @@
 // Shared by the fault tests: a private home (cache, history, runs) per test,
 // small generated databases, and pipectl started as a real process.
 #pragma once
+
+#include <pipectl/test_skip.hpp>
 #include "support/run_cmd.hpp"
 
 #include <doctest/doctest.h>
@@ -33,11 +35,8 @@ inline const std::string kGen = GEN_BIN;
 inline const std::string kPipelines = std::string(SOURCE_DIR) + "/pipelines";
 inline const std::string kFixtures = FIXTURES_GOOD;
 
-/// Reported by CTest as skipped (SKIP_REGULAR_EXPRESSION).
-inline void skip(const std::string& why) {
-  std::printf("SKIPPED: %s\n", why.c_str());
-  std::fflush(stdout);
-}
+/// Reported by CTest as skipped, with its reason (pipectl/test_skip.hpp).
+inline void skip(const std::string& why) { pipectl::testing::skip(why); }
 
 /// A test's own folder: cache, history and runs inside it.
 struct Home {

@@ -94,6 +94,75 @@ ResolvedPipeline upstream_of(const ResolvedPipeline& p, std::size_t model) {
   return q;
 }
 
+// --- Every input session accounted for -------------------------------------
+// A session the source read but the model did not predict gets a row with an
+// empty probability and a status naming why: the reason a stage gave for it
+// in stages/<id>/dropped_rows.tsv (the cleaner writes one in Mode::Apply:
+// `<row index in its input>\t<reason>`, e.g. `null.srcport`), else that it
+// is not in the model's output.
+
+struct Dropped {
+  std::int64_t sessionid;
+  std::string status;  ///< "dropped: null srcport"
+};
+
+struct Accounting {
+  std::int64_t predicted = 0;
+  std::map<std::string, std::int64_t> dropped;  ///< status -> sessions
+
+  /// "predict: 10172 sessions: 10169 predicted, 3 dropped (null srcport: 2, negative bytes: 1)"
+  std::string summary() const {
+    std::int64_t d = 0;
+    std::string why;
+    for (const auto& [status, n] : dropped) {
+      d += n;
+      why += (why.empty() ? "" : ", ") + status.substr(status.find(": ") + 2) + ": " + std::to_string(n);
+    }
+    std::string s = "predict: " + std::to_string(predicted + d) + " sessions: " + std::to_string(predicted) +
+                    " predicted, " + std::to_string(d) + " dropped";
+    return d ? s + " (" + why + ")" : s;
+  }
+};
+
+std::vector<Dropped> dropped_sessions(const ResolvedPipeline& piece, const RunResult& r, const fs::path& run_out,
+                                      const std::string& src_id, const std::string& key,
+                                      const std::vector<std::int64_t>& predicted_sorted) {
+  std::unordered_map<std::int64_t, std::string> why;
+  for (const auto& s : piece.stages) {
+    const fs::path f = run_out / "stages" / s.id / "dropped_rows.tsv";
+    if (s.inputs.empty() || !fs::exists(f)) continue;
+    const auto in = r.outputs.find(piece.stages[s.inputs[0]].id);
+    if (in == r.outputs.end() || !in->second) continue;
+    ColumnPtr k = in->second->find(key);
+    if (!k || !k->is_numeric()) continue;
+    std::ifstream is(f);
+    std::string line;
+    while (std::getline(is, line)) {
+      const auto tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      const auto row = static_cast<std::size_t>(std::stoull(line.substr(0, tab)));
+      if (row >= k->rows() || k->is_null(row)) continue;
+      std::string reason = line.substr(tab + 1);
+      std::replace(reason.begin(), reason.end(), '.', ' ');
+      why.emplace(static_cast<std::int64_t>(k->number(row)), "dropped: " + reason);
+    }
+  }
+  std::vector<Dropped> out;
+  const auto src = r.outputs.find(src_id);
+  if (src == r.outputs.end() || !src->second) return out;
+  ColumnPtr sk = src->second->find(key);
+  if (!sk || !sk->is_numeric()) return out;
+  for (std::size_t i = 0; i < sk->rows(); ++i) {
+    if (sk->is_null(i)) continue;
+    const auto id = static_cast<std::int64_t>(sk->number(i));
+    if (std::binary_search(predicted_sorted.begin(), predicted_sorted.end(), id)) continue;
+    const auto w = why.find(id);
+    out.push_back({id, w != why.end() ? w->second : "dropped: not in the output of model stage"});
+  }
+  std::sort(out.begin(), out.end(), [](const Dropped& a, const Dropped& b) { return a.sessionid < b.sessionid; });
+  return out;
+}
+
 }  // namespace
 
 int cmd_predict(const Args& args) {
@@ -344,6 +413,16 @@ int cmd_predict(const Args& args) {
     };
     std::int64_t written = 0;
     bool header = false;
+    Accounting accounting;
+    // The explanation's columns (--explain) follow status; a dropped session leaves them empty.
+    const std::string explain_header = ex ? ex->session_header() : "";
+    const std::string session_header = "sessionid,probability,predicted,label,status" + explain_header + "\n";
+    const char* const kSessionHeader = session_header.c_str();
+    const std::string dropped_fill(static_cast<std::size_t>(std::count(explain_header.begin(), explain_header.end(), ',')), ',');
+    auto write_dropped = [&](const Dropped& d) {
+      const std::string line = std::to_string(d.sessionid) + ",,,," + csv_field(d.status) + dropped_fill + "\n";
+      std::fwrite(line.data(), 1, line.size(), of);
+    };
     std::int64_t chunk_no = 0;
     try {
       for (const auto& [lo, hi] : ranges) {
@@ -367,12 +446,29 @@ int cmd_predict(const Args& args) {
         opt.jobs = 1;
         Logger chunk_log(LogLevel::Warn);
         RunResult r = run_pipeline(piece, reg, opt, ranges.size() == 1 ? log : chunk_log);
+        const Table& t = *r.outputs.at(model_id);
+        std::vector<Dropped> dropped;
         {
+          std::vector<std::int64_t> ids;
+          if (ColumnPtr k = t.find(chunk_key); k && k->is_numeric())
+            for (std::size_t i = 0; i < k->rows(); ++i)
+              if (!k->is_null(i)) ids.push_back(static_cast<std::int64_t>(k->number(i)));
+          std::sort(ids.begin(), ids.end());
+          dropped = dropped_sessions(piece, r, opt.out.value(), src_id, chunk_key, ids);
+          for (const auto& d : dropped) ++accounting.dropped[d.status];
           std::error_code ec;
           fs::remove_all(opt.out.value(), ec);
         }
-        const Table& t = *r.outputs.at(model_id);
-        if (t.rows() == 0) continue;
+        if (t.rows() == 0 && dropped.empty()) continue;
+        if (t.rows() == 0) {  // every session of the chunk dropped
+          if (by == "session") {
+            if (!header) std::fputs(kSessionHeader, of);
+            header = true;
+            for (const auto& d : dropped) write_dropped(d);
+            written += static_cast<std::int64_t>(dropped.size());
+          }
+          continue;
+        }
         const Column& pl = t.at("pred_label");
         classes = *pl.dictionary;
         binary = classes.size() <= 2;
@@ -412,19 +508,21 @@ int cmd_predict(const Args& args) {
         }
         std::sort(preds.begin(), preds.end(),
                   [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
+        accounting.predicted += static_cast<std::int64_t>(preds.size());
         if (by == "session") {
-          if (!header) {
-            const std::string h = "sessionid,probability,predicted,label" + (ex ? ex->session_header() : "") + "\n";
-            std::fputs(h.c_str(), of);
-          }
+          if (!header) std::fputs(kSessionHeader, of);
           header = true;
+          std::size_t d = 0;
           for (const auto& p : preds) {
+            for (; d < dropped.size() && dropped[d].sessionid < p.sessionid; ++d) write_dropped(dropped[d]);
             const double prob = binary ? p.proba[0] : p.proba[static_cast<std::size_t>(p.pred)];
             const std::string line = std::to_string(p.sessionid) + "," + fmt17(prob) + "," +
                                      csv_field(classes[static_cast<std::size_t>(p.pred)]) + "," + csv_field(p.truth) +
-                                     (ex ? ex->session_suffix(p.row) : "") + "\n";
+                                     ",ok" + (ex ? ex->session_suffix(p.row) : "") + "\n";
             std::fwrite(line.data(), 1, line.size(), of);
           }
+          for (; d < dropped.size(); ++d) write_dropped(dropped[d]);
+          written += static_cast<std::int64_t>(dropped.size());
         } else {
           const std::size_t k = binary ? 1 : classes.size();
           for (const auto& p : preds) {
@@ -503,16 +601,17 @@ int cmd_predict(const Args& args) {
           if (!quiet) std::fprintf(stderr, "wrote %zu devices to %s\n", lines.size(), report.c_str());
         }
       } else if (!header) {
-        std::fputs(("sessionid,probability,predicted,label" + std::string(ex ? ex->session_header() : "") + "\n").c_str(), of);
+        std::fputs(kSessionHeader, of);
       }
       if (std::fflush(of) != 0 || std::ferror(of)) throw Error("writing the predictions failed");
+      if (!quiet || !accounting.dropped.empty()) std::fprintf(stderr, "%s\n", accounting.summary().c_str());
       if (!out.empty()) {
         std::fclose(of);
         fs::rename(tmp_out, out);
         if (!quiet)
           std::fprintf(stderr, "wrote %lld %s to %s\n",
                        static_cast<long long>(by == "session" ? written : static_cast<std::int64_t>(device_rows)),
-                       by == "session" ? "session predictions" : "device verdicts", out.c_str());
+                       by == "session" ? "sessions" : "device verdicts", out.c_str());
       }
     } catch (...) {
       discard();

@@ -51,4 +51,8 @@ void Stage::load_state(const json& state, const std::filesystem::path&) {
   if (!state.is_null()) throw Error("this stage keeps no fitted state, but state was given");
 }
 
+Explanation Stage::explain(const Table&, const std::vector<std::uint32_t>&, int) const {
+  throw Error("this stage cannot explain its predictions (its plugin does not declare `explains`)");
+}
+
 }  // namespace pipectl

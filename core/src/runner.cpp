@@ -216,8 +216,10 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   const int stage_threads = opt.stage_threads > 0
                                 ? opt.stage_threads
                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
-  RunFolder folder(opt.runs_root, p.name, opt.out);
+  std::vector<std::string> recovered;
+  RunFolder folder(opt.runs_root, p.name, opt.out, &recovered);
   log.open_file((folder.work_dir() / "log.txt").string());
+  for (const auto& note : recovered) log.log(LogLevel::Warn, "", note);
   folder.write("pipeline.toml", p.to_toml());
 
   const auto t_start = Clock::now();
@@ -255,7 +257,9 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
 
   // Cache keys chain along the graph, so they are all known before running.
   const bool caching = opt.use_cache && opt.mode == Mode::Fit && !distributed;
-  StageCache cache(opt.cache_root ? *opt.cache_root : StageCache::default_root());
+  StageCache cache(opt.cache_root ? *opt.cache_root : StageCache::default_root(),
+                   [&](const std::string& m) { log.log(LogLevel::Warn, "", m); });
+  if (caching) cache.clean_orphans();
   std::vector<json> key_parts(n);
   std::vector<std::string> keys(n);
   // The rows each stage's consumers read (every row when re-applying a run
@@ -598,7 +602,11 @@ RunResult run_pipeline(const ResolvedPipeline& p, const PluginRegistry& registry
   }
   log.log(LogLevel::Info, "", "finished in " + fmt_seconds(total));
   log.close_file();
+  // The history row is written before the folder is published and
+  // confirmed after: a run killed in between is repaired at the next start.
+  if (opt.on_publish) opt.on_publish(folder.final_dir(), info, metrics, false);
   result.dir = folder.commit();
+  if (opt.on_publish) opt.on_publish(result.dir, info, metrics, true);
   log.log(LogLevel::Info, "", "run folder: " + result.dir.string());
   result.metrics = metrics;
   result.info = info;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -247,6 +248,15 @@ Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   for (std::size_t k = 0; k < reasons.size(); ++k)
     if (reason_rows[k] > 0) ctx.count("dropped." + reasons[k], reason_rows[k]);
   ctx.count("rows.dropped", dropped);
+  // Applying a fitted run to new rows (pipectl predict): every dropped row,
+  // by its index in the input, with its reason, so each is accounted for.
+  if (ctx.mode() == Mode::Apply && dropped > 0) {
+    const auto file = ctx.artifact_dir() / "dropped_rows.tsv";
+    std::ofstream f(file);
+    for (std::size_t i = 0; i < n; ++i)
+      if (reason[i] != 0) f << i << '\t' << reasons[reason[i] - 1] << '\n';
+    if (!f.flush()) throw Error("cannot write " + file.string());
+  }
   // Nothing left is an error of the whole run: on several workers, of all
   // their rows together (one worker's shard may well be dropped whole), and
   // raised on every worker at once.

@@ -8,6 +8,9 @@
 //   2. non_finite.<duration>  |end - start| is NaN or infinite
 //   3. negative.<c>     a negative value in a `non_negative` column (list order)
 //   4. port_range.<c>   a value outside [0, 65535] in a `ports` column (list order)
+// In Mode::Apply (pipectl predict) the stage also writes
+// stages/<id>/dropped_rows.tsv: `<row index in its input>\t<reason>` per
+// dropped row, so predict can give every session its reason.
 #pragma once
 
 #include <pipectl/plugin.hpp>

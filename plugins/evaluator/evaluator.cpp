@@ -19,7 +19,11 @@ namespace pipectl::eval {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kEps = 1e-15;  // log_loss clipping, as sklearn 1.2
+// log_loss clips probabilities to [eps, 1 - eps] with eps the machine epsilon
+// of float64 (2.22e-16), then renormalises each row to sum 1: scikit-learn's
+// default (log_loss(eps="auto") in 1.2, the dtype's eps; the only behaviour
+// since 1.5). A binary row is {1 - clip(p), clip(p)}, as sklearn builds it.
+constexpr double kEps = std::numeric_limits<double>::epsilon();
 
 // Cumulative true/false positives at each distinct score, highest first.
 struct Sweep {
@@ -323,7 +327,7 @@ json compute_metrics(const Outcomes& o, std::vector<std::string>& warnings) {
     double sum = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const double p1 = std::clamp(o.proba[i], kEps, 1 - kEps);
-      const double p0 = std::clamp(1.0 - o.proba[i], kEps, 1 - kEps);
+      const double p0 = 1.0 - p1;
       const double s = p0 + p1;
       sum -= std::log((o.truth[i] == 1 ? p1 : p0) / s);
     }
@@ -423,8 +427,16 @@ json compute_curves(const Outcomes& o, std::size_t max_points) {
   return c;
 }
 
-std::string format_report(const std::vector<std::string>& models, const std::vector<json>& metrics) {
+std::string format_report(const std::vector<std::string>& models, const std::vector<json>& metrics,
+                          const std::string& rows_what) {
   static const char* rows[] = {"rows", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss"};
+  // Multiclass precision, recall, F1, ROC AUC and PR AUC are macro averages: say so.
+  const bool multiclass = !metrics.empty() && metrics[0].contains("per_class");
+  auto row_name = [&](const char* r) {
+    const std::string n = r;
+    const bool macro = n == "precision" || n == "recall" || n == "f1" || n == "roc_auc" || n == "pr_auc";
+    return multiclass && macro ? n + " (macro)" : n;
+  };
   auto cell = [](const json& v) -> std::string {
     if (v.is_null()) return "-";
     if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
@@ -433,6 +445,7 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
     return b;
   };
   std::size_t w0 = 10;  // "precision" + 1
+  for (const char* r : rows) w0 = std::max(w0, row_name(r).size() + 1);
   std::vector<std::size_t> w(models.size());
   for (std::size_t j = 0; j < models.size(); ++j) {
     w[j] = std::max<std::size_t>(models[j].size(), 6);
@@ -446,11 +459,14 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
     if (s.size() < width) s.insert(0, width - s.size(), ' ');
     return s;
   };
-  std::string out = pad("metric", w0);
+  // What the figures are of: which rows, and the model (trainer stage) of each column.
+  std::string out = rows_what + ", model" + (models.size() > 1 ? "s " : " ");
+  for (std::size_t j = 0; j < models.size(); ++j) out += (j ? ", " : "") + models[j];
+  out += "\n" + pad("metric", w0);
   for (std::size_t j = 0; j < models.size(); ++j) out += "  " + lpad(models[j], w[j]);
   out += "\n";
   for (const char* r : rows) {
-    out += pad(r, w0);
+    out += pad(row_name(r), w0);
     for (std::size_t j = 0; j < models.size(); ++j) out += "  " + lpad(cell(metrics[j].value(r, json())), w[j]);
     out += "\n";
   }
@@ -777,7 +793,7 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
     models.push_back(model);
     all.push_back(std::move(m));
   }
-  ctx.report(format_report(models, all));
+  ctx.report(format_report(models, all, ctx.mode() == Mode::Apply ? "all rows" : "test rows"));
   return Table(*inputs[0]);
 }
 

@@ -81,8 +81,12 @@ json compute_metrics(const Outcomes& o, std::vector<std::string>& warnings);
 /// The curves.json object of one model (ROC and PR, each ≤ max_points points).
 json compute_curves(const Outcomes& o, std::size_t max_points = 200);
 
-/// The fixed-width text table (one column per model), then each confusion matrix.
-std::string format_report(const std::vector<std::string>& models, const std::vector<json>& metrics);
+/// The fixed-width text table (one column per model), then each confusion
+/// matrix. Its first line names what the figures are of: `rows_what` (the
+/// evaluated rows: "test rows") and the model of each column, e.g. "test
+/// rows, model train"; multiclass averages are labelled "(macro)".
+std::string format_report(const std::vector<std::string>& models, const std::vector<json>& metrics,
+                          const std::string& rows_what = "test rows");
 
 /// A CSV field, quoted when it holds a comma, quote, CR or LF.
 std::string csv_field(const std::string& s);

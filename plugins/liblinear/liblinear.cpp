@@ -1,6 +1,7 @@
 #include "liblinear.hpp"
 
 #include <pipectl/error.hpp>
+#include <pipectl/explanation.hpp>
 #include <pipectl/trainer.hpp>
 
 #include <linear.h>
@@ -250,7 +251,68 @@ Table LiblinearTrainer::fit(StageContext& ctx, const Table& t) {
 
   const FeatureMatrix mall = build_features(t, columns_);
   check_finite(mall, nullptr);
-  return predict_all(ctx, t, mall);
+  Table out = predict_all(ctx, t, mall);
+  record_importance(ctx, *this, t, 1);
+  return out;
+}
+
+Explanation LiblinearTrainer::explain(const Table& t, const std::vector<std::uint32_t>& rows, int) const {
+  if (!model_) throw Error("liblinear: nothing fitted or loaded to explain");
+  const FeatureMatrix m = build_features(t, columns_, rows);
+  check_feature_names(feature_names_, m.names, "liblinear");
+  check_finite(m, nullptr);
+  Explanation e;
+  e.features = feature_names_;
+  e.origins = feature_origins(t, columns_);
+  if (e.origins.size() != e.features.size())
+    throw Error("liblinear: " + std::to_string(e.origins.size()) + " feature origins for " +
+                std::to_string(e.features.size()) + " features");
+  const std::size_t K = classes_.size(), nf = feature_names_.size(), w = nf + 1;
+  const bool binary = K == 2;
+  e.groups = binary ? std::vector<std::string>{classes_[1]} : classes_;
+  e.rows = rows.size();
+  e.note = binary ? (has_platt_ ? "weight x value of the linear SVM with Platt scaling folded in (a x weight per "
+                                  "feature, a x intercept + b as the bias): they add up to the log-odds of pred_proba"
+                                : "weight x value of the logistic regression, the intercept as the bias: they add up "
+                                  "to the log-odds of pred_proba")
+                  : "weight x value per class (one-vs-rest decision values), the intercept as the bias";
+  // Per group: the sign and scale of each liblinear weight vector (label index), and the offset.
+  const model* md = model_.get();
+  const std::size_t nr = model_labels_.size();
+  struct Part {
+    int label_idx;
+    double scale, offset;
+  };
+  std::vector<std::vector<Part>> parts(e.groups.size());
+  if (binary) {
+    const double sign = model_labels_[0] == 1 ? 1.0 : -1.0;
+    const double a = has_platt_ ? platt_a_ : 1.0, b = has_platt_ ? platt_b_ : 0.0;
+    parts[0].push_back(Part{0, sign * a, b});
+  } else if (nr == 2) {  // two classes present in training: one weight vector
+    parts[static_cast<std::size_t>(model_labels_[0])].push_back(Part{0, 1.0, 0.0});
+    parts[static_cast<std::size_t>(model_labels_[1])].push_back(Part{0, -1.0, 0.0});
+  } else {
+    for (std::size_t j = 0; j < nr; ++j)
+      parts[static_cast<std::size_t>(model_labels_[j])].push_back(Part{static_cast<int>(j), 1.0, 0.0});
+  }
+  std::vector<std::vector<double>> weight(e.groups.size(), std::vector<double>(w, 0.0));
+  for (std::size_t g = 0; g < parts.size(); ++g)
+    for (const auto& p : parts[g]) {
+      for (std::size_t f = 0; f < nf; ++f) {
+        const double div = divisors_.empty() ? 1.0 : divisors_[f];
+        weight[g][f] += p.scale * get_decfun_coef(md, static_cast<int>(f + 1), p.label_idx) / div;
+      }
+      weight[g][nf] += p.scale * (md->bias >= 0 ? get_decfun_bias(md, p.label_idx) : 0.0) + p.offset;
+    }
+  e.values.assign(e.rows * e.groups.size() * w, 0.0);
+  for (std::size_t r = 0; r < e.rows; ++r)
+    for (std::size_t g = 0; g < e.groups.size(); ++g) {
+      double* out = &e.values[(r * e.groups.size() + g) * w];
+      for (auto k = m.indptr[r]; k < m.indptr[r + 1]; ++k)
+        out[m.indices[k]] = weight[g][m.indices[k]] * static_cast<double>(m.values[k]);
+      out[nf] = weight[g][nf];
+    }
+  return e;
 }
 
 Table LiblinearTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {

@@ -51,6 +51,12 @@ class LiblinearTrainer : public Stage {
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   json save_state(const std::filesystem::path& dir) const override;
   void load_state(const json& state, const std::filesystem::path& dir) override;
+  /// weight x (scaled) value per feature, the intercept as the bias. Binary:
+  /// the log-odds of pred_proba — logistic regression's decision value, or
+  /// for the linear SVM Platt's a * decision + b with a folded into every
+  /// weight and a * intercept + b as the bias. Multiclass: each class's
+  /// one-vs-rest decision value.
+  Explanation explain(const Table& input, const std::vector<std::uint32_t>& rows, int threads) const override;
 
   // Fitted / loaded state, for tests.
   const std::vector<std::string>& classes() const { return classes_; }

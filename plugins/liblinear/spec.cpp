@@ -9,6 +9,7 @@ PluginSpec liblinear_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  s.explains = true;  // weight x value
   s.distributed = PluginSpec::Distributed::No;  // fits on one process's rows (no combined fit over shards)
   declare_trainer_params(s);
   s.param("model", ParamType::String,

@@ -893,6 +893,10 @@ json compute_profile(const Table& in, const ProfileConfig& cfg, StageContext& ct
                          {"mi_rows", x->mi_rows}});
     }
     out["ranking"] = std::move(ranking);
+    std::vector<std::string> numeric_names;
+    for (const auto& s : slots)
+      if (s.type == DType::Float64 || s.type == DType::Int64) numeric_names.push_back(s.rank.column);
+    out["histograms"] = label_histograms(t, numeric_names, L.y, cfg.bins);
   }
   return out;
 }
@@ -1051,6 +1055,7 @@ Table Profile::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   const auto dir = ctx.artifact_dir();
   write_file_atomic(dir / "profile.json", last_.dump(2) + "\n");
   write_file_atomic(dir / "profile.md", profile_markdown(last_));
+  write_file_atomic(dir / "profile.html", profile_html(last_));
   ctx.report(profile_summary(last_, ctx.stage_id()));
 
   ctx.metric("rows", last_["rows"]);

@@ -77,6 +77,15 @@ struct ProfileConfig {
 /// on an unusable label or missing column, Interrupted when ctx is cancelled.
 json compute_profile(const Table& in, const ProfileConfig& cfg, StageContext& ctx, int threads = 1);
 
+/// Per numeric column, rows per bin by label (positive / negative /
+/// unlabelled), `bins` equal-width bins on a linear scale, or on
+/// log10(1 + x) when the values are non-negative and the maximum exceeds
+/// 100 x (|median| + 1): {"column", "scale", "edges", "positive", …}.
+json label_histograms(const Table& t, const std::vector<std::string>& numeric_columns,
+                      const std::vector<std::uint8_t>& y, std::int64_t bins);
+/// profile.html from a profile object: the histograms, the label rate of the
+/// top values and names, the ranking as bars (inline SVG, nothing fetched).
+std::string profile_html(const json& profile);
 /// profile.md from a profile object.
 std::string profile_markdown(const json& profile);
 /// The short summary printed at the end of the run.

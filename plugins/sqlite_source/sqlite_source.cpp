@@ -17,7 +17,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 namespace pipectl::plugins {
@@ -74,7 +73,11 @@ class Db {
     auto st = fs::status(cfg.path, ec);
     if (!fs::exists(st)) throw DataError(where_ + " not found");
     if (!fs::is_regular_file(st)) throw DataError(where_ + " is not a regular file");
-    check_magic();
+    // The file is only ever opened by SQLite: POSIX locks belong to the
+    // process, and closing any other descriptor of the database would drop
+    // the read lock of this (or another) connection, letting a writer change
+    // the file under a live statement. Opening reads nothing; the header is
+    // then read through SQLite's own descriptor.
     try {
       // NOMUTEX: this connection is used by one thread only; without it every
       // sqlite3_column_* call takes the connection's mutex.
@@ -83,6 +86,7 @@ class Db {
     } catch (const SQLite::Exception& e) {
       fail_code(e.getErrorCode(), e.what(), "opening", "");
     }
+    check_magic();
     exec("PRAGMA query_only=1");
     exec("PRAGMA mmap_size=" + std::to_string(cfg.mmap_mb * 1024 * 1024));
     sqlite3_progress_handler(h(), 20000, &Db::on_progress, this);
@@ -157,32 +161,70 @@ class Db {
     }
   }
 
+  /// Up to the first 100 bytes of the file and its size, through SQLite's
+  /// descriptor (false when SQLite cannot give them).
+  bool header(unsigned char (&b)[100], std::int64_t& size, std::int64_t& n) const {
+    std::memset(b, 0, sizeof b);
+    sqlite3_file* fp = nullptr;
+    sqlite3_int64 sz = 0;
+    if (sqlite3_file_control(h(), "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK || !fp || !fp->pMethods ||
+        fp->pMethods->xFileSize(fp, &sz) != SQLITE_OK)
+      return false;
+    size = sz;
+    n = std::min<std::int64_t>(sz, 100);
+    return n == 0 || fp->pMethods->xRead(fp, b, static_cast<int>(n), 0) == SQLITE_OK;
+  }
+
   /// The file size against the page count in the header (under a read lock,
   /// so no writer is half-way through extending the file).
   void check_size() const {
-    std::ifstream f(cfg_.path, std::ios::binary);
     unsigned char b[100];
-    if (!f.read(reinterpret_cast<char*>(b), sizeof b)) return;
+    std::int64_t size = 0, n = 0;
+    if (!header(b, size, n) || n < 100) return;
     std::uint32_t page = be(b + 16, 2);
     if (page == 1) page = 65536;
     const std::uint32_t counter = be(b + 24, 4), pages = be(b + 28, 4), valid_for = be(b + 92, 4);
     std::error_code ec;
     if (pages == 0 || counter != valid_for || fs::exists(cfg_.path + "-wal", ec)) return;
-    const auto size = fs::file_size(cfg_.path, ec);
-    if (ec) return;
-    if (size < static_cast<std::uintmax_t>(page) * pages)
+    if (size < static_cast<std::int64_t>(page) * pages)
       throw DataError(where_ + " is truncated: the file has " + std::to_string(size) +
                       " bytes, its header says " + std::to_string(pages) + " pages of " +
                       std::to_string(page) + " bytes");
   }
 
+  /// What identifies the snapshot this connection's read transaction sees:
+  /// the file change counter (rollback journal; in WAL mode commits go to the
+  /// -wal file and the counter may stay) and PRAGMA data_version.
+  json snapshot() const {
+    unsigned char b[100];
+    std::int64_t size = 0, n = 0;
+    json j = json::object();
+    if (header(b, size, n) && n == 100) {
+      j["change_counter"] = be(b + 24, 4);
+      j["journal"] = b[18] == 2 ? "wal" : "rollback";
+    }
+    sqlite3_stmt* e = nullptr;
+    if (sqlite3_prepare_v2(h(), "PRAGMA data_version", -1, &e, nullptr) == SQLITE_OK && sqlite3_step(e) == SQLITE_ROW)
+      j["data_version"] = sqlite3_column_int64(e, 0);
+    sqlite3_finalize(e);
+    return j;
+  }
+
+  /// A rollback-journal database must not have changed under our read lock;
+  /// if it did, the rows read may mix two states: refuse them.
+  void check_snapshot(const json& before) const {
+    const json now = snapshot();
+    if (before.value("journal", "") == "rollback" && now.contains("change_counter") &&
+        before.contains("change_counter") && now["change_counter"] != before["change_counter"])
+      throw DataError(where_ + " changed while it was read (file change counter " + before["change_counter"].dump() +
+                      " -> " + now["change_counter"].dump() + "): the read lock was lost; nothing was read");
+  }
+
  private:
   void check_magic() const {
-    std::ifstream f(cfg_.path, std::ios::binary);
-    if (!f) throw DataError(where_ + " cannot be read");
-    char b[100];
-    f.read(b, sizeof b);
-    const auto n = f.gcount();
+    unsigned char b[100];
+    std::int64_t size = 0, n = 0;
+    if (!header(b, size, n)) throw DataError(where_ + " cannot be read");
     if (n == 0) throw DataError(where_ + " is not a SQLite database (the file is empty)");
     if (n < 16 || std::memcmp(b, "SQLite format 3", 16) != 0)
       throw DataError(where_ + " is not a SQLite database (it does not start with the SQLite header)");
@@ -496,6 +538,10 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) db.fail(rc, "query", query_sql);
   db.check_size();
+  // The read transaction holds from the first step to the end (Db's BEGIN):
+  // the query and the list query see one snapshot.
+  const json snap = db.snapshot();
+  if (ro.measure) ctx.measure("snapshot", snap);
   {
     // An estimate for memory reservation and progress, from what is cheap to ask.
     std::string est_sql;
@@ -660,6 +706,7 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
     if (rc != SQLITE_DONE) db.fail(rc, "list_query", list_sql);
     out.push_back(std::make_shared<const Column>(join.finish(cfg_.list_column, std::ref(count))));
   }
+  db.check_snapshot(snap);
   progress(1.0);
   ctx.info("read " + std::to_string(n) + " rows x " + std::to_string(out.size()) + " columns from " + db.where() +
            (sharded ? " (worker " + std::to_string(ro.rank) + "'s shard of " + std::to_string(ro.world) + ")" : ""));

@@ -9,6 +9,7 @@ PluginSpec xgboost_spec() {
   s.min_inputs = 1;
   s.max_inputs = 1;
   s.learns = true;
+  s.explains = true;  // exact TreeSHAP
   s.distributed = PluginSpec::Distributed::Combined;  // one model over the shards, through XGBoost's Rabit
   declare_trainer_params(s);
   s.param("mode", ParamType::String,

@@ -1,6 +1,7 @@
 #include "xgboost.hpp"
 
 #include <pipectl/error.hpp>
+#include <pipectl/explanation.hpp>
 #include <pipectl/trainer.hpp>
 
 #include <xgboost/c_api.h>
@@ -618,7 +619,9 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
     if (!f) throw Error("xgboost: cannot write feature_importance.json");
   }
 
-  return predict_for_consumers(ctx, t);
+  Table out = predict_for_consumers(ctx, t);
+  if (!dist) record_importance(ctx, *this, t, threads());
+  return out;
 }
 
 Table XGBoostTrainer::predict_for_consumers(StageContext& ctx, const Table& t) {
@@ -647,6 +650,42 @@ Table XGBoostTrainer::predict_for_consumers(StageContext& ctx, const Table& t) {
              " rows left NULL");
   const FeatureMatrix m = build_features(t, columns_, rows, native_);
   return with_predictions(t, classes_, predict_proba(ctx, m, rows.size()), ctx.stage_id(), rows);
+}
+
+Explanation XGBoostTrainer::explain(const Table& t, const std::vector<std::uint32_t>& rows, int) const {
+  if (!booster_) throw Error("xgboost: nothing fitted or loaded to explain");
+  const FeatureMatrix m = build_features(t, columns_, rows, native_);
+  check_feature_names(feature_names_, m.names, "xgboost");
+  Explanation e;
+  e.features = feature_names_;
+  e.origins = feature_origins(t, columns_, native_);
+  if (e.origins.size() != e.features.size())
+    throw Error("xgboost: " + std::to_string(e.origins.size()) + " feature origins for " +
+                std::to_string(e.features.size()) + " features");
+  e.groups = classes_.size() == 2 ? std::vector<std::string>{classes_[1]} : classes_;
+  e.rows = rows.size();
+  e.note = "exact TreeSHAP (XGBoost) over the trees up to the best iteration; each row's contributions add up to "
+           "its margin (binary: the log-odds of pred_proba)";
+  if (e.rows == 0) return e;
+  DMatrixPtr d = make_dmatrix(m, sanitize_feature_names(feature_names_), nullptr);
+  const json cfg = {{"type", 2},
+                    {"training", false},
+                    {"iteration_begin", 0},
+                    {"iteration_end", best_iteration_ + 1},
+                    {"strict_shape", true}};
+  const std::string cfg_s = cfg.dump();
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* out = nullptr;
+  XGB_CALL(XGBoosterPredictFromDMatrix, booster_.get(), d.get(), cfg_s.c_str(), &shape, &dim, &out);
+  // strict_shape: (rows, groups, features + 1), the bias last.
+  std::size_t total = 1;
+  for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<std::size_t>(shape[i]);
+  const std::size_t expect = e.rows * e.groups.size() * e.width();
+  if (dim != 3 || total != expect)
+    throw Error("xgboost: contributions have " + std::to_string(total) + " values, expected " + std::to_string(expect));
+  e.values.assign(out, out + total);
+  return e;
 }
 
 Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {

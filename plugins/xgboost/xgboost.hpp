@@ -75,6 +75,10 @@ class XGBoostTrainer : public Stage {
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   json save_state(const std::filesystem::path& dir) const override;
   void load_state(const json& state, const std::filesystem::path& dir) override;
+  /// Exact TreeSHAP (XGBoosterPredictFromDMatrix, type 2) over the trees up
+  /// to the best iteration: per row and class (multiclass), adding up to the
+  /// margin (binary: the log-odds of pred_proba).
+  Explanation explain(const Table& input, const std::vector<std::uint32_t>& rows, int threads) const override;
 
   // Fitted / loaded state, for tests.
   int best_iteration() const { return best_iteration_; }

@@ -59,12 +59,12 @@ TEST_CASE("dist: pipectl run --workers refuses, before starting anything, stages
   CHECK_FALSE(fs::exists(home / "x"));
 }
 
-TEST_CASE("dist: a shuffled split cannot run on several workers; the message says to hash") {
+TEST_CASE("dist: a shuffled split cannot run on several workers, and the message says to hash") {
   TempDir home;
   const std::string db = gen_db(9688, 42);
   auto r = run_pipectl(run_args("iot.toml", db, home / "x") + " --set split.method=shuffle --workers 2", home.path);
   CHECK(r.rc == 5);
-  CHECK(r.err.find("stage \"split\" (plugin \"splitter\"): method \"shuffle\" splits by row position within one "
+  CHECK(r.err.find("stage \"split\" (plugin \"splitter\") failed: method \"shuffle\" splits by row position within one "
                    "process; on several workers use method = \"hash\"") != std::string::npos);
   CHECK(r.err.find("the distributed run of 2 workers failed") != std::string::npos);
 }

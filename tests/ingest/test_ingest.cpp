@@ -1,6 +1,8 @@
 // End-to-end tests on captures written by hand: sessions, DNS names, devices,
 // skipped frames, the command line, the database file.
 #include "common.hpp"
+
+#include <pipectl/test_skip.hpp>
 #include "craft.hpp"
 #include "ingest.hpp"
 #include "oui.hpp"
@@ -302,8 +304,7 @@ TEST_CASE("ingest/crafted: devices, manufacturers and labels") {
     auto r = ingest({"pcap", cap, "--out", db});
     REQUIRE_MESSAGE(r.rc == 0, r.err);
     if (pipectl::ingest::default_oui_files().empty()) {
-      MESSAGE("skipped: ieee-data is not installed");
-      return;
+      return pipectl::testing::skip_required_on_ci("ieee-data is not installed");
     }
     CHECK(join(query(db, kDevices)) ==
           "1|00:17:88:24:76:ff|192.168.1.6|Philips Lighting BV|NULL|Philips-hue\n"

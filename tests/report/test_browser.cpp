@@ -5,6 +5,7 @@
 #include "fixture.hpp"
 
 #include <doctest/doctest.h>
+#include <pipectl/test_skip.hpp>
 
 #include <cstdlib>
 #include <regex>
@@ -41,8 +42,7 @@ std::uint32_t be32(const std::string& s, std::size_t at) {
 
 TEST_CASE("compare.html in headless Chromium: screenshot and rendered DOM") {
   if (!fs::exists(kChromium)) {
-    MESSAGE("skipped: " << kChromium << " is not installed (./setup installs the chromium package)");
-    return;
+    return pipectl::testing::skip_required_on_ci(std::string(kChromium) + " is not installed (./setup installs the chromium package)");
   }
   TempDir t;
   const auto dir = t / "cmp-20261127T150024Z";

@@ -191,3 +191,44 @@ TEST_CASE("write_compare: gnuplot missing or failing is a clear error") {
     CHECK_FALSE(fs::exists(t / "out/compare.html"));
   }
 }
+
+TEST_CASE("write_compare: feature importance as one bar chart per model that has it") {
+  TempDir t;
+  const auto dir = t / "cmp-20261127T150024Z";
+  const auto models = two_models();
+  make_run(dir, models, Layout::Shared);
+  // The first trainer recorded its importance beside its own figures, the second did not.
+  json metrics = read_json(dir / "metrics.json");
+  json feats = json::array();
+  for (int i = 0; i < 20; ++i)
+    feats.push_back({{"feature", "f_" + std::to_string(i) + (i == 3 ? "=a \"b\"" : "")}, {"mean_abs", 2.0 - 0.1 * i}});
+  metrics[models[0].id]["importance"] = {{"rows", 1453}, {"groups", {"yes"}}, {"note", "n"}, {"features", feats}};
+  write(dir / "metrics.json", metrics.dump(2));
+  const auto rep = pipectl::report::build_compare(dir);
+  REQUIRE(rep.importance.contains(models[0].id));
+  CHECK_FALSE(rep.importance.contains(models[1].id));
+  bool noted = false;
+  for (const auto& n : rep.notes) noted |= n.find("\"" + models[1].id + "\" has no feature importance") != std::string::npos;
+  CHECK(noted);
+  const auto out = dir / "report";
+  pipectl::report::write_compare(rep, out);
+  CHECK(fs::is_regular_file(out / "importance-0.svg"));
+  CHECK_FALSE(fs::exists(out / "importance-1.svg"));
+  CHECK(read_json(out / "compare.json")["importance"][models[0].id] == metrics[models[0].id]["importance"]);
+  const std::string html = slurp(out / "compare.html");
+  const auto fig = html.find("<figure id=\"importance-0\" data-model=\"" + models[0].id + "\">");
+  REQUIRE(fig != std::string::npos);
+  const auto end = html.find("</figure>", fig);
+  CHECK(html.find("<svg", fig) < end);
+  CHECK(count(html, "<svg") == 3);
+  // The 15 largest, in order, as the chart's labels; not the 16th.
+  std::size_t at = fig;
+  for (std::size_t i = 0; i < pipectl::report::kImportanceBars; ++i) {
+    const std::string label = ">f_" + std::to_string(i) + (i == 3 ? "=a " : "<");
+    const auto p = html.find(label, at);
+    CHECK_MESSAGE((p != std::string::npos && p < end), label);
+    if (p != std::string::npos) at = p;
+  }
+  CHECK(html.find(">f_15<", fig) == std::string::npos);
+  CHECK(slurp(out / "compare.md").find("![" + models[0].id + "](importance-0.svg)") != std::string::npos);
+}

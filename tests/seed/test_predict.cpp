@@ -91,6 +91,77 @@ TEST_CASE("predict: --by device ranks the IoT devices first") {
     CHECK(std::stod(rows[i - 1].at("p_positive")) >= std::stod(rows[i].at("p_positive")));
 }
 
+TEST_CASE("predict: every input session has a row, predicted or dropped with the cleaner's reason") {
+  TempDir t;
+  const std::string db = (t / "damaged.sqlite").string();
+  fs::copy_file(demo_db(43), db);
+  // Damage 3 % of the sessions, each kind on its own sessions.
+  sql(db, "update sessions set srcport = null where sessionid % 100 = 1");
+  sql(db, "update sessions set lensum = -5 where sessionid % 100 = 2");
+  sql(db, "update sessions set dstport = 70000 where sessionid % 100 = 3");
+  std::map<std::string, std::string> expected;  // sessionid -> status of the damaged ones
+  std::vector<std::string> all;
+  {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(h, "select sessionid from sessions order by sessionid", -1, &st, nullptr) == SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const auto id = sqlite3_column_int64(st, 0);
+      all.push_back(std::to_string(id));
+      if (id % 100 == 1) expected[all.back()] = "dropped: null srcport";
+      if (id % 100 == 2) expected[all.back()] = "dropped: negative bytes";
+      if (id % 100 == 3) expected[all.back()] = "dropped: port_range dstport";
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+  }
+  REQUIRE(expected.size() > 300);
+  // One chunk, and chunks of 2,000 sessions: the same rows.
+  for (const std::string chunk : {"", " --chunk-rows 2000"}) {
+    CAPTURE(chunk);
+    const auto out = t / ("p" + std::to_string(chunk.size()) + ".csv");
+    auto r = run_pipectl("predict " + quote(fitted_run().string()) + " --input " + quote(db) + chunk + " --out " +
+                             quote(out.string()),
+                         t.path);
+    REQUIRE_MESSAGE(r.rc == 0, r.err);
+    const auto rows = read_csv(out);
+    REQUIRE(rows.size() == all.size());
+    std::map<std::string, std::int64_t> by_status;
+    std::size_t mismatched = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& row = rows[i];
+      CHECK(row.at("sessionid") == all[i]);  // each session once, in key order
+      const std::string& status = row.at("status");
+      ++by_status[status];
+      if (status == "ok") {
+        CHECK(!row.at("probability").empty());
+        CHECK(!row.at("predicted").empty());
+      } else {
+        CHECK(row.at("probability").empty());
+        CHECK(row.at("predicted").empty());
+      }
+      const auto e = expected.find(row.at("sessionid"));
+      // A damaged session has its reason; any other dropped one was damaged by the generator.
+      if (e != expected.end() ? status != e->second : status != "ok") ++mismatched;
+    }
+    CHECK(mismatched == 0);
+    // The summary on stderr counts the same.
+    std::int64_t dropped = 0;
+    std::string why;
+    for (const auto& [status, n] : by_status) {
+      if (status == "ok") continue;
+      dropped += n;
+      why += (why.empty() ? "" : ", ") + status.substr(9) + ": " + std::to_string(n);
+    }
+    const std::string summary = "predict: " + std::to_string(all.size()) + " sessions: " +
+                                std::to_string(by_status["ok"]) + " predicted, " + std::to_string(dropped) +
+                                " dropped (" + why + ")\n";
+    CHECK_MESSAGE(r.err.find(summary) != std::string::npos, r.err);
+    CHECK(dropped == static_cast<std::int64_t>(expected.size()));
+  }
+}
+
 TEST_CASE("predict: clear errors for a bad bundle or input") {
   TempDir t;
   SUBCASE("not a run folder") {
@@ -144,11 +215,9 @@ TEST_CASE("cache: an unchanged re-run does no stage work, a new max_depth re-run
   std::sort(runs.begin(), runs.end());
   REQUIRE(runs.size() == 2);
   const auto info1 = json::parse(slurp(runs[0] / "run.json")), info2 = json::parse(slurp(runs[1] / "run.json"));
-  // Timing: the cached run does no stage work, so it is far quicker (bench/
-  // measures it; here only the direction is asserted, since a loaded CI
-  // machine makes ratios of fractions of a second noisy).
+  // No timing is asserted (bench/ measures speed): that the cached run did no
+  // stage work is checked above, by its log.
   MESSAGE("cached run " << info2["duration_s"] << " s vs first run " << info1["duration_s"] << " s");
-  CHECK(info2["duration_s"].get<double>() < info1["duration_s"].get<double>());
   CHECK(slurp(runs[0] / "metrics.json") == slurp(runs[1] / "metrics.json"));
   CHECK(fs::exists(runs[1] / "stages/train/model.json"));
 

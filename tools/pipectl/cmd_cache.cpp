@@ -108,9 +108,14 @@ int cmd_cache(const Args& args) {
   }
   StageCache cache(StageCache::default_root());
   if (args[0] == "prune") {
-    auto n = cache.prune();
-    std::printf("removed %zu cached stage output%s from %s\n", n, n == 1 ? "" : "s", cache.root().string().c_str());
-    return 0;
+    const auto r = cache.prune();
+    std::printf("removed %zu cached stage output%s from %s\n", r.removed, r.removed == 1 ? "" : "s",
+                cache.root().string().c_str());
+    if (r.failed == 0) return 0;
+    std::fprintf(stderr, "error: %zu cached stage output%s could not be removed (%zu path%s failed) from %s:\n",
+                 r.kept, r.kept == 1 ? "" : "s", r.failed, r.failed == 1 ? "" : "s", cache.root().string().c_str());
+    for (const auto& e : r.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+    return code(ExitCode::Failure);
   }
   if (args[0] == "info") {
     auto [n, bytes] = cache.usage();

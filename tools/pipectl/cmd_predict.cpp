@@ -7,6 +7,7 @@
 // (Mode::Apply, nothing refitted), in chunks of sessions when the source
 // can read key ranges from a SQLite file, so memory stays bounded.
 #include "commands.hpp"
+#include "explain.hpp"
 
 #include <pipectl/config.hpp>
 #include <pipectl/features.hpp>
@@ -39,6 +40,7 @@ struct Prediction {
   std::vector<double> proba;  // binary: {p(positive)}; multiclass: one per class
   std::int32_t pred = 0;
   std::string truth;  // "" when unlabelled
+  std::size_t row = 0;  // in the chunk's table (for --explain)
 };
 
 std::string fmt17(double v) {
@@ -92,11 +94,81 @@ ResolvedPipeline upstream_of(const ResolvedPipeline& p, std::size_t model) {
   return q;
 }
 
+// --- Every input session accounted for -------------------------------------
+// A session the source read but the model did not predict gets a row with an
+// empty probability and a status naming why: the reason a stage gave for it
+// in stages/<id>/dropped_rows.tsv (the cleaner writes one in Mode::Apply:
+// `<row index in its input>\t<reason>`, e.g. `null.srcport`), else that it
+// is not in the model's output.
+
+struct Dropped {
+  std::int64_t sessionid;
+  std::string status;  ///< "dropped: null srcport"
+};
+
+struct Accounting {
+  std::int64_t predicted = 0;
+  std::map<std::string, std::int64_t> dropped;  ///< status -> sessions
+
+  /// "predict: 10172 sessions: 10169 predicted, 3 dropped (null srcport: 2, negative bytes: 1)"
+  std::string summary() const {
+    std::int64_t d = 0;
+    std::string why;
+    for (const auto& [status, n] : dropped) {
+      d += n;
+      why += (why.empty() ? "" : ", ") + status.substr(status.find(": ") + 2) + ": " + std::to_string(n);
+    }
+    std::string s = "predict: " + std::to_string(predicted + d) + " sessions: " + std::to_string(predicted) +
+                    " predicted, " + std::to_string(d) + " dropped";
+    return d ? s + " (" + why + ")" : s;
+  }
+};
+
+std::vector<Dropped> dropped_sessions(const ResolvedPipeline& piece, const RunResult& r, const fs::path& run_out,
+                                      const std::string& src_id, const std::string& key,
+                                      const std::vector<std::int64_t>& predicted_sorted) {
+  std::unordered_map<std::int64_t, std::string> why;
+  for (const auto& s : piece.stages) {
+    const fs::path f = run_out / "stages" / s.id / "dropped_rows.tsv";
+    if (s.inputs.empty() || !fs::exists(f)) continue;
+    const auto in = r.outputs.find(piece.stages[s.inputs[0]].id);
+    if (in == r.outputs.end() || !in->second) continue;
+    ColumnPtr k = in->second->find(key);
+    if (!k || !k->is_numeric()) continue;
+    std::ifstream is(f);
+    std::string line;
+    while (std::getline(is, line)) {
+      const auto tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      const auto row = static_cast<std::size_t>(std::stoull(line.substr(0, tab)));
+      if (row >= k->rows() || k->is_null(row)) continue;
+      std::string reason = line.substr(tab + 1);
+      std::replace(reason.begin(), reason.end(), '.', ' ');
+      why.emplace(static_cast<std::int64_t>(k->number(row)), "dropped: " + reason);
+    }
+  }
+  std::vector<Dropped> out;
+  const auto src = r.outputs.find(src_id);
+  if (src == r.outputs.end() || !src->second) return out;
+  ColumnPtr sk = src->second->find(key);
+  if (!sk || !sk->is_numeric()) return out;
+  for (std::size_t i = 0; i < sk->rows(); ++i) {
+    if (sk->is_null(i)) continue;
+    const auto id = static_cast<std::int64_t>(sk->number(i));
+    if (std::binary_search(predicted_sorted.begin(), predicted_sorted.end(), id)) continue;
+    const auto w = why.find(id);
+    out.push_back({id, w != why.end() ? w->second : "dropped: not in the output of model stage"});
+  }
+  std::sort(out.begin(), out.end(), [](const Dropped& a, const Dropped& b) { return a.sessionid < b.sessionid; });
+  return out;
+}
+
 }  // namespace
 
 int cmd_predict(const Args& args) {
   Common c;
   std::string run_dir, input, out, by = "session", model, aggregate = "mean_logodds", chunk_key = "sessionid";
+  std::string explain, report;
   std::vector<std::string> source_params;
   std::int64_t chunk_rows = 1000000;
   double threshold = 0.5;
@@ -117,13 +189,19 @@ int cmd_predict(const Args& args) {
       "model", po::value<std::string>(&model), "the trainer stage to use when the run has several")(
       "chunk-rows", po::value<std::int64_t>(&chunk_rows),
       "sessions per chunk when the source reads key ranges (default 1000000; 0 = all at once)")(
-      "quiet,q", po::bool_switch(&quiet), "no progress output");
+      "quiet,q", po::bool_switch(&quiet), "no progress output")(
+      "explain", po::value<std::string>(&explain),
+      "K: reason_1..reason_K, the K features contributing most to each row's log-odds; all: contrib.<feature> "
+      "columns and contrib.bias (models whose plugin declares `explains`: xgboost, liblinear)")(
+      "report", po::value<std::string>(&report),
+      "--by device: also write this self-contained HTML page (devices by probability, with their top reasons)");
   d.add_options()("allow-insecure-plugins", po::bool_switch(&c.allow_insecure), "load plugins from insecure folders");
   po::variables_map vm;
   int rc = 0;
   if (!parse(args, d, vm,
              "usage: pipectl predict RUN_DIR --input FILE|CONNINFO [--source-param K=V]... [--out predictions.csv] "
-             "[--by session|device] [--aggregate mean_logodds|vote] [--model STAGE]",
+             "[--by session|device] [--aggregate mean_logodds|vote] [--model STAGE] [--explain K|all] "
+             "[--report devices.html]",
              "run", 1, &rc))
     return rc;
   if (by != "session" && by != "device") {
@@ -132,6 +210,10 @@ int cmd_predict(const Args& args) {
   }
   if (aggregate != "mean_logodds" && aggregate != "vote") {
     std::fprintf(stderr, "pipectl: --aggregate must be mean_logodds or vote\n");
+    return code(ExitCode::Usage);
+  }
+  if (!report.empty() && by != "device") {
+    std::fprintf(stderr, "pipectl: --report writes the devices page: it needs --by device\n");
     return code(ExitCode::Usage);
   }
   if (input.empty()) {
@@ -254,6 +336,12 @@ int cmd_predict(const Args& args) {
                                             "the validation devices (--threshold overrides it)\n",
                      threshold, from.c_str());
     }
+    // --explain: the model must say it can, before any data is read.
+    std::unique_ptr<PredictExplainer> ex;
+    const auto& model_stage = full.stages[model_ix];
+    if (!explain.empty() || (!report.empty() && model_stage.plugin->spec.explains))
+      ex = std::make_unique<PredictExplainer>(explain.empty() ? "3" : explain, reg, model_stage, run);
+    const std::string model_input = full.stages.at(model_stage.inputs.at(0)).id;
 
     // Chunks of sessions when the source reads key ranges.
     const auto& src = sub.stages[sub.index_of(src_id)];
@@ -322,6 +410,16 @@ int cmd_predict(const Args& args) {
     };
     std::int64_t written = 0;
     bool header = false;
+    Accounting accounting;
+    // The explanation's columns (--explain) follow status; a dropped session leaves them empty.
+    const std::string explain_header = ex ? ex->session_header() : "";
+    const std::string session_header = "sessionid,probability,predicted,label,status" + explain_header + "\n";
+    const char* const kSessionHeader = session_header.c_str();
+    const std::string dropped_fill(static_cast<std::size_t>(std::count(explain_header.begin(), explain_header.end(), ',')), ',');
+    auto write_dropped = [&](const Dropped& d) {
+      const std::string line = std::to_string(d.sessionid) + ",,,," + csv_field(d.status) + dropped_fill + "\n";
+      std::fwrite(line.data(), 1, line.size(), of);
+    };
     std::int64_t chunk_no = 0;
     try {
       for (const auto& [lo, hi] : ranges) {
@@ -345,12 +443,29 @@ int cmd_predict(const Args& args) {
         opt.jobs = 1;
         Logger chunk_log(LogLevel::Warn);
         RunResult r = run_pipeline(piece, reg, opt, ranges.size() == 1 ? log : chunk_log);
+        const Table& t = *r.outputs.at(model_id);
+        std::vector<Dropped> dropped;
         {
+          std::vector<std::int64_t> ids;
+          if (ColumnPtr k = t.find(chunk_key); k && k->is_numeric())
+            for (std::size_t i = 0; i < k->rows(); ++i)
+              if (!k->is_null(i)) ids.push_back(static_cast<std::int64_t>(k->number(i)));
+          std::sort(ids.begin(), ids.end());
+          dropped = dropped_sessions(piece, r, opt.out.value(), src_id, chunk_key, ids);
+          for (const auto& d : dropped) ++accounting.dropped[d.status];
           std::error_code ec;
           fs::remove_all(opt.out.value(), ec);
         }
-        const Table& t = *r.outputs.at(model_id);
-        if (t.rows() == 0) continue;
+        if (t.rows() == 0 && dropped.empty()) continue;
+        if (t.rows() == 0) {  // every session of the chunk dropped
+          if (by == "session") {
+            if (!header) std::fputs(kSessionHeader, of);
+            header = true;
+            for (const auto& d : dropped) write_dropped(d);
+            written += static_cast<std::int64_t>(dropped.size());
+          }
+          continue;
+        }
         const Column& pl = t.at("pred_label");
         classes = *pl.dictionary;
         binary = classes.size() <= 2;
@@ -371,23 +486,40 @@ int cmd_predict(const Args& args) {
                                                 : written + static_cast<std::int64_t>(i);
           for (auto* col : pc) p.proba.push_back(col->f64[i]);
           p.pred = pl.codes[i];
+          p.row = i;
           if (truth && !truth->is_null(i)) {
             if (truth->type == DType::Categorical && truth->codes[i] >= 0) p.truth = truth_names[truth->codes[i]];
             else if (truth->type == DType::Int64) p.truth = truth_names.at(static_cast<std::size_t>(truth->i64[i]));
           }
           preds.push_back(std::move(p));
         }
+        if (ex) {
+          std::vector<std::int32_t> codes(pl.codes.begin(), pl.codes.end());
+          std::vector<std::int64_t> dev_of;
+          if (by == "device")
+            for (const auto& p : preds) {
+              auto it = std::lower_bound(sess_dev.begin(), sess_dev.end(), std::make_pair(p.sessionid, std::int64_t{-1}));
+              dev_of.push_back(it == sess_dev.end() || it->first != p.sessionid ? -1 : it->second);
+            }
+          ex->chunk(*r.outputs.at(model_input), codes, dev_of);
+        }
         std::sort(preds.begin(), preds.end(),
                   [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
+        accounting.predicted += static_cast<std::int64_t>(preds.size());
         if (by == "session") {
-          if (!header) std::fputs("sessionid,probability,predicted,label\n", of);
+          if (!header) std::fputs(kSessionHeader, of);
           header = true;
+          std::size_t d = 0;
           for (const auto& p : preds) {
+            for (; d < dropped.size() && dropped[d].sessionid < p.sessionid; ++d) write_dropped(dropped[d]);
             const double prob = binary ? p.proba[0] : p.proba[static_cast<std::size_t>(p.pred)];
             const std::string line = std::to_string(p.sessionid) + "," + fmt17(prob) + "," +
-                                     csv_field(classes[static_cast<std::size_t>(p.pred)]) + "," + csv_field(p.truth) + "\n";
+                                     csv_field(classes[static_cast<std::size_t>(p.pred)]) + "," + csv_field(p.truth) +
+                                     ",ok" + (ex ? ex->session_suffix(p.row) : "") + "\n";
             std::fwrite(line.data(), 1, line.size(), of);
           }
+          for (; d < dropped.size(); ++d) write_dropped(dropped[d]);
+          written += static_cast<std::int64_t>(dropped.size());
         } else {
           const std::size_t k = binary ? 1 : classes.size();
           for (const auto& p : preds) {
@@ -416,11 +548,13 @@ int cmd_predict(const Args& args) {
           const Dev* d;
           double p;
           std::string verdict;
+          std::int64_t id = -1;
+          std::size_t group = 0;
         };
         std::vector<Row> rows;
         for (const auto& [id, d] : devs) {
           if (d.sessions == 0) continue;
-          Row r{&d, 0, ""};
+          Row r{&d, 0, "", id, 0};
           if (binary) {
             r.p = aggregate == "vote" ? double(d.votes) / d.sessions : 1 / (1 + std::exp(-d.sum[0] / d.sessions));
             r.verdict = classes.size() == 2 ? classes[r.p >= threshold ? 1 : 0] : (r.p >= threshold ? "1" : "0");
@@ -430,6 +564,7 @@ int cmd_predict(const Args& args) {
               if (d.sum[j] > d.sum[best]) best = j;
             r.p = d.sum[best] / d.sessions;
             r.verdict = classes[best];
+            r.group = best;
           }
           rows.push_back(r);
         }
@@ -438,29 +573,52 @@ int cmd_predict(const Args& args) {
           return a.d->mac < b.d->mac;
         });
         std::string csv = std::string("mac,manufacturer,hostname,sessions,") + (binary ? "p_positive" : "p_verdict") +
-                          ",verdict,device_type\n";
+                          ",verdict,device_type" + (ex ? ex->device_header() : "") + "\n";
+        std::vector<DeviceLine> lines;
         for (const auto& r : rows)
           csv += csv_field(r.d->mac) + "," + csv_field(r.d->manufacturer) + "," + csv_field(r.d->hostname) + "," +
                  std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) + "," +
-                 csv_field(r.d->device_type) + "\n";
+                 csv_field(r.d->device_type) + (ex ? ex->device_suffix(r.id, r.group) : "") + "\n";
+        if (!report.empty())
+          for (const auto& r : rows) {
+            DeviceLine l{r.d->mac, r.d->manufacturer, r.d->hostname, r.d->device_type, r.verdict, r.d->sessions, r.p, {}};
+            if (ex) {
+              l.reasons = ex->device_reasons(r.id, r.group);
+              if (l.reasons.size() > static_cast<std::size_t>(ex->all() ? 5 : ex->k()))
+                l.reasons.resize(static_cast<std::size_t>(ex->all() ? 5 : ex->k()));
+            }
+            lines.push_back(std::move(l));
+          }
         std::fwrite(csv.data(), 1, csv.size(), of);
         device_rows = rows.size();
+        if (!report.empty()) {
+          const std::string note =
+              ex ? "" : "model \"" + model_id + "\" cannot explain its predictions: no reasons are shown";
+          write_file_atomic(report, devices_html(run_dir, model_id, input, lines, binary, note));
+          if (!quiet) std::fprintf(stderr, "wrote %zu devices to %s\n", lines.size(), report.c_str());
+        }
       } else if (!header) {
-        std::fputs("sessionid,probability,predicted,label\n", of);
+        std::fputs(kSessionHeader, of);
       }
       if (std::fflush(of) != 0 || std::ferror(of)) throw Error("writing the predictions failed");
+      if (!quiet || !accounting.dropped.empty()) std::fprintf(stderr, "%s\n", accounting.summary().c_str());
       if (!out.empty()) {
         std::fclose(of);
         fs::rename(tmp_out, out);
         if (!quiet)
           std::fprintf(stderr, "wrote %lld %s to %s\n",
                        static_cast<long long>(by == "session" ? written : static_cast<std::int64_t>(device_rows)),
-                       by == "session" ? "session predictions" : "device verdicts", out.c_str());
+                       by == "session" ? "sessions" : "device verdicts", out.c_str());
       }
     } catch (...) {
       discard();
+      // The runner said where the failed chunk's folder is kept: keep it.
       std::error_code ec;
-      fs::remove_all(scratch, ec);
+      bool kept = false;
+      for (auto it = fs::directory_iterator(scratch, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+        kept = kept || it->path().extension() == ".failed";
+      if (kept) log.log(LogLevel::Warn, "", "the failed run folder is kept in " + scratch.string());
+      else fs::remove_all(scratch, ec);
       throw;
     }
     {

@@ -298,13 +298,15 @@ int cmd_worker(const Args& args) {
       opt.out = std::filesystem::path(runs_dir) / ".workers" /
                 (safe_file_name(l->pipeline.name) + "-rank" + std::to_string(rank));
     }
+    History history(History::default_path(), [&](const std::string& m) { log.log(LogLevel::Warn, "", m); });
+    if (rank == 0) opt.on_publish = history_recorder(history, *l, file, "", log);
     auto res = run_pipeline(l->pipeline, l->registry, opt, log);
-    if (rank == 0) {
-      History history(History::default_path());
-      record_run(history, *l, file, res, "", log);
-    } else {
+    if (rank != 0) {
       std::error_code ec;
       std::filesystem::remove_all(res.dir, ec);
+      if (ec)
+        log.log(LogLevel::Warn, "", "could not remove this worker's run folder \"" + res.dir.string() + "\": " +
+                                        ec.message());
     }
     return 0;
   } catch (const std::exception& e) {

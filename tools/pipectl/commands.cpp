@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -155,28 +156,36 @@ std::vector<std::string> sweep_values(const std::string& set) {
   return vals;
 }
 
-void record_run(History& history, const Loaded& l, const std::string& file, const RunResult& res,
-                const std::string& sweep_id, Logger& log) {
-  RunEntry e;
-  e.run_id = res.dir.filename().string();
-  e.pipeline = l.pipeline.name;
-  e.pipeline_hash = l.pipeline.hash();
-  e.pipeline_file = std::filesystem::absolute(file).lexically_normal().string();
-  e.run_dir = res.dir.string();
-  e.status = "ok";
-  e.sweep = sweep_id;
-  e.data_hash = data_fingerprint(l.pipeline);
-  e.seed = l.pipeline.seed;
-  e.started = res.info.value("started", std::int64_t{0});
-  e.duration_s = res.info.value("duration_s", 0.0);
-  e.params = flatten_params(l.pipeline);
-  for (const auto& st : l.pipeline.stages) e.plugins[st.plugin->name] = st.plugin->version;
-  e.metrics = flatten_metrics(res.metrics);
-  try {
-    history.record(e);
-  } catch (const std::exception& ex) {
-    log.log(LogLevel::Warn, "", std::string("could not record the run in the history: ") + ex.what());
-  }
+std::function<void(const std::filesystem::path&, const json&, const json&, bool)> history_recorder(
+    const History& history, const Loaded& l, const std::string& file, const std::string& sweep_id, Logger& log) {
+  std::random_device rd;
+  char uid[40];
+  std::snprintf(uid, sizeof uid, "%08x%08x%08x", rd(), rd(), static_cast<unsigned>(::getpid()));
+  return [&history, &l, file, sweep_id, &log, uid = std::string(uid)](const std::filesystem::path& dir,
+                                                                      const json& info, const json& metrics,
+                                                                      bool published) {
+    RunEntry e;
+    e.run_id = dir.filename().string();
+    e.uid = uid;
+    e.pipeline = l.pipeline.name;
+    e.pipeline_hash = l.pipeline.hash();
+    e.pipeline_file = std::filesystem::absolute(file).lexically_normal().string();
+    e.run_dir = dir.string();
+    e.status = published ? "ok" : "publishing";
+    e.sweep = sweep_id;
+    e.data_hash = data_fingerprint(l.pipeline);
+    e.seed = l.pipeline.seed;
+    e.started = info.value("started", std::int64_t{0});
+    e.duration_s = info.value("duration_s", 0.0);
+    e.params = flatten_params(l.pipeline);
+    for (const auto& st : l.pipeline.stages) e.plugins[st.plugin->name] = st.plugin->version;
+    e.metrics = flatten_metrics(metrics);
+    try {
+      history.record(e);
+    } catch (const std::exception& ex) {
+      log.log(LogLevel::Warn, "", std::string("could not record the run in the history: ") + ex.what());
+    }
+  };
 }
 
 int cmd_run(const Args& args, std::vector<std::filesystem::path>* run_dirs) {
@@ -298,7 +307,7 @@ SweepDone run_request(const RunRequest& rq, std::vector<std::filesystem::path>* 
   }
   Logger log(level_from(rq.quiet, rq.verbose), rq.log_format == "json" ? LogFormat::Json : LogFormat::Text);
   install_signal_handlers();
-  History history(History::default_path());
+  History history(History::default_path(), [&](const std::string& m) { log.log(LogLevel::Warn, "", m); });
   for (std::size_t k = 0; k < loaded.size(); ++k) {
     auto& l = *loaded[k];
     if (sweep) {
@@ -316,8 +325,8 @@ SweepDone run_request(const RunRequest& rq, std::vector<std::filesystem::path>* 
     ro.use_cache = !rq.no_cache;
     ro.keep_outputs = rq.keep_outputs;
     ro.print_reports = rq.print_reports;
+    ro.on_publish = history_recorder(history, l, file, done.sweep_id, log);
     auto res = run_pipeline(l.pipeline, l.registry, ro, log);
-    record_run(history, l, file, res, done.sweep_id, log);
     if (run_dirs) run_dirs->push_back(res.dir);
     done.runs.push_back(std::move(res));
   }

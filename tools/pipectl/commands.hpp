@@ -76,9 +76,11 @@ struct Loaded {
 std::unique_ptr<Loaded> load_pipeline(const std::string& file, const Common& c, bool warn = true);
 LogLevel level_from(bool quiet, bool verbose);
 
-/// Record a finished run in the run history (a warning if that fails).
-void record_run(History& history, const Loaded& l, const std::string& file, const RunResult& res,
-                const std::string& sweep_id, Logger& log);
+/// Records a run in the run history in the step that publishes its folder
+/// (RunOptions::on_publish: a row "publishing" before the rename, "ok" after;
+/// a warning if that fails).
+std::function<void(const std::filesystem::path&, const json&, const json&, bool)> history_recorder(
+    const History& history, const Loaded& l, const std::string& file, const std::string& sweep_id, Logger& log);
 
 /// One --set as the overrides it stands for: a value list "stage.key=a,b,c"
 /// (unquoted, not an array or table) is a sweep axis of three; anything

@@ -101,6 +101,7 @@ std::string describe_plugin(const LoadedPlugin& p) {
   o << "  Schema       " << (p.spec.schema_doc.empty() ? (p.spec.schema ? "declared by its rule" : "its input, unchanged")
                                                           : p.spec.schema_doc)
     << "\n";
+  if (p.spec.explains) o << "  Explains     yes (per-row feature contributions: pipectl predict --explain)\n";
   o << "\nParameters:\n";
   if (p.spec.params.empty()) o << "  none\n";
   for (const auto& ps : p.spec.params) {

@@ -473,6 +473,20 @@ CompareReport build_compare(const fs::path& run_dir_in) {
     row.has_curves = !c["roc"].is_null() || !c["pr"].is_null();
     rep.curves[row.name] = std::move(c);
   }
+  // Feature importance: the trainers' own `importance` figures.
+  // (Runs made before trainers recorded it have none at all: then nothing is said.)
+  for (const auto& row : rep.rows) {
+    const std::string& tr = row.trainer.empty() ? row.model : row.trainer;
+    if (metrics.contains(tr) && metrics[tr].is_object() && metrics[tr].contains("importance") &&
+        metrics[tr]["importance"].is_object() && metrics[tr]["importance"].contains("features") &&
+        metrics[tr]["importance"]["features"].is_array())
+      rep.importance[row.name] = metrics[tr]["importance"];
+  }
+  if (!rep.importance.empty())
+    for (const auto& row : rep.rows)
+      if (!rep.importance.contains(row.name))
+        rep.notes.push_back("model \"" + row.name + "\" has no feature importance (its plugin \"" + row.plugin +
+                            "\" does not explain its predictions)");
   if (any_multiclass)
     rep.notes.push_back("multiclass models: ROC AUC, PR AUC and F1 are macro averages over the one-vs-rest classes; "
                         "their plotted curves are the macro average of the one-vs-rest curves");

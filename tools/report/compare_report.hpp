@@ -69,6 +69,11 @@ struct CompareReport {
   /// "roc": {"fpr":[], "tpr":[], "auc"} | null, "pr": {"recall":[], "precision":[],
   /// "average_precision"} | null, "per_class": {class: {"roc", "pr"}} (multiclass)}.
   nlohmann::json curves = nlohmann::json::object();
+  /// Keyed by ModelRow::name, for the models that explain: the trainer's
+  /// `importance` metric from metrics.json ({"rows", "groups", "note",
+  /// "features": [{"feature", "mean_abs"}…]}, mean |contribution| on the
+  /// test rows, largest first).
+  nlohmann::json importance = nlohmann::json::object();
 
   // Extras.
   std::filesystem::path run_dir;
@@ -94,7 +99,13 @@ void write_compare(const CompareReport& report, const std::filesystem::path& out
 /// available), the best model(s) per column, and the curves.
 nlohmann::json to_json(const CompareReport& report);
 
-/// The self-contained HTML page, given the two SVG documents as gnuplot wrote them.
-std::string html_page(const CompareReport& report, const std::string& roc_svg, const std::string& pr_svg);
+/// The self-contained HTML page, given the two SVG documents as gnuplot wrote
+/// them, and one feature-importance bar chart per model that has one
+/// (model name, SVG).
+std::string html_page(const CompareReport& report, const std::string& roc_svg, const std::string& pr_svg,
+                      const std::vector<std::pair<std::string, std::string>>& importance_svgs = {});
+
+/// Features shown in a model's importance chart (the largest mean |contribution|).
+constexpr std::size_t kImportanceBars = 15;
 
 }  // namespace pipectl::report

@@ -282,6 +282,7 @@ json to_json(const CompareReport& report) {
   }
   j["best"] = bj;
   j["curves"] = report.curves;
+  j["importance"] = report.importance;
   j["notes"] = report.notes;
   return j;
 }
@@ -320,7 +321,8 @@ footer { font-size: 12px; color: #6b7380; padding: 0 32px 24px; }
 
 }  // namespace
 
-std::string html_page(const CompareReport& report, const std::string& roc_svg, const std::string& pr_svg) {
+std::string html_page(const CompareReport& report, const std::string& roc_svg, const std::string& pr_svg,
+                      const std::vector<std::pair<std::string, std::string>>& importance_svgs) {
   const auto& cols = columns();
   const auto best = best_flags(report);
   const bool with_ev = several_evaluators(report);
@@ -390,7 +392,22 @@ std::string html_page(const CompareReport& report, const std::string& roc_svg, c
                   "role=\"img\" aria-label=\"Precision-recall curves, one line per model\"") +
        "\n<figcaption>Precision-recall curves: precision against recall, one line per model.</figcaption>\n"
        "</figure>\n";
-  h += "</div>\n</section>\n</main>\n";
+  h += "</div>\n</section>\n";
+  if (!importance_svgs.empty()) {
+    h += "<section id=\"importance\">\n<h2>Feature importance</h2>\n<p class=\"notes\">Mean |contribution| of "
+         "each feature to the log-odds on the test rows (XGBoost: exact TreeSHAP; liblinear: weight &times; value), "
+         "the " + std::to_string(kImportanceBars) + " largest per model.</p>\n<div class=\"plots\">\n";
+    for (std::size_t i = 0; i < importance_svgs.size(); ++i) {
+      const auto& [name, svg] = importance_svgs[i];
+      const std::string id = "importance-" + std::to_string(i);
+      h += "<figure id=\"" + id + "\" data-model=\"" + html_escape(name) + "\">\n" +
+           inline_svg(svg, id + "-", "Feature importance: " + name,
+                      "role=\"img\" aria-label=\"Feature importance of model " + html_escape(name) + "\"") +
+           "\n<figcaption>" + html_escape(name) + ": mean |contribution| per feature.</figcaption>\n</figure>\n";
+    }
+    h += "</div>\n</section>\n";
+  }
+  h += "</main>\n";
   h += "<footer>pipectl compare report &middot; run folder <code>" + html_escape(report.run_dir.string()) +
        "</code></footer>\n</body>\n</html>\n";
   return h;

@@ -175,6 +175,38 @@ void run_gnuplot(const fs::path& script, const fs::path& dir) {
               (msg.empty() ? std::string(", nothing on stderr") : ": " + msg));
 }
 
+// A horizontal bar chart of one model's mean |contribution| per feature.
+std::string importance_script(const json& imp, const std::string& model, const fs::path& data,
+                              const fs::path& output, std::size_t& bars) {
+  std::string text = "# rank mean_abs feature of model " + model + "\n";
+  bars = 0;
+  for (const auto& f : imp["features"]) {
+    if (bars == kImportanceBars) break;
+    std::string name = f.value("feature", std::string());
+    for (auto& c : name)
+      if (c == '"' || static_cast<unsigned char>(c) < 0x20) c = '\'';
+    text += std::to_string(bars) + " " + g17(f.value("mean_abs", 0.0)) + " \"" + name + "\"\n";
+    ++bars;
+  }
+  write_text(data, text);
+  std::string g;
+  g += "set terminal svg enhanced size 640," + std::to_string(120 + 26 * std::max<std::size_t>(bars, 1)) +
+       " dynamic font 'DejaVu Sans,12' background rgb 'white'\n";
+  g += "set encoding utf8\nset output " + gq(output.string()) + "\n";
+  g += "set title " + gq("Feature importance: " + model) + " noenhanced\n";
+  g += "set xlabel 'mean |contribution| to the log-odds' noenhanced\n";
+  g += "set yrange [" + std::to_string(bars) + ":-1]\nset ytics scale 0 noenhanced\nset xrange [0:*]\n";
+  g += "set grid xtics lc rgb '#dddddd'\nset border 3 lc rgb '#555555'\nset xtics nomirror\nset lmargin 34\n";
+  g += "set style fill solid 0.85 noborder\nunset key\n";
+  if (bars == 0)
+    g += "set label 1 'no feature' at graph 0.5,0.5 center\nplot 2 notitle\n";
+  else
+    g += "plot " + gq(data.string()) +
+         " using ($2/2):1:($2/2):(0.38):yticlabels(3) with boxxyerror lc rgb '#1f77b4' notitle\n";
+  g += "unset output\n";
+  return g;
+}
+
 }  // namespace
 
 void write_compare(const CompareReport& report, const fs::path& out_dir) {
@@ -195,6 +227,34 @@ void write_compare(const CompareReport& report, const fs::path& out_dir) {
     throw Error("gnuplot exited normally but wrote no SVG (" + (tmp.path / "roc.svg").string() + ", " +
                 (tmp.path / "pr.svg").string() + ")");
 
+  // One importance chart per model that explains.
+  std::vector<std::pair<std::string, std::string>> importance;
+  {
+    std::string g;
+    std::vector<std::pair<std::string, fs::path>> charts;
+    for (std::size_t i = 0; i < report.rows.size(); ++i) {
+      const auto& name = report.rows[i].name;
+      if (!report.importance.contains(name)) continue;
+      std::size_t bars = 0;
+      const fs::path svg = tmp.path / ("importance-" + std::to_string(i) + ".svg");
+      g += importance_script(report.importance[name], name, tmp.path / ("importance-" + std::to_string(i) + ".dat"),
+                             svg, bars);
+      charts.emplace_back(name, svg);
+    }
+    if (!charts.empty()) {
+      const fs::path is = tmp.path / "importance.gp";
+      write_text(is, g);
+      run_gnuplot(is, tmp.path);
+      for (std::size_t c = 0; c < charts.size(); ++c) {
+        std::string svg = slurp(charts[c].second);
+        if (svg.find("<svg") == std::string::npos)
+          throw Error("gnuplot exited normally but wrote no SVG (" + charts[c].second.string() + ")");
+        write_file_atomic(out_dir / charts[c].second.filename(), svg);
+        importance.emplace_back(charts[c].first, std::move(svg));
+      }
+    }
+  }
+
   write_file_atomic(out_dir / "roc.svg", roc_svg);
   write_file_atomic(out_dir / "pr.svg", pr_svg);
   write_file_atomic(out_dir / "compare.json", to_json(report).dump(2) + "\n");
@@ -206,8 +266,14 @@ void write_compare(const CompareReport& report, const fs::path& out_dir) {
   md += "\n## Curves\n\n![ROC curves](roc.svg)\n\n![Precision-recall curves](pr.svg)\n\n";
   md += "Every figure and curve point: [compare.json](compare.json); the page with both: "
         "[compare.html](compare.html).\n";
+  if (!importance.empty()) {
+    md += "\n## Feature importance\n\nMean |contribution| to the log-odds on the test rows, per model:\n\n";
+    for (std::size_t i = 0; i < report.rows.size(); ++i)
+      if (report.importance.contains(report.rows[i].name))
+        md += "![" + report.rows[i].name + "](importance-" + std::to_string(i) + ".svg)\n\n";
+  }
   write_file_atomic(out_dir / "compare.md", md);
-  write_file_atomic(out_dir / "compare.html", html_page(report, roc_svg, pr_svg));
+  write_file_atomic(out_dir / "compare.html", html_page(report, roc_svg, pr_svg, importance));
 }
 
 }  // namespace pipectl::report

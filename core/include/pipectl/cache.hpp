@@ -8,9 +8,14 @@
 //   <k0k1>/<key>/table.bin      the output table (table_io format)
 //   <k0k1>/<key>/record.json    counters, metrics, measures, reports, key parts
 //   <k0k1>/<key>/artifacts/     the stage's run-folder files (state, models…)
+//   <k0k1>/<key>/checksums.json XXH3-64 of record.json and every artifact
 //   index/<pipeline>.json       the keys of the last run of each pipeline (for `status`)
 // Entries are written under tmp/ and renamed into place, so concurrent runs
-// never see half an entry.
+// never see half an entry. table.bin carries its own checksum (table_io.hpp);
+// a load checks every checksum and discards a damaged entry with a warning.
+// For a SQLite database the key also holds its file change counter and its
+// -wal file's size and time; an output is not stored when the files it was
+// read from changed while the stage ran.
 #pragma once
 
 #include <pipectl/export.hpp>
@@ -18,6 +23,7 @@
 #include <pipectl/table.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +32,8 @@ namespace pipectl {
 
 class PIPECTL_API StageCache {
  public:
-  explicit StageCache(std::filesystem::path root);
+  /// `warn` receives warnings (a damaged entry); default: stderr.
+  explicit StageCache(std::filesystem::path root, std::function<void(const std::string&)> warn = {});
   /// $PIPECTL_CACHE_DIR, else ./.pipectl/cache
   static std::filesystem::path default_root();
   const std::filesystem::path& root() const { return root_; }
@@ -46,13 +53,15 @@ class PIPECTL_API StageCache {
     json record;
     std::filesystem::path artifacts;
   };
-  /// nullopt when absent or unreadable (a damaged entry is a miss, and is
-  /// removed so that the next store replaces it).
+  /// nullopt when absent or damaged (a checksum that does not match, a
+  /// missing or unreadable file): a damaged entry is a miss, is reported
+  /// through the warning sink and removed so that the next store replaces it.
   std::optional<Entry> load(const std::string& key) const;
   /// The entry's record.json only (what a cached stage prints and records),
   /// without reading its table: a re-run whose consumers are cached too never
-  /// needs the table. nullopt when absent or unreadable (a damaged entry is
-  /// removed, as by load()).
+  /// needs the table. nullopt when absent or damaged (the checksums of
+  /// record.json and the artifacts are checked; the table's when it is
+  /// loaded): a damaged entry is reported and removed, as by load().
   std::optional<json> record(const std::string& key) const;
   /// The entry's copy of the stage's run-folder files.
   std::filesystem::path artifacts(const std::string& key) const { return entry_dir(key) / "artifacts"; }
@@ -62,16 +71,27 @@ class PIPECTL_API StageCache {
   void remember(const std::string& pipeline, const json& stage_keys) const;
   json last(const std::string& pipeline) const;  ///< {} when never run
 
-  /// Remove every entry; returns the number of entries removed.
-  std::size_t prune() const;
+  /// Remove what killed runs left under tmp/ and index/ (the files of
+  /// processes no longer alive); returns how many were removed.
+  std::size_t clean_orphans() const;
+
+  struct PruneResult {
+    std::size_t removed = 0, kept = 0;  ///< entries removed, entries still there
+    std::size_t failed = 0;             ///< paths that could not be removed
+    std::vector<std::string> errors;    ///< the first few, with the OS reason
+  };
+  /// Remove every entry, reporting what could not be removed.
+  PruneResult prune() const;
   /// Number of entries and bytes.
   std::pair<std::size_t, std::uintmax_t> usage() const;
 
  private:
   std::filesystem::path entry_dir(const std::string& key) const;
-  /// Set a damaged entry aside and remove it.
-  void discard(const std::string& key) const;
+  void verify(const std::string& key) const;
+  void discard(const std::string& key, const std::string& why) const;
+  void warn(const std::string& msg) const;
   std::filesystem::path root_;
+  std::function<void(const std::string&)> warn_;
 };
 
 /// The files a Path parameter names: itself, or when it is a glob pattern

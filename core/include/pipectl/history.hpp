@@ -10,6 +10,7 @@
 #include <pipectl/pipeline.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,7 +18,8 @@
 namespace pipectl {
 
 struct PIPECTL_API RunEntry {
-  std::string run_id;  ///< the run folder's name
+  std::string run_id;  ///< the run folder's name; "<name>~N" when another run has it
+  std::string uid;     ///< one per run: its row is written before and after its folder is published
   std::string pipeline, pipeline_hash, pipeline_file, run_dir, status, sweep, data_hash;
   std::int64_t seed = 0;
   std::int64_t started = 0;  ///< unix seconds
@@ -27,17 +29,30 @@ struct PIPECTL_API RunEntry {
   json metrics = json::object();  ///< "stage.metric" -> number (scalars only)
 };
 
+/// One row per run, keyed by a run id of its own (runs in two folders of the
+/// same name get two rows) with the folder's full path. A run's row is
+/// written with status "publishing" before its folder is renamed into place
+/// and "ok" after; rows a killed run left "publishing" are repaired at the
+/// next write (confirmed when the folder is a finished run, else removed). A
+/// damaged history file is kept aside ("<file>.damaged-<time>") and a new
+/// one started, with a warning.
 class PIPECTL_API History {
  public:
-  explicit History(std::filesystem::path db);
+  /// `warn` receives warnings (a damaged history); default: stderr.
+  explicit History(std::filesystem::path db, std::function<void(const std::string&)> warn = {});
   static std::filesystem::path default_path();
-  void record(const RunEntry& e) const;
+  /// Insert or update (by uid) the run's row; returns its run id.
+  std::string record(const RunEntry& e) const;
+  /// Repair rows left "publishing"; returns how many.
+  std::size_t repair() const;
   std::vector<RunEntry> list(const std::string& pipeline = "", int limit = 0) const;
-  /// By run id, unique prefix of it, or run folder path; throws Error when absent/ambiguous.
+  /// By run folder path (full path; the latest run there), run id or a unique
+  /// prefix of it; throws Error when absent/ambiguous.
   RunEntry find(const std::string& ref) const;
 
  private:
   std::filesystem::path db_;
+  std::function<void(const std::string&)> warn_;
 };
 
 /// "stage.key" -> value for every resolved parameter.

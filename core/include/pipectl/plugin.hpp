@@ -20,6 +20,7 @@
 
 #include <pipectl/error.hpp>
 #include <pipectl/collective.hpp>
+#include <pipectl/explanation.hpp>
 #include <pipectl/export.hpp>
 #include <pipectl/param.hpp>
 #include <pipectl/schema.hpp>
@@ -104,6 +105,9 @@ struct PIPECTL_API PluginSpec {
   /// The rule in words, for `pipectl plugins describe` (e.g. "input, with
   /// `columns` scaled to float64; needs a split").
   std::string schema_doc;
+  /// The stage implements Stage::explain(): per-row feature contributions
+  /// (see explanation.hpp). Read by the host before any data is.
+  bool explains = false;
   /// The row roles ("train", "valid", "test") this stage reads of its
   /// inputs in a fit; empty = every row. The runner tells each stage, through
   /// StageContext::consumer_roles(), which roles its consumers read, so that
@@ -169,6 +173,10 @@ class PIPECTL_API Stage {
   virtual json save_state(const std::filesystem::path& dir) const;
   /// Called before run() in Mode::Apply with what save_state returned.
   virtual void load_state(const json& state, const std::filesystem::path& dir);
+  /// Stages whose spec says `explains`: the contributions of every feature
+  /// to the score of `rows` of `input` (the table run() receives), after a
+  /// fit or load_state. The default throws Error.
+  virtual Explanation explain(const Table& input, const std::vector<std::uint32_t>& rows, int threads) const;
 };
 
 }  // namespace pipectl

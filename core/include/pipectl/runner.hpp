@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,11 @@ struct PIPECTL_API RunOptions {
   Collective* collective = nullptr;
   /// Threads each stage may use (0 = the machine's cores / jobs).
   int stage_threads = 0;
+  /// Called with the final folder, run.json and metrics just before a
+  /// successful run's folder is published (published = false) and just after
+  /// (true): the run history records the run in that step.
+  std::function<void(const std::filesystem::path& dir, const json& info, const json& metrics, bool published)>
+      on_publish;
 };
 
 struct PIPECTL_API StageRecord {

@@ -1,4 +1,6 @@
 // An in-memory StageContext for unit tests of stages (no runner needed).
+// A test case that cannot run here (a dataset, a tool missing) reports itself
+// skipped with pipectl/test_skip.hpp: pipectl::testing::skip(reason).
 #pragma once
 
 #include <pipectl/plugin.hpp>

@@ -86,6 +86,11 @@ PIPECTL_API std::vector<bool> numeric_features(const Table& t, const std::vector
 /// itself when `rows` is null).
 PIPECTL_API void check_finite(const FeatureMatrix& m, const std::vector<std::uint32_t>* rows);
 
+/// A fit's run-level explanation: `stage.explain` of importance_rows(t) (the
+/// Test rows, at most 10,000), recorded as the metric `importance`
+/// (mean_abs_importance) in metrics.json beside the evaluator's figures.
+PIPECTL_API void record_importance(StageContext& ctx, const Stage& stage, const Table& t, int threads);
+
 /// `v` with "%.17g" (round-trips a double).
 PIPECTL_API std::string fmt17(double v);
 

@@ -8,6 +8,9 @@
 #include <mutex>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -160,6 +163,32 @@ TEST_CASE("cleaner: every dropped row is counted under the first reason") {
   CHECK(out.at("sessionid").i64 == std::vector<std::int64_t>{100, 108});
   CHECK(out.at("is_iot").i64 == std::vector<std::int64_t>{0, 1});
   CHECK(out.at("duration").f64 == std::vector<double>{1.0, 1.0});
+}
+
+TEST_CASE("cleaner: applying a fitted run names every dropped row and its reason in dropped_rows.tsv") {
+  Rows r;
+  r.srcport = {1000, 1001, 70000, 1003, 1004};
+  r.dstport = {443, 443, 443, 443, 443};
+  r.bytes = {10, -5, 10, 10, 10};
+  r.packets = {1, 1, 1, 1, 1};
+  r.start = {0, 0, 0, 0, 0};
+  r.end = {1, 1, 1, 1, 1};
+  r.device = {"Other", "Camera", nullptr, "Plug", "Camera"};
+  r.bytes_valid = {1, 1, 1, 0, 1};
+  auto in = make_table(r);
+  SUBCASE("Mode::Apply (predict), unlabelled rows kept") {
+    TestContext ctx("clean", Mode::Apply);
+    Table out = run(json{{"keep_unlabelled", true}}, in, ctx);
+    CHECK(out.at("sessionid").i64 == std::vector<std::int64_t>{100, 104});
+    std::ifstream f(ctx.artifact_dir() / "dropped_rows.tsv");
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(text == "1\tnegative.bytes\n2\tport_range.srcport\n3\tnull.bytes\n");
+  }
+  SUBCASE("Mode::Fit writes no such file") {
+    TestContext ctx("clean", Mode::Fit);
+    run(json::object(), in, ctx);
+    CHECK_FALSE(std::filesystem::exists(ctx.artifact_dir() / "dropped_rows.tsv"));
+  }
 }
 
 TEST_CASE("cleaner: infinite durations are dropped") {

@@ -1,6 +1,7 @@
 // Expected figures come from scikit-learn 1.2 (accuracy_score, precision_score,
 // recall_score, f1_score with zero_division=0, roc_auc_score,
-// average_precision_score, log_loss with eps=1e-15, confusion_matrix,
+// average_precision_score, log_loss with its default eps="auto" (float64's
+// machine epsilon, 2.22e-16), confusion_matrix,
 // roc_curve(drop_intermediate=False), precision_recall_curve) or by hand.
 #include "evaluator.hpp"
 #include "intervals.hpp"
@@ -141,11 +142,14 @@ TEST_CASE("evaluator: binary metrics equal scikit-learn's") {
     CHECK(m["f1"].get<double>() == Approx(8.0 / 11.0).epsilon(1e-15));
     CHECK(m["roc_auc"].get<double>() == 0.59375);
   }
-  SUBCASE("probabilities 0 and 1 are clipped in log_loss") {
+  SUBCASE("probabilities 0 and 1 are clipped in log_loss to [eps, 1 - eps], eps = 2^-52") {
     const json m = run_one(binary_table({0, 1, 1, 0}, {0.0, 1.0, 0.0, 0.3}));
     CHECK(m["roc_auc"].get<double>() == 0.625);
     CHECK(m["pr_auc"].get<double>() == 0.75);
-    CHECK(m["log_loss"].get<double>() == Approx(8.723862834712355).epsilon(1e-12));
+    // By hand: -(2 log(1 - eps) + log(eps) + log(0.7)) / 4 = (52 ln 2 - ln 0.7) / 4 (to 1e-16);
+    // sklearn 1.2.1 log_loss (eps="auto"): 9.100082083263972 (with eps=1e-15 it was 8.7239).
+    CHECK(m["log_loss"].get<double>() == Approx((52 * std::log(2.0) - std::log(0.7)) / 4).epsilon(1e-14));
+    CHECK(m["log_loss"].get<double>() == Approx(9.100082083263972).epsilon(1e-14));
   }
 }
 
@@ -175,6 +179,20 @@ TEST_CASE("evaluator: multiclass macro figures equal scikit-learn's") {
     CHECK(pc["plug"]["support"] == 3);
     CHECK(pc["tv"]["support"] == 3);
     CHECK(ctx.log.empty());
+    // The report says which figures are macro averages.
+    REQUIRE(ctx.reports.size() == 1);
+    INFO(ctx.reports[0]);
+    CHECK(ctx.reports[0].rfind("test rows, model mc\n"
+                               "metric                  mc\n"
+                               "rows                     8\n"
+                               "accuracy            0.6250\n"
+                               "precision (macro)   0.6111\n"
+                               "recall (macro)      0.6667\n"
+                               "f1 (macro)          0.6222\n"
+                               "roc_auc (macro)     0.8278\n"
+                               "pr_auc (macro)      0.7778\n"
+                               "log_loss            0.8199\n",
+                               0) == 0);
   }
   SUBCASE("a class predicted but never true") {
     TestContext ctx("eval");
@@ -193,6 +211,21 @@ TEST_CASE("evaluator: multiclass macro figures equal scikit-learn's") {
                        "the evaluated rows): the macro average leaves them out"));
     CHECK(has_log(ctx, "warn: evaluator: model \"mc\": pr_auc is undefined for the class(es) \"tv\" (no evaluated "
                        "row): the macro average leaves them out"));
+  }
+  SUBCASE("log_loss clips each probability to [eps, 1 - eps] (eps = 2^-52), then renormalises the row") {
+    eval::Outcomes o;
+    o.classes = {"a", "b", "c"};
+    o.truth = {0, 2};
+    o.pred = {0, 0};
+    o.proba = {1.0, 0.0, 0.0, 0.5, 0.5, 0.0};
+    std::vector<std::string> w;
+    const json m = eval::compute_metrics(o, w);
+    // By hand: rows {1-e, e, e} / (1+e) and {0.5, 0.5, e} / (1+e), true classes a and c;
+    // sklearn 1.2.1 log_loss([0, 2], P, labels=[0, 1, 2]) = 18.021826694558577.
+    const double e = std::ldexp(1.0, -52);
+    CHECK(m["log_loss"].get<double>() ==
+          Approx((-std::log1p(-e) + 2 * std::log1p(e) - std::log(e)) / 2).epsilon(1e-14));
+    CHECK(m["log_loss"].get<double>() == Approx(18.021826694558577).epsilon(1e-14));
   }
   SUBCASE("a class neither true nor predicted stays out of the macro average") {
     eval::Outcomes o;
@@ -324,6 +357,7 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK_FALSE(ctx.metrics.contains("xgb"));
     REQUIRE(ctx.reports.size() == 1);
     CHECK(ctx.reports[0] ==
+          "test rows, model xgb\n"
           "metric         xgb\n"
           "rows             4\n"
           "accuracy    0.7500\n"
@@ -352,7 +386,8 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(ctx.metrics["logreg"] == ctx.metrics["logreg#2"]);
     REQUIRE(ctx.reports.size() == 1);
     const std::string& r = ctx.reports[0];
-    CHECK(r.rfind("metric         xgb  logreg  logreg#2\n"
+    CHECK(r.rfind("test rows, models xgb, logreg, logreg#2\n"
+                  "metric         xgb  logreg  logreg#2\n"
                   "rows             4       4         4\n"
                   "accuracy    0.7500  0.5000    0.5000\n",
                   0) == 0);

@@ -19,10 +19,12 @@ TEST_CASE("dist-pg: 3 workers reading PostgreSQL fit what one process fits on th
   TempDir home;
   const std::string sqlite_db = pg_dir() + "/demo.sqlite";
   // iot.toml as iot-postgres.toml is: split by sessionid (the postgres source reads no MAC), the manufacturer a
-  // feature, 256 bins.
+  // feature, 256 bins, its booster settings.
   auto single = run_pipectl("run " + kPipelines + "/iot.toml -q --set split.method=hash --set 'split.group=\"\"'"
                             " --set 'categories.columns=[\"srcport\",\"dstport\",\"manufacturer\"]'"
-                            " --set 'train.exclude=[\"sessionid\",\"mac\"]' --set train.max_bin=256 --set source.path=" +
+                            " --set 'train.exclude=[\"sessionid\",\"mac\"]' --set train.max_bin=256"
+                            " --set train.eta=0.1 --set train.max_depth=6 --set train.early_stopping_rounds=20"
+                            " --set source.path=" +
                                 quote(sqlite_db) +
                                 " --out " + quote((home / "sqlite").string()),
                             home.path);

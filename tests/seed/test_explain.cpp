@@ -382,7 +382,7 @@ TEST_CASE("pages: devices.html and profile.html render in headless Chromium with
   }
 }
 
-TEST_CASE("explain: multiclass XGBoost explains every class; the softmax of the class sums is the probability") {
+TEST_CASE("explain: multiclass XGBoost explains every class: the softmax of the class sums is the probability") {
   TempDir t;
   auto r = run_pipectl("run " + kPipelines + "/device_type.toml -q --no-cache --set source.path=" + quote(demo_db(42)) +
                            " --out " + quote((t / "run").string()),

@@ -411,11 +411,15 @@ int cmd_predict(const Args& args) {
     std::int64_t written = 0;
     bool header = false;
     Accounting accounting;
-    // The explanation's columns (--explain) follow status; a dropped session leaves them empty.
-    const std::string explain_header = ex ? ex->session_header() : "";
-    const std::string session_header = "sessionid,probability,predicted,label,status" + explain_header + "\n";
-    const char* const kSessionHeader = session_header.c_str();
-    const std::string dropped_fill(static_cast<std::size_t>(std::count(explain_header.begin(), explain_header.end(), ',')), ',');
+    // The explanation's columns (--explain) follow status; they are known once
+    // the model explained its first chunk, and a dropped session leaves them empty.
+    std::string session_header, dropped_fill;
+    auto session_header_text = [&]() -> const char* {
+      const std::string explain_header = ex ? ex->session_header() : "";
+      session_header = "sessionid,probability,predicted,label,status" + explain_header + "\n";
+      dropped_fill.assign(static_cast<std::size_t>(std::count(explain_header.begin(), explain_header.end(), ',')), ',');
+      return session_header.c_str();
+    };
     auto write_dropped = [&](const Dropped& d) {
       const std::string line = std::to_string(d.sessionid) + ",,,," + csv_field(d.status) + dropped_fill + "\n";
       std::fwrite(line.data(), 1, line.size(), of);
@@ -459,7 +463,7 @@ int cmd_predict(const Args& args) {
         if (t.rows() == 0 && dropped.empty()) continue;
         if (t.rows() == 0) {  // every session of the chunk dropped
           if (by == "session") {
-            if (!header) std::fputs(kSessionHeader, of);
+            if (!header) std::fputs(session_header_text(), of);
             header = true;
             for (const auto& d : dropped) write_dropped(d);
             written += static_cast<std::int64_t>(dropped.size());
@@ -507,7 +511,7 @@ int cmd_predict(const Args& args) {
                   [](const Prediction& a, const Prediction& b) { return a.sessionid < b.sessionid; });
         accounting.predicted += static_cast<std::int64_t>(preds.size());
         if (by == "session") {
-          if (!header) std::fputs(kSessionHeader, of);
+          if (!header) std::fputs(session_header_text(), of);
           header = true;
           std::size_t d = 0;
           for (const auto& p : preds) {
@@ -598,7 +602,7 @@ int cmd_predict(const Args& args) {
           if (!quiet) std::fprintf(stderr, "wrote %zu devices to %s\n", lines.size(), report.c_str());
         }
       } else if (!header) {
-        std::fputs(kSessionHeader, of);
+        std::fputs(session_header_text(), of);
       }
       if (std::fflush(of) != 0 || std::ferror(of)) throw Error("writing the predictions failed");
       if (!quiet || !accounting.dropped.empty()) std::fprintf(stderr, "%s\n", accounting.summary().c_str());

@@ -719,7 +719,7 @@ TEST_CASE("evaluator: on several workers a failure on one fails all, with its re
 
 // ------------------------------------------------------------ intervals and devices
 
-TEST_CASE("evaluator: DeLong's interval matches the spread of a row bootstrap; perfect separation gives [1, 1]") {
+TEST_CASE("evaluator: DeLong's interval matches the spread of a row bootstrap, and perfect separation gives [1, 1]") {
   std::mt19937_64 g(3);
   std::normal_distribution<double> z;
   std::vector<std::uint8_t> y(2000);

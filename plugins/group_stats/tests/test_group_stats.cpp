@@ -84,7 +84,7 @@ TEST_CASE("group_stats: each row gets its device's figures") {
   CHECK(out.at("sessionid").i64 == devices()->at("sessionid").i64);  // rows kept as they were
 }
 
-TEST_CASE("group_stats: features chooses the columns; unknown ones are refused") {
+TEST_CASE("group_stats: features chooses the columns, and unknown ones are refused") {
   TestContext ctx("dev");
   GroupStats s(params_with_defaults(group_stats_spec(), {{"features", {"dstports"}}, {"prefix", "d_"}}));
   const Table out = s.run(ctx, {devices()});

@@ -270,6 +270,14 @@ TEST_CASE("build_compare: missing pieces give clear errors") {
     std::string toml = pipectl::testsupport::slurp(dir / "pipeline.toml");
     toml.replace(toml.find("plugin = 'evaluator'"), 20, "plugin = 'csv_sink'");
     write(dir / "pipeline.toml", toml);
+    // The run's record of that stage says the same (stages are told apart by their kind).
+    json r = read_json(dir / "run.json");
+    for (auto& s : r["stages"])
+      if (s["id"] == "evaluate") {
+        s["plugin"] = "csv_sink";
+        s["kind"] = "sink";
+      }
+    write(dir / "run.json", r.dump());
   }
   has(error_of(dir), "no evaluator stage");
 

@@ -300,9 +300,10 @@ CompareReport build_compare(const fs::path& run_dir_in) {
     for (const auto& s : run["stages"])
       if (s.is_object() && s.contains("id") && s["id"].is_string()) run_stage[s["id"].get<std::string>()] = s;
 
-  // Stages are told apart by the kind run.json records for each (never by
-  // plugin name); a run written before kinds were recorded: a trainer is a
-  // stage that measured its training, an evaluator one with an accuracy.
+  // Stages are told apart by the kind run.json records for each; for a stage
+  // with no kind recorded (a run written before kinds were, or a stage
+  // missing from run.json): a trainer is one of the shipped trainer plugins or
+  // a stage that measured its training, an evaluator the evaluator plugin.
   auto kind_of = [&](const StageDecl& d) -> std::string {
     auto it = run_stage.find(d.id);
     if (it == run_stage.end() || !it->second.contains("kind") || !it->second["kind"].is_string()) return "";
@@ -311,6 +312,8 @@ CompareReport build_compare(const fs::path& run_dir_in) {
   auto is_trainer = [&](const StageDecl& d) {
     const std::string k = kind_of(d);
     if (!k.empty()) return k == "trainer";
+    static const std::set<std::string> shipped = {"xgboost", "liblinear", "mlp"};
+    if (shipped.count(d.plugin)) return true;
     auto it = run_stage.find(d.id);
     return it != run_stage.end() && it->second.contains("measures") && it->second["measures"].is_object() &&
            it->second["measures"].contains("train_seconds");
@@ -318,8 +321,7 @@ CompareReport build_compare(const fs::path& run_dir_in) {
   auto is_evaluator = [&](const StageDecl& d) {
     const std::string k = kind_of(d);
     if (!k.empty()) return k == "evaluator";
-    return metrics.contains(d.id) && metrics[d.id].is_object() &&
-           (metrics[d.id].contains("accuracy") || metrics[d.id].contains("models"));
+    return d.plugin == "evaluator";
   };
   // The trainer behind an evaluator input: the input itself, or the first
   // trainer up a chain of single-input stages.

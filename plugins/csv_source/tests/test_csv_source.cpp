@@ -315,7 +315,7 @@ TEST_CASE("csv_source: cancellation") {
   }
 }
 
-TEST_CASE("csv_source: any CSV given only a path; validation learns its schema from the header and its head") {
+TEST_CASE("csv_source: any CSV given only a path, validation learns its schema from the header and its head") {
   TempDir d;
   const auto p = write(d, "f1,f2,proto,app\n1,2.5,tcp,a\n3,4,udp,b\n");
   const Params only_path = testing::params_with_defaults(plugins::csv_spec(), {{"path", p}});

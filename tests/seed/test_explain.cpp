@@ -2,6 +2,7 @@
 // a person can check against the sessions), the MLP refused, and the compare
 // report's feature importance for every model that can explain.
 #include <doctest/doctest.h>
+#include <pipectl/test_skip.hpp>
 
 #include "seed_common.hpp"
 #include "support/chromium.hpp"
@@ -259,10 +260,9 @@ TEST_CASE("explain: the compare report of iot-compare.toml shows the importance 
 }
 
 TEST_CASE("pages: devices.html and profile.html render in headless Chromium with the figures of their data") {
-  if (!have_chromium()) {
-    MESSAGE("skipped: " << kChromiumBin << " is not installed (./setup installs the chromium package)");
-    return;
-  }
+  if (!have_chromium())
+    return pipectl::testing::skip_required_on_ci(std::string(kChromiumBin) +
+                                                 " is not installed (./setup installs the chromium package)");
   TempDir t;
   const std::string db = demo_db(42);
   const std::string probe_rows = R"(<script>

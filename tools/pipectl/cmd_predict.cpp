@@ -43,22 +43,6 @@ struct Prediction {
   std::size_t row = 0;  // in the chunk's table (for --explain)
 };
 
-std::string fmt17(double v) {
-  char b[40];
-  std::snprintf(b, sizeof b, "%.17g", v);
-  return b;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"') o += '"';
-    o += c;
-  }
-  return o + "\"";
-}
-
 // The sub-pipeline that leads to `model` (its ancestors and itself), in
 // declaration order, with inputs re-indexed.
 ResolvedPipeline upstream_of(const ResolvedPipeline& p, std::size_t model) {

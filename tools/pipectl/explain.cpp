@@ -12,8 +12,6 @@ namespace fs = std::filesystem;
 
 namespace pipectl::cli {
 
-namespace {
-
 std::string fmt17(double v) {
   char b[40];
   std::snprintf(b, sizeof b, "%.17g", v);
@@ -29,6 +27,8 @@ std::string csv_field(const std::string& s) {
   }
   return o + "\"";
 }
+
+namespace {
 
 std::string html(const std::string& s) {
   std::string o;

@@ -32,6 +32,11 @@
 
 namespace pipectl::cli {
 
+/// A double written so it reads back exactly (%.17g).
+std::string fmt17(double v);
+/// A CSV field, quoted (RFC 4180) when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& s);
+
 using Reasons = std::vector<std::pair<std::string, double>>;
 
 /// "feature (+0.123)".

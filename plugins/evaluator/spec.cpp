@@ -32,6 +32,12 @@ PluginSpec evaluator_spec() {
       .range(20, 100000);
   // In a fit it scores the test rows: a trainer before it need not predict the training rows.
   s.reads_roles = {"valid", "test"};
+  // The figures `pipectl runs` and compare show (metrics.json holds more).
+  s.metric("roc_auc", "area under the ROC curve on the test rows (multiclass: the macro average, one class against the rest)", true, true);
+  s.metric("pr_auc", "area under the precision-recall curve (multiclass: the macro average)");
+  s.metric("f1", "F1 of the positive class (binary) or macro F1 (multiclass)");
+  s.metric("accuracy", "share of test rows whose pred_label is the label");
+  s.metric("log_loss", "mean negative log-likelihood of the label", false);
   s.schema_doc = "needs `label` (int64 or categorical), pred_label and `group` (if set) in every input; gives its first input";
   s.schema = [](SchemaContext& c) {
     const std::string label = c.params().str("label");

@@ -184,7 +184,7 @@ TEST_CASE("every command answers --help, and --version names the ABI") {
   }
   auto v = run_pipectl("--version");
   CHECK(v.rc == 0);
-  CHECK(v.out.find("pipectl 0.1.0 (plugin ABI 3, gcc-") == 0);
+  CHECK(v.out.find("pipectl 0.1.0 (plugin ABI 4, gcc-") == 0);
   auto u = run_pipectl("frobnicate");
   CHECK(u.rc == 2);
   CHECK(u.err.find("pipectl: unknown command \"frobnicate\"") == 0);

@@ -338,7 +338,16 @@ TEST_CASE("build_compare: missing pieces give clear errors") {
     r["stages"] = kept;
     write(dir / "run.json", r.dump());
   }
-  has(error_of(dir), "no record of the trainer stage \"xgb\"");
+  has(error_of(dir), "no record of the stage \"xgb\"");
+
+  // A run.json without kinds (an older pipectl's) is refused, not guessed at by plugin name.
+  fresh();
+  {
+    json r = read_json(dir / "run.json");
+    for (auto& s : r["stages"]) s.erase("kind");
+    write(dir / "run.json", r.dump());
+  }
+  has(error_of(dir), "records no stage kinds (written by an older pipectl): re-run the pipeline to compare it");
 
   fresh();
   {

@@ -6,7 +6,7 @@
 //
 // What is read from the run folder:
 //   pipeline.toml   [[stage]] id/plugin/inputs/curves: the evaluator stages
-//                   (plugin "evaluator") and the models each one evaluated;
+//                   (kind "evaluator" in run.json) and the models each one evaluated;
 //                   a model is the trainer found by walking up from an
 //                   evaluator input through single-input stages
 //   metrics.json    metrics.<evaluator id> holds the figures directly (one

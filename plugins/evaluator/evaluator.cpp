@@ -429,7 +429,14 @@ json compute_curves(const Outcomes& o, std::size_t max_points) {
 
 std::string format_report(const std::vector<std::string>& models, const std::vector<json>& metrics,
                           const std::string& rows_what) {
-  static const char* rows[] = {"rows", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss"};
+  // roc_auc_ci (binary: its 95 % interval) only when some model has one.
+  std::vector<const char*> rows = {"rows", "accuracy", "precision", "recall", "f1", "roc_auc"};
+  for (const auto& m : metrics)
+    if (m.contains("roc_auc_ci")) {
+      rows.push_back("roc_auc_ci");
+      break;
+    }
+  for (const char* r : {"pr_auc", "log_loss"}) rows.push_back(r);
   // Multiclass precision, recall, F1, ROC AUC and PR AUC are macro averages: say so.
   const bool multiclass = !metrics.empty() && metrics[0].contains("per_class");
   auto row_name = [&](const char* r) {
@@ -441,6 +448,10 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
     if (v.is_null()) return "-";
     if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
     char b[64];
+    if (v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number()) {
+      std::snprintf(b, sizeof b, "[%.4f, %.4f]", v[0].get<double>(), v[1].get<double>());
+      return b;
+    }
     std::snprintf(b, sizeof b, "%.4f", v.get<double>());
     return b;
   };

@@ -357,16 +357,18 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK_FALSE(ctx.metrics.contains("xgb"));
     REQUIRE(ctx.reports.size() == 1);
     CHECK(ctx.reports[0] ==
+          // roc_auc_ci: DeLong, 0.75 - 1.96 sqrt(var) = 0.0570 (by hand: V10 = {1, 0.5}, V01 = {1, 0.5}), clipped at 1.
           "test rows, model xgb\n"
-          "metric         xgb\n"
-          "rows             4\n"
-          "accuracy    0.7500\n"
-          "precision   1.0000\n"
-          "recall      0.5000\n"
-          "f1          0.6667\n"
-          "roc_auc     0.7500\n"
-          "pr_auc      0.8333\n"
-          "log_loss    0.4723\n"
+          "metric                    xgb\n"
+          "rows                        4\n"
+          "accuracy               0.7500\n"
+          "precision              1.0000\n"
+          "recall                 0.5000\n"
+          "f1                     0.6667\n"
+          "roc_auc                0.7500\n"
+          "roc_auc_ci   [0.0570, 1.0000]\n"
+          "pr_auc                 0.8333\n"
+          "log_loss               0.4723\n"
           "\n"
           "confusion matrix of xgb (rows = true, columns = predicted)\n"
           "     no  yes\n"
@@ -386,10 +388,11 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(ctx.metrics["logreg"] == ctx.metrics["logreg#2"]);
     REQUIRE(ctx.reports.size() == 1);
     const std::string& r = ctx.reports[0];
+    INFO(r);
     CHECK(r.rfind("test rows, models xgb, logreg, logreg#2\n"
-                  "metric         xgb  logreg  logreg#2\n"
-                  "rows             4       4         4\n"
-                  "accuracy    0.7500  0.5000    0.5000\n",
+                  "metric                    xgb            logreg          logreg#2\n"
+                  "rows                        4                 4                 4\n"
+                  "accuracy               0.7500            0.5000            0.5000\n",
                   0) == 0);
     CHECK(r.find("confusion matrix of logreg#2") != std::string::npos);
     CHECK(std::filesystem::exists(ctx.artifact_dir() / "logreg_2" / "curves.json"));

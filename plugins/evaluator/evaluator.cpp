@@ -668,6 +668,10 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       return group_hash(gcol->type == DType::Int64 ? std::to_string(gcol->i64[r]) : gcol->label(r));
     };
     GroupedRows test_groups;
+    // Binary, one process: every scored test row as "row,group,y,p" (scores.csv), for the
+    // compare report's paired test of two models on the same rows.
+    const bool write_scores = binary && kp == 1 && !dist;
+    std::string scores = write_scores ? "row,group,y,p\n" : "";
 
     Outcomes o;
     o.classes = classes;
@@ -736,6 +740,13 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       o.pred.push_back(pred);
       for (std::size_t j = 0; j < kp; ++j) o.proba.push_back(pv[j]);
       if (gcol && binary && kp == 1) test_groups.add(group_of(r), y == 1, pv[0]);
+      if (write_scores) {
+        scores += std::to_string(r) + ',';
+        if (gcol && !gcol->is_null(r) && !(gcol->type == DType::Categorical && gcol->codes[r] < 0))
+          scores += csv_field(gcol->type == DType::Int64 ? std::to_string(gcol->i64[r]) : gcol->label(r));
+        scores += y == 1 ? ",1," : ",0,";
+        scores += fmt17(pv[0]) + '\n';
+      }
     }
     auto skipped = [&](std::int64_t n, const std::string& reason, const std::string& column, const std::string& what) {
       if (n == 0) return;
@@ -801,6 +812,7 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       }
       if (predictions_) write_file(dir / "test_predictions.csv", csv);
     }
+    if (write_scores) write_file(ctx.artifact_dir() / model_dir_name(model) / "scores.csv", scores);
     models.push_back(model);
     all.push_back(std::move(m));
   }

@@ -668,9 +668,9 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       return group_hash(gcol->type == DType::Int64 ? std::to_string(gcol->i64[r]) : gcol->label(r));
     };
     GroupedRows test_groups;
-    // Binary, one process: every scored test row as "row,group,y,p" (scores.csv), for the
-    // compare report's paired test of two models on the same rows.
-    const bool write_scores = binary && kp == 1 && !dist;
+    // Binary, one process, with curves: every scored test row as "row,group,y,p" (scores.csv),
+    // for the compare report's paired test of two models on the same rows.
+    const bool write_scores = curves_ && binary && kp == 1 && !dist;
     std::string scores = write_scores ? "row,group,y,p\n" : "";
 
     Outcomes o;

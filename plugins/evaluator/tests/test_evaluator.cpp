@@ -427,6 +427,10 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(c["curves"]["pr"]["recall"] == json::parse("[0.0, 0.5, 0.5, 1.0, 1.0]"));
     CHECK(c["curves"]["pr"]["precision"][3].get<double>() == Approx(2.0 / 3));
     CHECK(c["curves"]["pr"]["threshold"] == json::parse("[null, 0.8, 0.4, 0.35, 0.1]"));
+    // The scored test rows, for the compare report's paired test (no group: the group field is empty).
+    CHECK(slurp(ctx.artifact_dir() / "xgb" / "scores.csv") ==
+          "row,group,y,p\n0,,0,0.10000000000000001\n1,,0,0.40000000000000002\n2,,1,0.34999999999999998\n"
+          "3,,1,0.80000000000000004\n");
   }
   SUBCASE("curves and predictions can be turned off") {
     TestContext ctx("eval");

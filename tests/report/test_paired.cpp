@@ -132,6 +132,11 @@ TEST_CASE("paired: the compare report shows each model's interval and its paired
     CHECK(j["models"][1]["roc_auc_ci"].is_null());
     CHECK(j["models"][1]["paired_test"]["against"] == "xgb");
     CHECK(j["models"][1]["paired_test"]["p_value"].get<double>() == doctest::Approx(0.3711).epsilon(1e-4));
+    const std::string page = html_page(rep, "<svg></svg>", "<svg></svg>");
+    CHECK(page.find("<h2>Intervals and paired tests</h2>") != std::string::npos);
+    CHECK(page.find("<tr><td>lr</td><td>0.9012</td><td>xgb</td><td>0.2222 [-0.2647, 0.7092]</td><td>0.3711</td>"
+                    "<td>DeLong paired</td></tr>") != std::string::npos);
+    CHECK(page.find("<tr><td>xgb</td><td>0.9466 [0.9100, 0.9700]</td><td></td>") != std::string::npos);
   }
   SUBCASE("with groups: the paired bootstrap over them") {
     const std::vector<std::string> g = {"n1", "n1", "n2", "p1", "p2", "p2"};

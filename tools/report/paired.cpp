@@ -1,5 +1,7 @@
 #include "paired.hpp"
 
+#include "report_detail.hpp"
+
 #include <pipectl/run_folder.hpp>
 
 #include <algorithm>
@@ -312,6 +314,31 @@ std::string paired_markdown(const CompareReport& rep) {
          fmt4(r.paired_p) + " | " + r.paired_method + " |\n";
   }
   return o;
+}
+
+std::string paired_html(const CompareReport& rep) {
+  bool any = false;
+  for (const auto& r : rep.rows) any |= std::isfinite(r.roc_auc_lo) || !r.paired_vs.empty();
+  if (!any) return "";
+  using detail::html_escape;
+  std::string h =
+      "<section id=\"paired\">\n<h2>Intervals and paired tests</h2>\n<p class=\"notes\">ROC AUC with its 95 % "
+      "interval, and each model against the best of its evaluator on the same test rows (difference best &minus; "
+      "model, its 95 % interval and two-sided p).</p>\n<div class=\"scroll\">\n<table>\n<thead><tr><th>model</th>"
+      "<th>ROC AUC [95 %]</th><th>against</th><th>difference [95 %]</th><th>p</th><th>test</th></tr></thead>\n"
+      "<tbody>\n";
+  for (const auto& r : rep.rows) {
+    h += "<tr><td>" + html_escape(r.name) + "</td><td>" + fmt4(r.roc_auc) +
+         (std::isfinite(r.roc_auc_lo) ? " [" + fmt4(r.roc_auc_lo) + ", " + fmt4(r.roc_auc_hi) + "]" : "") + "</td>";
+    if (r.paired_vs.empty()) {
+      h += "<td></td><td></td><td></td><td></td></tr>\n";
+      continue;
+    }
+    h += "<td>" + html_escape(r.paired_vs) + "</td><td>" + fmt4(r.paired_diff) + " [" + fmt4(r.paired_lo) + ", " +
+         fmt4(r.paired_hi) + "]</td><td>" + fmt4(r.paired_p) + "</td><td>" + html_escape(r.paired_method) +
+         "</td></tr>\n";
+  }
+  return h + "</tbody>\n</table>\n</div>\n</section>\n";
 }
 
 }  // namespace pipectl::report

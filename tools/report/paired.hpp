@@ -62,5 +62,7 @@ void add_intervals_and_paired(CompareReport& rep, const nlohmann::json& metrics)
 
 /// The table of intervals and paired tests (Markdown), "" when there is none.
 std::string paired_markdown(const CompareReport& rep);
+/// The same as an HTML section (for compare.html), "" when there is none.
+std::string paired_html(const CompareReport& rep);
 
 }  // namespace pipectl::report

@@ -390,7 +390,7 @@ std::string html_page(const CompareReport& report, const std::string& roc_svg, c
     for (const auto& n : report.notes) h += "<li>" + html_escape(n) + "</li>\n";
     h += "</ul>\n";
   }
-  h += "</section>\n<section>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
+  h += "</section>\n" + paired_html(report) + "<section>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
   h += "<figure id=\"roc\">\n" +
        inline_svg(roc_svg, "roc-", "ROC curves", "role=\"img\" aria-label=\"ROC curves, one line per model\"") +
        "\n<figcaption>ROC curves: true positive rate against false positive rate, one line per model "

@@ -15,7 +15,8 @@ PluginSpec evaluator_spec() {
       .range(0, 1);
   s.param("curves", &EvaluatorOptions::curves,
           "write <model>/curves.json: ROC and precision-recall points (at most 200 each; one-vs-rest per class "
-          "for multiclass)")
+          "for multiclass) and, binary on one process, <model>/scores.csv: the scored test rows (row,group,y,p) "
+          "for the compare report's paired test")
       .def(true);
   s.param("predictions", &EvaluatorOptions::predictions,
           "write <model>/test_predictions.csv: sessionid (if present), label, pred_label and the probability "

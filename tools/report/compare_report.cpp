@@ -1,6 +1,7 @@
 // build_compare: a run folder -> the models side by side.
 #include "compare_report.hpp"
 
+#include "paired.hpp"
 #include "report_detail.hpp"
 
 #include <pipectl/run_folder.hpp>
@@ -492,6 +493,7 @@ CompareReport build_compare(const fs::path& run_dir_in) {
   if (any_multiclass)
     rep.notes.push_back("multiclass models: ROC AUC, PR AUC and F1 are macro averages over the one-vs-rest classes; "
                         "their plotted curves are the macro average of the one-vs-rest curves");
+  add_intervals_and_paired(rep, metrics);  // paired.cpp
   return rep;
 }
 

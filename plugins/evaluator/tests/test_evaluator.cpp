@@ -357,16 +357,18 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK_FALSE(ctx.metrics.contains("xgb"));
     REQUIRE(ctx.reports.size() == 1);
     CHECK(ctx.reports[0] ==
+          // roc_auc_ci: DeLong, 0.75 - 1.96 sqrt(var) = 0.0570 (by hand: V10 = {1, 0.5}, V01 = {1, 0.5}), clipped at 1.
           "test rows, model xgb\n"
-          "metric         xgb\n"
-          "rows             4\n"
-          "accuracy    0.7500\n"
-          "precision   1.0000\n"
-          "recall      0.5000\n"
-          "f1          0.6667\n"
-          "roc_auc     0.7500\n"
-          "pr_auc      0.8333\n"
-          "log_loss    0.4723\n"
+          "metric                    xgb\n"
+          "rows                        4\n"
+          "accuracy               0.7500\n"
+          "precision              1.0000\n"
+          "recall                 0.5000\n"
+          "f1                     0.6667\n"
+          "roc_auc                0.7500\n"
+          "roc_auc_ci   [0.0570, 1.0000]\n"
+          "pr_auc                 0.8333\n"
+          "log_loss               0.4723\n"
           "\n"
           "confusion matrix of xgb (rows = true, columns = predicted)\n"
           "     no  yes\n"
@@ -386,10 +388,11 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(ctx.metrics["logreg"] == ctx.metrics["logreg#2"]);
     REQUIRE(ctx.reports.size() == 1);
     const std::string& r = ctx.reports[0];
+    INFO(r);
     CHECK(r.rfind("test rows, models xgb, logreg, logreg#2\n"
-                  "metric         xgb  logreg  logreg#2\n"
-                  "rows             4       4         4\n"
-                  "accuracy    0.7500  0.5000    0.5000\n",
+                  "metric                    xgb            logreg          logreg#2\n"
+                  "rows                        4                 4                 4\n"
+                  "accuracy               0.7500            0.5000            0.5000\n",
                   0) == 0);
     CHECK(r.find("confusion matrix of logreg#2") != std::string::npos);
     CHECK(std::filesystem::exists(ctx.artifact_dir() / "logreg_2" / "curves.json"));
@@ -424,6 +427,10 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(c["curves"]["pr"]["recall"] == json::parse("[0.0, 0.5, 0.5, 1.0, 1.0]"));
     CHECK(c["curves"]["pr"]["precision"][3].get<double>() == Approx(2.0 / 3));
     CHECK(c["curves"]["pr"]["threshold"] == json::parse("[null, 0.8, 0.4, 0.35, 0.1]"));
+    // The scored test rows, for the compare report's paired test (no group: the group field is empty).
+    CHECK(slurp(ctx.artifact_dir() / "xgb" / "scores.csv") ==
+          "row,group,y,p\n0,,0,0.10000000000000001\n1,,0,0.40000000000000002\n2,,1,0.34999999999999998\n"
+          "3,,1,0.80000000000000004\n");
   }
   SUBCASE("curves and predictions can be turned off") {
     TestContext ctx("eval");

@@ -518,16 +518,13 @@ std::string csv_field(const std::string& s) {
 
 // ------------------------------------------------------------ the stage
 
-Evaluator::Evaluator(const Params& p)
-    : label_(p.str("label")),
-      group_(p.has("group") ? p.str("group") : ""),
-      ci_resamples_(p.has("ci_resamples") ? static_cast<int>(p.integer("ci_resamples")) : 1000),
-      threshold_(p.number("threshold")),
-      curves_(p.boolean("curves")),
-      predictions_(p.boolean("predictions")) {
-  if (!(threshold_ >= 0.0 && threshold_ <= 1.0))
-    throw Error("parameter \"threshold\" must be in [0, 1], got " + fmt17(threshold_));
-}
+Evaluator::Evaluator(const Options& o)
+    : label_(o.label),
+      group_(o.group),
+      ci_resamples_(static_cast<int>(o.ci_resamples)),
+      threshold_(o.threshold),
+      curves_(o.curves),
+      predictions_(o.predictions) {}
 
 Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.empty()) throw Error("evaluator: needs at least one input");

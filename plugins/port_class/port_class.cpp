@@ -29,9 +29,7 @@ std::int32_t port_class_of(std::int64_t port) {
   return 10;
 }
 
-PortClass::PortClass(const Params& p) : columns_(p.strings("columns")), suffix_(p.str("suffix")) {
-  if (suffix_.empty()) throw Error("port_class: parameter \"suffix\" must not be empty (the class would replace the port)");
-}
+PortClass::PortClass(const Options& o) : columns_(o.columns), suffix_(o.suffix) {}
 
 Table PortClass::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   const Table& t = *inputs.at(0);

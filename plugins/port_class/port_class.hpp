@@ -31,9 +31,16 @@ const std::vector<std::string>& port_classes();
 /// A port's class (index into port_classes()).
 std::int32_t port_class_of(std::int64_t port);
 
+/// port_class's parameters (bound in port_class_spec, filled by the host).
+struct PortClassOptions {
+  std::vector<std::string> columns;
+  std::string suffix;  ///< not empty (the schema rule's)
+};
+
 class PortClass : public Stage {
  public:
-  explicit PortClass(const Params& p);
+  using Options = PortClassOptions;
+  explicit PortClass(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

@@ -8,13 +8,14 @@ PluginSpec port_class_spec() {
   s.max_inputs = 1;
   s.learns = false;  // a fixed mapping
   s.distributed = PluginSpec::Distributed::PerShard;
-  s.param("columns", ParamType::StringList, "int64 port columns to class").def(json::array({"srcport", "dstport"}));
-  s.param("suffix", ParamType::String, "the class column of port column C is C + suffix").def("_class");
+  s.param("columns", &PortClassOptions::columns, "int64 port columns to class").def(json::array({"srcport", "dstport"}));
+  s.param("suffix", &PortClassOptions::suffix, "the class column of port column C is C + suffix").def("_class");
   s.schema_doc =
       "needs `columns` (int64); gives its input plus <column><suffix> (categorical: dns, http, https, ntp, rtsp, "
       "ssdp, mqtt, mdns, well_known, registered, ephemeral, invalid; NULL where the port is NULL)";
   s.schema = [](SchemaContext& c) {
     const auto& p = c.params();
+    if (p.str("suffix").empty()) c.error("suffix", "must not be empty (the class would replace the port)");
     Schema out = c.input();
     for (const auto& name : p.strings("columns")) {
       c.need("columns", name, {DType::Int64});

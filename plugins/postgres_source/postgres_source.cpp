@@ -375,46 +375,55 @@ bool PostgresConfig::default_list_query() const {
   return q == collapse_ws(kPostgresDefaultListQuery) || q == collapse_ws(kSqliteDefaultListQuery);
 }
 
-PostgresConfig PostgresConfig::from(const Params& p) {
+PostgresConfig PostgresConfig::from(const PostgresOptions& o) {
   PostgresConfig c;
-  c.conninfo = p.has("conninfo") ? p.str("conninfo") : "";
-  c.query = p.has("query") ? p.str("query") : kPostgresDefaultQuery;
-  c.list_query = p.has("list_query") ? p.str("list_query") : kPostgresDefaultListQuery;
-  c.list_key = p.has("list_key") ? p.str("list_key") : "sessionid";
-  c.list_column = p.has("list_column") ? p.str("list_column") : "dns";
-  c.list_distinct = p.has("list_distinct") ? p.boolean("list_distinct") : true;
-  c.labelled_only = p.has("labelled_only") ? p.boolean("labelled_only") : true;
-  c.capture_column = p.has("capture_column") ? p.str("capture_column") : "";
-  c.shard = p.has("shard") ? p.str("shard") : "modulo";
-  c.fetch_rows = p.has("fetch_rows") ? p.integer("fetch_rows") : 20000;
-  c.connect_timeout_s = p.has("connect_timeout_s") ? p.integer("connect_timeout_s") : 10;
-  c.count_rows = p.has("count_rows") && p.boolean("count_rows");
-  if (c.shard != "modulo" && c.shard != "range")
-    throw Error("parameter \"shard\" must be \"modulo\" or \"range\", got \"" + c.shard + "\"");
-  if (c.fetch_rows < 1) throw Error("parameter \"fetch_rows\" must be at least 1");
-  if (p.has("key_min") != p.has("key_max")) throw Error("parameters \"key_min\" and \"key_max\" go together");
-  if (p.has("key_min")) {
-    c.key_min = p.integer("key_min");
-    c.key_max = p.integer("key_max");
+  c.conninfo = o.conninfo;
+  c.query = o.query;
+  c.list_query = trim(o.list_query).empty() ? std::string() : o.list_query;
+  c.list_key = o.list_key;
+  c.list_column = o.list_column;
+  c.list_distinct = o.list_distinct;
+  c.labelled_only = o.labelled_only;
+  c.capture_column = o.capture_column;
+  c.shard = o.shard;
+  c.fetch_rows = o.fetch_rows;
+  c.connect_timeout_s = o.connect_timeout_s;
+  c.count_rows = o.count_rows;
+  if (o.key_min && o.key_max) {
+    c.key_min = o.key_min;
+    c.key_max = o.key_max;
   }
-  if (trim(c.query).empty()) throw Error("parameter \"query\" is empty");
-  if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty");
+  if (o.types.is_object()) c.types = parse_column_types(o.types, /*multi=*/false);
+  if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
+  return c;
+}
+
+std::vector<std::pair<std::string, std::string>> PostgresConfig::problems(const PostgresOptions& o) {
+  std::vector<std::pair<std::string, std::string>> p;
+  try {
+    if (o.types.is_object()) parse_column_types(o.types, /*multi=*/false);
+  } catch (const Error& e) {
+    std::string m = e.what();
+    const std::string head = "parameter \"types\": ";
+    p.push_back({"types", m.rfind(head, 0) == 0 ? m.substr(head.size()) : m});
+  }
+  PostgresOptions untyped = o;
+  untyped.types = json::object();
+  const PostgresConfig c = from(untyped);
+  if (o.key_min.has_value() != o.key_max.has_value())
+    p.push_back({o.key_min ? "key_min" : "key_max", "parameters \"key_min\" and \"key_max\" go together"});
+  if (trim(c.query).empty()) p.push_back({"query", "is empty"});
+  if (c.list_key.empty()) p.push_back({"list_key", "is empty"});
   if (!c.capture_column.empty() && c.default_query()) {
     static const char* const kCols[] = {"sessionid", "srcport", "dstport", "bytes", "packets",
                                         "starttime", "endtime", "manufacturer", "device_type"};
-    bool clash = !trim(c.list_query).empty() && c.capture_column == c.list_column;
+    bool clash = !c.list_query.empty() && c.capture_column == c.list_column;
     for (const char* n : kCols) clash = clash || c.capture_column == n;
-    if (clash)
-      throw Error("parameter \"capture_column\": \"" + c.capture_column + "\" is already a column of the source");
+    if (clash) p.push_back({"capture_column", "\"" + c.capture_column + "\" is already a column of the source"});
   }
-  if (!trim(c.list_query).empty()) {
-    if (c.list_column.empty()) throw Error("parameter \"list_column\" is empty (list_query needs it)");
-  } else {
-    c.list_query.clear();
-  }
-  if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/false);
-  if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
-  return c;
+  if (!c.list_query.empty() && c.list_column.empty())
+    p.push_back({"list_column", "is empty (list_query needs it)"});
+  return p;
 }
 
 Schema PostgresConfig::schema() const {
@@ -515,7 +524,7 @@ Table PostgresConfig::group_details() const {
   return Table(std::move(cols));
 }
 
-PostgresSource::PostgresSource(const Params& p) : cfg_(PostgresConfig::from(p)) {}
+PostgresSource::PostgresSource(const Options& o) : cfg_(PostgresConfig::from(o)) {}
 
 Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (!inputs.empty()) throw Error("the postgres source takes no inputs");

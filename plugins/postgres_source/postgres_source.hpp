@@ -63,6 +63,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pipectl::plugins {
@@ -74,6 +75,24 @@ extern const char* const kPostgresDefaultQuery;
 /// The DNS names of each session, ordered by session id and then the order
 /// they were stored in (queryid).
 extern const char* const kPostgresDefaultListQuery;
+
+/// postgres's parameters (bound in postgres_spec, filled by the host).
+struct PostgresOptions {
+  std::string conninfo;
+  std::string query;
+  std::string list_query;
+  std::string list_key;
+  std::string list_column;
+  bool list_distinct = true;
+  json types;  ///< column -> type name
+  bool labelled_only = true;
+  std::string capture_column;
+  std::optional<std::int64_t> key_min, key_max;
+  std::string shard;
+  std::int64_t fetch_rows = 20000;
+  std::int64_t connect_timeout_s = 10;
+  bool count_rows = false;
+};
 
 struct PostgresConfig {
   std::string conninfo;
@@ -91,7 +110,13 @@ struct PostgresConfig {
   std::int64_t connect_timeout_s = 10;
   bool count_rows = false;
 
-  static PostgresConfig from(const Params& p);
+  /// The options as the stage uses them (checks nothing: problems() is the schema rule's).
+  static PostgresConfig from(const PostgresOptions& o);
+  /// What is inconsistent in the options, as {parameter, message}: an unknown type
+  /// name, key_min without key_max (or the reverse), an empty query or list_key, an
+  /// empty list_column with a list query, a capture column that is already a column
+  /// of the source. The schema rule reports each (file:line:column) before any stage exists.
+  static std::vector<std::pair<std::string, std::string>> problems(const PostgresOptions& o);
   bool default_query() const;
   /// The default list query (this plugin's, or the sqlite source's text,
   /// which means the same and is read in stored order here too).
@@ -108,7 +133,8 @@ struct PostgresConfig {
 
 class PostgresSource : public Stage {
  public:
-  explicit PostgresSource(const Params& p);
+  using Options = PostgresOptions;
+  explicit PostgresSource(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

@@ -255,38 +255,43 @@ std::array<std::size_t, 3> apportion(std::size_t m, const std::array<double, 3>&
   return c;
 }
 
-SplitterConfig SplitterConfig::from(const Params& p) {
+SplitterConfig SplitterConfig::from(const SplitterOptions& o) {
   SplitterConfig c;
-  c.fractions = {p.number("train"), p.number("valid"), p.number("test")};
-  for (int s = 0; s < 3; ++s)
-    if (!(c.fractions[s] >= 0 && c.fractions[s] <= 1))
-      throw Error(std::string("splitter: ") + kSplitNames[s] + " must be in [0, 1], got " + shortest(c.fractions[s]));
-  const double sum = c.fractions[0] + c.fractions[1] + c.fractions[2];
+  c.fractions = {o.train, o.valid, o.test};
+  c.stratify = o.stratify;
+  c.group = o.group;
+  c.seed = o.seed;
+  c.hash = o.method == "hash";
+  c.groups = o.method == "groups";
+  c.folds = o.folds;
+  c.fold = o.fold;
+  c.key = o.key;
+  return c;
+}
+
+std::vector<std::pair<std::string, std::string>> SplitterConfig::problems() const {
+  std::vector<std::pair<std::string, std::string>> p;
+  const double sum = fractions[0] + fractions[1] + fractions[2];
   if (std::fabs(sum - 1.0) > 1e-9) {
+    // Reported at the last fraction changed from its default (test when none is).
+    const SplitterOptions defaults;
+    const std::array<double, 3> def{defaults.train, defaults.valid, defaults.test};
+    std::size_t at = 2;
+    while (at > 0 && fractions[at] == def[at]) --at;
+    if (fractions[at] == def[at]) at = 2;
     std::ostringstream o;
     o << sum;
-    throw Error("splitter: train + valid + test must sum to 1, got " + shortest(c.fractions[0]) + " + " +
-                shortest(c.fractions[1]) + " + " + shortest(c.fractions[2]) + " = " + o.str());
+    p.push_back({kSplitNames[at], "train + valid + test must sum to 1, got " + shortest(fractions[0]) + " + " +
+                                      shortest(fractions[1]) + " + " + shortest(fractions[2]) + " = " + o.str()});
   }
-  c.stratify = p.str("stratify");
-  c.group = p.str("group");
-  c.seed = p.integer("seed");
-  if (c.seed < -1) throw Error("splitter: seed must be -1 or at least 0, got " + std::to_string(c.seed));
-  const std::string method = p.str("method");
-  if (method != "shuffle" && method != "hash" && method != "groups")
-    throw Error("splitter: method must be \"shuffle\", \"hash\" or \"groups\", got \"" + method + "\"");
-  c.hash = method == "hash";
-  c.groups = method == "groups";
-  if (c.groups && c.group.empty()) throw Error("splitter: method \"groups\" needs a group column (parameter group)");
-  c.folds = p.has("folds") ? p.integer("folds") : 0;
-  c.fold = p.has("fold") ? p.integer("fold") : 0;
-  if (c.folds != 0 && !c.groups) throw Error("splitter: folds needs method \"groups\"");
-  if (c.folds == 1 || c.folds < 0) throw Error("splitter: folds must be 0 (none) or at least 2, got " + std::to_string(c.folds));
-  if (c.folds >= 2 && (c.fold < 0 || c.fold >= c.folds))
-    throw Error("splitter: fold must be in 0 .. " + std::to_string(c.folds - 1) + ", got " + std::to_string(c.fold));
-  c.key = p.strings("key");
-  if (c.hash && c.key.empty()) throw Error("splitter: key must name at least one column when method is \"hash\"");
-  return c;
+  if (groups && group.empty()) p.push_back({"method", "method \"groups\" needs a group column (parameter group)"});
+  if (folds != 0 && !groups) p.push_back({"folds", "folds needs method \"groups\""});
+  else if (folds == 1 || folds < 0)
+    p.push_back({"folds", "folds must be 0 (none) or at least 2, got " + std::to_string(folds)});
+  if (folds >= 2 && (fold < 0 || fold >= folds))
+    p.push_back({"fold", "fold must be in 0 .. " + std::to_string(folds - 1) + ", got " + std::to_string(fold)});
+  if (hash && key.empty()) p.push_back({"key", "key must name at least one column when method is \"hash\""});
+  return p;
 }
 
 Schema SplitterConfig::schema(SchemaContext& ctx) const {
@@ -306,7 +311,7 @@ Schema SplitterConfig::schema(SchemaContext& ctx) const {
   return out;
 }
 
-Splitter::Splitter(const Params& p) : cfg_(SplitterConfig::from(p)) {}
+Splitter::Splitter(const Options& o) : cfg_(SplitterConfig::from(o)) {}
 
 Table Splitter::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("splitter takes exactly one input table");

@@ -62,6 +62,18 @@ namespace pipectl::plugins {
 
 PluginSpec splitter_spec();
 
+/// splitter's parameters (bound in splitter_spec, filled by the host).
+struct SplitterOptions {
+  double train = 0.70, valid = 0.15, test = 0.15;
+  std::string stratify;
+  std::string group;
+  std::int64_t seed = -1;
+  std::string method = "shuffle";
+  std::int64_t folds = 0;
+  std::int64_t fold = 0;
+  std::vector<std::string> key{"sessionid"};
+};
+
 struct SplitterConfig {
   std::array<double, 3> fractions{0.70, 0.15, 0.15};  ///< train, valid, test
   std::string stratify;
@@ -73,9 +85,14 @@ struct SplitterConfig {
   std::int64_t fold = 0;                       ///< the test fold
   std::vector<std::string> key{"sessionid"};  ///< hashed columns (method = "hash")
 
-  /// Throws pipectl::Error if a fraction is outside [0, 1] or they do not sum to 1 (± 1e-9),
-  /// or method is "hash" with an empty key.
-  static SplitterConfig from(const Params& p);
+  /// The options as the stage uses them (checks nothing: ranges and choices are the
+  /// declaration's, the rest problems()' in the schema rule).
+  static SplitterConfig from(const SplitterOptions& o);
+  /// What is inconsistent across parameters, as {parameter, message}: the fractions do
+  /// not sum to 1 (± 1e-9), method "groups" without a group, folds without method
+  /// "groups" or below 2, fold outside 0 .. folds - 1, method "hash" with an empty key.
+  /// The schema rule reports each (file:line:column) before any stage exists.
+  std::vector<std::pair<std::string, std::string>> problems() const;
   /// Needs stratify, group and (hash) key; gives its input with the split (group: role group).
   Schema schema(SchemaContext& ctx) const;
 };
@@ -117,7 +134,8 @@ extern const char* const kShuffleOnWorkersError;
 
 class Splitter : public Stage {
  public:
-  explicit Splitter(const Params& p);
+  using Options = SplitterOptions;
+  explicit Splitter(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

@@ -39,64 +39,64 @@ PluginSpec sqlite_spec() {
   s.min_inputs = 0;
   s.max_inputs = 0;
   s.learns = false;
-  s.param("path", ParamType::Path,
+  s.param("path", &SqliteOptions::path,
           "the SQLite database file (opened read-only), or a glob pattern of several (e.g. "
           "\"../data/sites/*.sqlite\": read in name order, one after the other, each row's file stem in "
           "`site_column`)")
       .required();
-  s.param("query", ParamType::String,
+  s.param("query", &SqliteOptions::query,
           "one SELECT statement; its result columns become the table's columns "
           "(the default reads NetCollector sessions with their device labels)")
       .def(kSqliteDefaultQuery);
-  s.param("list_query", ParamType::String,
+  s.param("list_query", &SqliteOptions::list_query,
           "a SELECT returning (key, value) rows ordered by key, merged into the multi-valued column "
           "`list_column` of the row with that key (\"\" = no list column)")
       .def(kSqliteDefaultListQuery);
-  s.param("list_key", ParamType::String,
+  s.param("list_key", &SqliteOptions::list_key,
           "the int64 column of `query` that list_query's first column refers to; `query` must be "
           "ordered by it")
       .def("sessionid");
-  s.param("list_column", ParamType::String, "name of the multi_categorical column made from list_query")
+  s.param("list_column", &SqliteOptions::list_column, "name of the multi_categorical column made from list_query")
       .def("dns");
-  s.param("list_distinct", ParamType::Bool, "keep each value once per row in the list column").def(true);
-  s.param("types", ParamType::Table,
+  s.param("list_distinct", &SqliteOptions::list_distinct, "keep each value once per row in the list column").def(true);
+  s.param("types", &SqliteOptions::types,
           "column -> \"int64\" | \"float64\" | \"categorical\": overrides the type taken from the "
           "declared column type or the first non-NULL value")
       .def(json::object());
-  s.param("labelled_only", ParamType::Bool,
+  s.param("labelled_only", &SqliteOptions::labelled_only,
           "the default query reads only sessions whose device has a device_type (false: the unlabelled "
           "ones too, e.g. to predict them; no effect on a custom query)")
       .def(true);
-  s.param("capture_column", ParamType::String,
+  s.param("capture_column", &SqliteOptions::capture_column,
           "the default query also reads each session's capture file into a categorical column of this name, "
           "from the table captures(sessionid, file) that `pipectl ingest pcap --captures` adds (NULL when the "
           "database has no such table), e.g. for the splitter's `group`; \"\" = no such column; no effect on "
           "a custom query")
       .def("");
-  s.param("device_column", ParamType::String,
+  s.param("device_column", &SqliteOptions::device_column,
           "the default query also reads each session's device MAC (devices.mac) into a categorical column of this "
           "name: the device key, e.g. for the splitter's `group` and the evaluator's `group` (exclude it from the "
           "trainer's features); \"\" = no such column; no effect on a custom query")
       .def("");
-  s.param("key_min", ParamType::Int,
+  s.param("key_min", &SqliteOptions::key_min,
           "with key_max: read only the rows whose list_key is in [key_min, key_max] (one chunk; unset = all)");
-  s.param("key_max", ParamType::Int, "see key_min");
-  s.param("busy_timeout_ms", ParamType::Int,
+  s.param("key_max", &SqliteOptions::key_max, "see key_min");
+  s.param("busy_timeout_ms", &SqliteOptions::busy_timeout_ms,
           "how long to wait for another connection's lock before failing with \"database is locked\"")
       .def(2000)
       .range(0, 3600000);
-  s.param("mmap_mb", ParamType::Int, "memory-map up to this many MiB of the database for reading (0 = off)")
+  s.param("mmap_mb", &SqliteOptions::mmap_mb, "memory-map up to this many MiB of the database for reading (0 = off)")
       .def(256)
       .range(0, 1 << 20);
-  s.param("count_rows", ParamType::Bool,
+  s.param("count_rows", &SqliteOptions::count_rows,
           "run `select count(*)` over the query first, to reserve memory and report exact progress "
           "(an extra pass over the data; without it the default query's row count is estimated)")
       .def(false);
-  s.param("site_column", ParamType::String,
+  s.param("site_column", &SqliteOptions::site_column,
           "when `path` is a pattern: the categorical column holding each row's file stem (its dictionary is "
           "every matched stem, in name order); \"\" = no such column")
       .def("site");
-  s.param("shard", ParamType::String,
+  s.param("shard", &SqliteOptions::shard,
           "on several workers: \"rows\" = in every file the rows whose list_key modulo the workers is the "
           "worker's rank; \"files\" = worker r reads the matched files i with i modulo the workers = r (needs "
           "at least as many files as workers); \"auto\" = files when there are enough, else rows")
@@ -105,10 +105,19 @@ PluginSpec sqlite_spec() {
   s.distributed = PluginSpec::Distributed::Combined;
   s.schema_doc = "the main query's result columns with their declared types (learnt by preparing it on the "
                  "database, no row read), list_column (multi_categorical), site_column (several files)";
-  s.schema = [](SchemaContext& c) { return SqliteConfig::from(c.params()).schema(); };
+  s.schema = [](SchemaContext& c) {
+    const auto o = bind_options<SqliteOptions>(sqlite_spec(), c.params());
+    const auto problems = SqliteConfig::problems(o);
+    for (const auto& [param, message] : problems) c.error(param, message);
+    return problems.empty() ? SqliteConfig::from(o).schema() : c.input();
+  };
   s.input_param = "path";
-  s.key_ranges = [](const Params& p, std::int64_t rows) { return SqliteConfig::from(p).key_ranges(rows); };
-  s.group_details = [](const Params& p) { return SqliteConfig::from(p).group_details(); };
+  s.key_ranges = [](const Params& p, std::int64_t rows) {
+    return SqliteConfig::from(bind_options<SqliteOptions>(sqlite_spec(), p)).key_ranges(rows);
+  };
+  s.group_details = [](const Params& p) {
+    return SqliteConfig::from(bind_options<SqliteOptions>(sqlite_spec(), p)).group_details();
+  };
   return s;
 }
 

@@ -251,65 +251,69 @@ bool SqliteConfig::default_list_query() const {
   return collapse_ws(list_query) == collapse_ws(kSqliteDefaultListQuery);
 }
 
-SqliteConfig SqliteConfig::from(const Params& p) {
+SqliteConfig SqliteConfig::from(const SqliteOptions& o) {
   SqliteConfig c;
-  c.path = p.has("path") ? p.str("path") : "";
-  c.query = p.has("query") ? p.str("query") : kSqliteDefaultQuery;
-  c.list_query = p.has("list_query") ? p.str("list_query") : kSqliteDefaultListQuery;
-  c.list_key = p.has("list_key") ? p.str("list_key") : "sessionid";
-  c.list_column = p.has("list_column") ? p.str("list_column") : "dns";
-  c.list_distinct = p.has("list_distinct") ? p.boolean("list_distinct") : true;
-  c.busy_timeout_ms = p.has("busy_timeout_ms") ? p.integer("busy_timeout_ms") : 2000;
-  c.mmap_mb = p.has("mmap_mb") ? p.integer("mmap_mb") : 256;
-  c.count_rows = p.has("count_rows") && p.boolean("count_rows");
-  c.labelled_only = p.has("labelled_only") ? p.boolean("labelled_only") : true;
-  c.capture_column = p.has("capture_column") ? p.str("capture_column") : "";
-  c.device_column = p.has("device_column") ? p.str("device_column") : "";
-  if (p.has("key_min") != p.has("key_max")) throw Error("parameters \"key_min\" and \"key_max\" go together");
-  if (p.has("key_min")) {
-    c.key_min = p.integer("key_min");
-    c.key_max = p.integer("key_max");
+  c.path = o.path.string();
+  c.query = o.query;
+  c.list_query = trim(o.list_query).empty() ? std::string() : o.list_query;
+  c.list_key = o.list_key;
+  c.list_column = o.list_column;
+  c.list_distinct = o.list_distinct;
+  c.busy_timeout_ms = o.busy_timeout_ms;
+  c.mmap_mb = o.mmap_mb;
+  c.count_rows = o.count_rows;
+  c.labelled_only = o.labelled_only;
+  c.capture_column = o.capture_column;
+  c.device_column = o.device_column;
+  if (o.key_min && o.key_max) {
+    c.key_min = o.key_min;
+    c.key_max = o.key_max;
   }
-  if (trim(c.query).empty()) throw Error("parameter \"query\" is empty");
-  if (!c.capture_column.empty() && c.default_query()) {
-    const auto cols = sqlite_default_columns();
-    if (std::find(cols.begin(), cols.end(), c.capture_column) != cols.end() ||
-        (!trim(c.list_query).empty() && c.capture_column == c.list_column))
-      throw Error("parameter \"capture_column\": \"" + c.capture_column + "\" is already a column of the source");
-  }
-  if (!c.device_column.empty() && c.default_query()) {
-    const auto cols = sqlite_default_columns();
-    if (std::find(cols.begin(), cols.end(), c.device_column) != cols.end() || c.device_column == c.capture_column ||
-        (!trim(c.list_query).empty() && c.device_column == c.list_column))
-      throw Error("parameter \"device_column\": \"" + c.device_column + "\" is already a column of the source");
-  }
-  if (!trim(c.list_query).empty()) {
-    if (c.list_key.empty()) throw Error("parameter \"list_key\" is empty (list_query needs it)");
-    if (c.list_column.empty()) throw Error("parameter \"list_column\" is empty (list_query needs it)");
-  } else {
-    c.list_query.clear();
-  }
-  if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/false);
-  c.site_column = p.has("site_column") ? p.str("site_column") : "site";
-  c.shard = p.has("shard") ? p.str("shard") : "auto";
-  if (c.shard != "auto" && c.shard != "files" && c.shard != "rows")
-    throw Error("parameter \"shard\" must be one of \"auto\", \"files\", \"rows\", got \"" + c.shard + "\"");
+  if (o.types.is_object()) c.types = parse_column_types(o.types, /*multi=*/false);
+  c.site_column = o.site_column;
+  c.shard = o.shard;
   {
     std::error_code ec;
     c.pattern = c.path.find_first_of("*?[") != std::string::npos && !fs::is_regular_file(c.path, ec);
-  }
-  if (c.pattern && !c.site_column.empty()) {
-    const auto cols = sqlite_default_columns();
-    if ((c.default_query() && std::find(cols.begin(), cols.end(), c.site_column) != cols.end()) ||
-        (c.default_query() && c.site_column == c.capture_column) ||
-        (c.default_query() && c.site_column == c.device_column) ||
-        (!trim(c.list_query).empty() && c.site_column == c.list_column))
-      throw Error("parameter \"site_column\": \"" + c.site_column + "\" is already a column of the source");
   }
   // Categorical even when every value is NULL (no captures table).
   if (!c.capture_column.empty() && c.default_query()) c.types.emplace(c.capture_column, DType::Categorical);
   if (!c.device_column.empty() && c.default_query()) c.types.emplace(c.device_column, DType::Categorical);
   return c;
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteConfig::problems(const SqliteOptions& o) {
+  std::vector<std::pair<std::string, std::string>> p;
+  try {
+    if (o.types.is_object()) parse_column_types(o.types, /*multi=*/false);
+  } catch (const Error& e) {
+    std::string m = e.what();
+    const std::string head = "parameter \"types\": ";
+    p.push_back({"types", m.rfind(head, 0) == 0 ? m.substr(head.size()) : m});
+  }
+  SqliteOptions untyped = o;
+  untyped.types = json::object();
+  const SqliteConfig c = from(untyped);
+  if (o.key_min.has_value() != o.key_max.has_value())
+    p.push_back({o.key_min ? "key_min" : "key_max", "parameters \"key_min\" and \"key_max\" go together"});
+  if (trim(c.query).empty()) p.push_back({"query", "is empty"});
+  const auto cols = sqlite_default_columns();
+  const bool lists = !c.list_query.empty();
+  auto taken = [&](const std::string& n) { return std::find(cols.begin(), cols.end(), n) != cols.end(); };
+  if (!c.capture_column.empty() && c.default_query() && (taken(c.capture_column) || (lists && c.capture_column == c.list_column)))
+    p.push_back({"capture_column", "\"" + c.capture_column + "\" is already a column of the source"});
+  if (!c.device_column.empty() && c.default_query() &&
+      (taken(c.device_column) || c.device_column == c.capture_column || (lists && c.device_column == c.list_column)))
+    p.push_back({"device_column", "\"" + c.device_column + "\" is already a column of the source"});
+  if (lists) {
+    if (c.list_key.empty()) p.push_back({"list_key", "is empty (list_query needs it)"});
+    if (c.list_column.empty()) p.push_back({"list_column", "is empty (list_query needs it)"});
+  }
+  if (c.pattern && !c.site_column.empty() &&
+      ((c.default_query() && taken(c.site_column)) || (c.default_query() && c.site_column == c.capture_column) ||
+       (c.default_query() && c.site_column == c.device_column) || (lists && c.site_column == c.list_column)))
+    p.push_back({"site_column", "\"" + c.site_column + "\" is already a column of the source"});
+  return p;
 }
 
 Schema SqliteConfig::schema() const {
@@ -875,7 +879,7 @@ Table concat(const std::vector<Table>& parts, const std::vector<std::string>& wh
 
 }  // namespace
 
-SqliteSource::SqliteSource(const Params& p) : cfg_(SqliteConfig::from(p)) {}
+SqliteSource::SqliteSource(const Options& o) : cfg_(SqliteConfig::from(o)) {}
 
 Table SqliteSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (!inputs.empty()) throw Error("the sqlite source takes no inputs");

@@ -70,9 +70,11 @@
 #include <pipectl/plugin.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pipectl::plugins {
@@ -89,6 +91,26 @@ std::vector<std::string> sqlite_default_columns();
 /// expression `key`: `coalesce(((key % W) + W) % W, 0) = R` (a negative key
 /// too; a NULL one goes to worker 0).
 std::string shard_condition(const std::string& key, int world, int rank);
+
+/// sqlite's parameters (bound in sqlite_spec, filled by the host).
+struct SqliteOptions {
+  std::filesystem::path path;
+  std::string query;
+  std::string list_query;
+  std::string list_key;
+  std::string list_column;
+  bool list_distinct = true;
+  json types;  ///< column -> type name
+  bool labelled_only = true;
+  std::string capture_column;
+  std::string device_column;
+  std::optional<std::int64_t> key_min, key_max;
+  std::int64_t busy_timeout_ms = 2000;
+  std::int64_t mmap_mb = 256;
+  bool count_rows = false;
+  std::string site_column;
+  std::string shard;
+};
 
 struct SqliteConfig {
   std::string path;
@@ -109,8 +131,14 @@ struct SqliteConfig {
   std::string shard = "auto";        ///< "auto" | "files" | "rows": how workers divide the rows
   bool pattern = false;              ///< `path` is a glob pattern (not an existing file)
 
-  /// Throws pipectl::Error on an invalid configuration (e.g. an unknown type name).
-  static SqliteConfig from(const Params& p);
+  /// The options as the stage uses them (checks nothing: problems() is the schema rule's).
+  static SqliteConfig from(const SqliteOptions& o);
+  /// What is inconsistent in the options, as {parameter, message}: an unknown type
+  /// name, key_min without key_max (or the reverse), an empty query, an empty
+  /// list_key or list_column with a list query, a capture, device or site
+  /// column that is already a column of the source. The schema rule reports
+  /// each (file:line:column) before any stage exists.
+  static std::vector<std::pair<std::string, std::string>> problems(const SqliteOptions& o);
   bool default_query() const;
   bool default_list_query() const;
   bool key_range() const { return key_min.has_value(); }
@@ -137,7 +165,8 @@ struct SqliteConfig {
 
 class SqliteSource : public Stage {
  public:
-  explicit SqliteSource(const Params& p);
+  using Options = SqliteOptions;
+  explicit SqliteSource(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

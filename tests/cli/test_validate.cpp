@@ -109,6 +109,9 @@ const Case kCases[] = {
     {"selector_bad_key.toml",
      "selector_bad_key.toml:19:11: parameter \"columns\" of stage \"scale\" unknown selector key \"kind\" (allowed: type, role, pattern, exclude)\n"
      "pipectl: 1 error; nothing was run\n"},
+    {"split_sum.toml",
+     "split_sum.toml:14:9: parameter \"valid\" of stage \"split\" (plugin \"splitter\") train + valid + test must sum to 1, got 0.7 + 0.2 + 0.15 = 1.05\n"
+     "pipectl: 1 error; nothing was run\n"},
     {"cleaner_missing.toml",
      "cleaner_missing.toml:18:17: parameter \"duration_from\" of stage \"clean\" (plugin \"cleaner\") names column \"start\", which its inputs do not provide (closest: bytes, kind, maker, packets)\n"
      "cleaner_missing.toml:18:17: parameter \"duration_from\" of stage \"clean\" (plugin \"cleaner\") names column \"end\", which its inputs do not provide (closest: kind, bytes, maker, packets)\n"

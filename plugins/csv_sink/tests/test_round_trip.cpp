@@ -158,7 +158,7 @@ TEST_CASE("csv_sink: the demo database exported to CSV reads back as the sqlite 
         select (v * 31) % 3100, 'host' || (v % 57) || '.example' || case when v % 5 = 0 then '.com' else '' end from n;
   )sql");
   testing::TestContext ctx;
-  plugins::SqliteSource src(testing::params_with_defaults(plugins::sqlite_spec(), {{"path", db}}));
+  plugins::SqliteSource src(testing::options_with_defaults<plugins::SqliteOptions>(plugins::sqlite_spec(), {{"path", db}}));
   Table from_db = src.run(ctx, {});
   REQUIRE(from_db.rows() > 2000);
   REQUIRE(from_db.at("dns").codes.size() > 1000);

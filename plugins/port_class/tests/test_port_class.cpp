@@ -9,6 +9,7 @@ using pipectl::plugins::port_class_of;
 using pipectl::plugins::port_class_spec;
 using pipectl::plugins::port_classes;
 using pipectl::plugins::PortClass;
+using pipectl::testing::options_with_defaults;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
 
@@ -44,7 +45,7 @@ TEST_CASE("port_class: adds <column>_class beside each port column, NULL stays N
       std::make_shared<const Column>(Column::make_i64("srcport", {51000, 5353, 1883, 0}, valid)),
       std::make_shared<const Column>(Column::make_i64("dstport", {443, 5353, 32100, 554}))});
   TestContext ctx("ports");
-  PortClass s(params_with_defaults(port_class_spec()));
+  PortClass s(options_with_defaults<pipectl::plugins::PortClassOptions>(port_class_spec()));
   const Table out = s.run(ctx, {t});
   out.check();
   CHECK(out.at("srcport").i64 == t->at("srcport").i64);  // the ports stay
@@ -66,8 +67,12 @@ TEST_CASE("port_class: refuses a column that is not int64, and an empty suffix")
       std::make_shared<const Column>(Column::make_f64("srcport", {1.0})),
       std::make_shared<const Column>(Column::make_i64("dstport", {1}))});
   TestContext ctx("ports");
-  PortClass s(params_with_defaults(port_class_spec()));
+  PortClass s(options_with_defaults<pipectl::plugins::PortClassOptions>(port_class_spec()));
   CHECK_THROWS_WITH_AS(s.run(ctx, {t}), "port_class: column \"srcport\" must be int64, it is float64", DataError);
-  auto p = params_with_defaults(port_class_spec(), {{"suffix", ""}});
-  CHECK_THROWS_WITH(PortClass{p}, "port_class: parameter \"suffix\" must not be empty (the class would replace the port)");
+  // The empty suffix is the schema rule's, reported under the parameter.
+  const auto spec = port_class_spec();
+  const auto ports = pipectl::testing::schema_with({{"srcport", DType::Int64}, {"dstport", DType::Int64}});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"suffix", ""}}), {ports}).issues ==
+        std::vector<std::string>{"suffix: must not be empty (the class would replace the port)"});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec), {ports}).ok());
 }

@@ -16,6 +16,8 @@ using pipectl::plugins::apportion;
 using pipectl::plugins::SplitRng;
 using pipectl::plugins::Splitter;
 using pipectl::plugins::splitter_spec;
+using pipectl::plugins::SplitterOptions;
+using pipectl::testing::options_with_defaults;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
 
@@ -65,7 +67,7 @@ std::vector<Role> split(const TablePtr& in, const json& given, std::uint64_t ctx
                         Mode mode = Mode::Fit, TestContext* out_ctx = nullptr) {
   TestContext local("split", mode, ctx_seed);
   TestContext& ctx = out_ctx ? *out_ctx : local;
-  Splitter s(params_with_defaults(splitter_spec(), given));
+  Splitter s(options_with_defaults<SplitterOptions>(splitter_spec(), given));
   Table out = s.run(ctx, {in});
   out.check();
   REQUIRE(out.has_roles());
@@ -239,20 +241,30 @@ TEST_CASE("splitter: apply mode makes every row a test row") {
 
 TEST_CASE("splitter: configuration and data errors") {
   auto spec = splitter_spec();
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"valid", 0.2}})),
-                       "splitter: train + valid + test must sum to 1, got 0.7 + 0.2 + 0.15 = 1.05", Error);
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"train", 0.6}, {"valid", 0.1}, {"test", 0.1}})),
-                       "splitter: train + valid + test must sum to 1, got 0.6 + 0.1 + 0.1 = 0.8", Error);
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"train", 1.5}, {"valid", -0.5}, {"test", 0}})),
-                       "splitter: train must be in [0, 1], got 1.5", Error);
-  CHECK_NOTHROW(Splitter(params_with_defaults(spec, {{"train", 0.8}, {"valid", 0}, {"test", 0.2}})));
-  CHECK_NOTHROW(Splitter(params_with_defaults(spec, {{"train", 0.1}, {"valid", 0.2}, {"test", 0.7}})));
+  // The fractions' sum is the schema rule's, reported at the fraction changed last (test when none).
+  auto issues = [&](const json& given) {
+    const auto sch = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"sessionid", DType::Int64}});
+    return pipectl::testing::schema_of(spec, params_with_defaults(spec, given), {sch}).issues;
+  };
+  CHECK(issues({{"valid", 0.2}}) ==
+        std::vector<std::string>{"valid: train + valid + test must sum to 1, got 0.7 + 0.2 + 0.15 = 1.05"});
+  CHECK(issues({{"train", 0.6}, {"valid", 0.1}, {"test", 0.1}}) ==
+        std::vector<std::string>{"test: train + valid + test must sum to 1, got 0.6 + 0.1 + 0.1 = 0.8"});
+  CHECK(issues({{"train", 0.6}}) ==
+        std::vector<std::string>{"train: train + valid + test must sum to 1, got 0.6 + 0.15 + 0.15 = 0.9"});
+  CHECK(issues({{"train", 0.8}, {"valid", 0}, {"test", 0.2}}).empty());
+  CHECK(issues({{"train", 0.1}, {"valid", 0.2}, {"test", 0.7}}).empty());
+  // A fraction outside [0, 1] is the declaration's.
+  CHECK(spec.find("train")->check(1.5) == "must be in [0, 1], got 1.5");
+  CHECK(spec.find("valid")->check(-0.5) == "must be in [0, 1], got -0.5");
+  CHECK_NOTHROW(Splitter(options_with_defaults<SplitterOptions>(spec, {{"train", 0.8}, {"valid", 0}, {"test", 0.2}})));
+  CHECK_NOTHROW(Splitter(options_with_defaults<SplitterOptions>(spec, {{"train", 0.1}, {"valid", 0.2}, {"test", 0.7}})));
 
   TestContext ctx;
   auto in = make_table(10);
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"stratify", "bytes"}})).run(ctx, {in}),
+  CHECK_THROWS_WITH_AS(Splitter(options_with_defaults<SplitterOptions>(spec, {{"stratify", "bytes"}})).run(ctx, {in}),
                        "stratify column \"bytes\" is float64; it must be categorical or int64", DataError);
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"group", "nope"}})).run(ctx, {in}),
+  CHECK_THROWS_WITH_AS(Splitter(options_with_defaults<SplitterOptions>(spec, {{"group", "nope"}})).run(ctx, {in}),
                        "no column \"nope\" (columns: sessionid, is_iot, kind, device, bytes)", DataError);
 
   SUBCASE("schema") {

@@ -24,6 +24,8 @@ using pipectl::plugins::split_unit;
 using pipectl::plugins::split_value_hash;
 using pipectl::plugins::Splitter;
 using pipectl::plugins::splitter_spec;
+using pipectl::plugins::SplitterOptions;
+using pipectl::testing::options_with_defaults;
 using pipectl::testing::params_with_defaults;
 using pipectl::testing::TestContext;
 using pipectl::testing::deal_shards;
@@ -71,7 +73,7 @@ Outcome run_on(const TablePtr& t, int world, const json& given, std::uint64_t sh
   ThreadGroup(world).run([&](Collective& c) {
     TestContext ctx("split", Mode::Fit, 42);
     ctx.coll = &c;
-    Splitter s(params_with_defaults(splitter_spec(), given));
+    Splitter s(options_with_defaults<SplitterOptions>(splitter_spec(), given));
     const auto& in = shards[static_cast<std::size_t>(c.rank())];
     Table out = s.run(ctx, {in});
     out.check();
@@ -126,12 +128,12 @@ TEST_CASE("splitter: shuffle is unchanged (bit-identical to splitter 1.0.0)") {
   for (const auto& [given, fp] : golden) {
     INFO(given.dump());
     TestContext ctx("split", Mode::Fit, 42);
-    Splitter s(params_with_defaults(splitter_spec(), given));
+    Splitter s(options_with_defaults<SplitterOptions>(splitter_spec(), given));
     CHECK(fingerprint(s.run(ctx, {t}).roles()) == fp);
     json explicit_shuffle = given;
     explicit_shuffle["method"] = "shuffle";
     TestContext ctx2("split", Mode::Fit, 42);
-    CHECK(fingerprint(Splitter(params_with_defaults(splitter_spec(), explicit_shuffle)).run(ctx2, {t}).roles()) == fp);
+    CHECK(fingerprint(Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), explicit_shuffle)).run(ctx2, {t}).roles()) == fp);
   }
 }
 
@@ -200,15 +202,15 @@ TEST_CASE("splitter: hash split by label, not by dictionary code") {
   };
   const json given = {{"method", "hash"}, {"key", json::array({"mac"})}, {"stratify", ""}};
   TestContext ca, cb;
-  auto ra = Splitter(params_with_defaults(splitter_spec(), given)).run(ca, {table(a)}).roles();
-  auto rb = Splitter(params_with_defaults(splitter_spec(), given)).run(cb, {table(b)}).roles();
+  auto ra = Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), given)).run(ca, {table(a)}).roles();
+  auto rb = Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), given)).run(cb, {table(b)}).roles();
   for (std::size_t i = 0; i < a.size(); ++i) CHECK(ra[i] == rb[a.size() - 1 - i]);
 }
 
 TEST_CASE("splitter: hash proportions are near the fractions, per class too") {
   auto t = make_table(30000);
   TestContext ctx("split", Mode::Fit, 42);
-  Splitter s(params_with_defaults(splitter_spec(), {{"method", "hash"}}));
+  Splitter s(options_with_defaults<SplitterOptions>(splitter_spec(), {{"method", "hash"}}));
   Table out = s.run(ctx, {t});
   const Column& y = t->at("is_iot");
   std::map<std::int64_t, std::array<double, 3>> per;
@@ -238,7 +240,7 @@ TEST_CASE("splitter: hash proportions are near the fractions, per class too") {
   CHECK(ctx.log[0].find("; 1: 10000 rows (train 0.") != std::string::npos);
   SUBCASE("another seed, another split") {
     TestContext c2("split", Mode::Fit, 43);
-    CHECK(Splitter(params_with_defaults(splitter_spec(), {{"method", "hash"}})).run(c2, {t}).roles() != out.roles());
+    CHECK(Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), {{"method", "hash"}})).run(c2, {t}).roles() != out.roles());
   }
 }
 
@@ -270,11 +272,11 @@ TEST_CASE("splitter: hash with group keeps whole groups in one split") {
         std::make_shared<const Column>(Column::make_i64("sessionid", id)),
         std::make_shared<const Column>(Column::make_i64("device", dev, std::vector<std::uint8_t>(400, 0)))});
     TestContext ctx;
-    auto roles = Splitter(params_with_defaults(splitter_spec(), {{"method", "hash"}, {"group", "device"}, {"stratify", ""}}))
+    auto roles = Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), {{"method", "hash"}, {"group", "device"}, {"stratify", ""}}))
                      .run(ctx, {nulls})
                      .roles();
     TestContext ctx2;
-    auto by_key = Splitter(params_with_defaults(splitter_spec(), {{"method", "hash"}, {"stratify", ""}}))
+    auto by_key = Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), {{"method", "hash"}, {"stratify", ""}}))
                       .run(ctx2, {nulls})
                       .roles();
     CHECK(roles == by_key);
@@ -290,7 +292,7 @@ TEST_CASE("splitter: shuffle refuses to run on several workers") {
     CHECK_THROWS_WITH_AS(ThreadGroup(2).run([&](Collective& c) {
       TestContext ctx;
       ctx.coll = &c;
-      Splitter(params_with_defaults(splitter_spec(), given)).run(ctx, {shards[static_cast<std::size_t>(c.rank())]});
+      Splitter(options_with_defaults<SplitterOptions>(splitter_spec(), given)).run(ctx, {shards[static_cast<std::size_t>(c.rank())]});
     }),
                          "method \"shuffle\" splits by row position within one process; on several workers use "
                          "method = \"hash\" (each row's split then depends only on its key)",
@@ -301,7 +303,7 @@ TEST_CASE("splitter: shuffle refuses to run on several workers") {
       TestContext ctx("split", Mode::Apply);
       ctx.coll = &c;
       auto& in = shards[static_cast<std::size_t>(c.rank())];
-      Table out = Splitter(params_with_defaults(splitter_spec())).run(ctx, {in});
+      Table out = Splitter(options_with_defaults<SplitterOptions>(splitter_spec())).run(ctx, {in});
       CHECK(out.roles() == std::vector<Role>(in->rows(), Role::Test));
       CHECK(ctx.counters.at("rows.test") == 300);  // summed over the workers
     });
@@ -310,22 +312,24 @@ TEST_CASE("splitter: shuffle refuses to run on several workers") {
 
 TEST_CASE("splitter: hash configuration and data errors") {
   auto spec = splitter_spec();
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"method", "hash"}, {"key", json::array()}})),
-                       "splitter: key must name at least one column when method is \"hash\"", Error);
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(spec, {{"method", "random"}})),
-                       "splitter: method must be \"shuffle\", \"hash\" or \"groups\", got \"random\"", Error);
-  CHECK_NOTHROW(Splitter(params_with_defaults(spec, {{"key", json::array()}})));  // unused by shuffle
+  // An empty key is the schema rule's (under `key`), an unknown method the declaration's.
+  const auto keyed = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"sessionid", DType::Int64}});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"method", "hash"}, {"key", json::array()}}), {keyed})
+            .issues == std::vector<std::string>{"key: key must name at least one column when method is \"hash\""});
+  CHECK(spec.find("method")->check("random") == "must be one of \"shuffle\", \"hash\", \"groups\", got \"random\"");
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"key", json::array()}}), {keyed}).ok());  // unused by shuffle
+  CHECK_NOTHROW(Splitter(options_with_defaults<SplitterOptions>(spec, {{"key", json::array()}})));
   auto in = make_table(10);
   auto with_bytes = std::make_shared<const Table>(in->with(Column::make_f64("bytes", std::vector<double>(10, 1.0))));
   TestContext ctx;
   CHECK_THROWS_WITH_AS(
-      Splitter(params_with_defaults(spec, {{"method", "hash"}, {"key", json::array({"bytes"})}})).run(ctx, {with_bytes}),
+      Splitter(options_with_defaults<SplitterOptions>(spec, {{"method", "hash"}, {"key", json::array({"bytes"})}})).run(ctx, {with_bytes}),
       "key column \"bytes\" is float64; it must be categorical or int64", DataError);
   CHECK_THROWS_WITH_AS(
-      Splitter(params_with_defaults(spec, {{"method", "hash"}, {"stratify", "bytes"}})).run(ctx, {with_bytes}),
+      Splitter(options_with_defaults<SplitterOptions>(spec, {{"method", "hash"}, {"stratify", "bytes"}})).run(ctx, {with_bytes}),
       "stratify column \"bytes\" is float64; it must be categorical or int64", DataError);
   CHECK_THROWS_WITH_AS(
-      Splitter(params_with_defaults(spec, {{"method", "hash"}, {"group", "bytes"}})).run(ctx, {with_bytes}),
+      Splitter(options_with_defaults<SplitterOptions>(spec, {{"method", "hash"}, {"group", "bytes"}})).run(ctx, {with_bytes}),
       "group column \"bytes\" is float64; it must be categorical or int64", DataError);
   SUBCASE("schema") {
     auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"method", "hash"}, {"key", json::array({"mac", "is_iot"})}}),
@@ -401,9 +405,16 @@ TEST_CASE("splitter: groups keeps devices whole, stratified, and gives the same 
   CHECK(other.role_of != one.role_of);
 }
 
-TEST_CASE("splitter: groups needs a group column") {
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(splitter_spec(), {{"method", "groups"}})),
-                       "splitter: method \"groups\" needs a group column (parameter group)", Error);
+TEST_CASE("splitter: groups needs a group column, folds need groups (the schema rule's, under the parameter)") {
+  const auto spec = splitter_spec();
+  const auto in = pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"sessionid", DType::Int64}, {"mac", DType::Categorical}});
+  auto issues = [&](const json& given) { return pipectl::testing::schema_of(spec, params_with_defaults(spec, given), {in}).issues; };
+  CHECK(issues({{"method", "groups"}}) ==
+        std::vector<std::string>{"method: method \"groups\" needs a group column (parameter group)"});
+  CHECK(issues({{"folds", 5}}) == std::vector<std::string>{"folds: folds needs method \"groups\""});
+  CHECK(issues({{"method", "groups"}, {"group", "mac"}, {"folds", 1}}) ==
+        std::vector<std::string>{"folds: folds must be 0 (none) or at least 2, got 1"});
+  CHECK(issues({{"method", "groups"}, {"group", "mac"}, {"folds", 5}, {"fold", 4}}).empty());
 }
 
 TEST_CASE("splitter: groups with folds: K folds of whole devices, each device tested exactly once, the same on 2 workers") {
@@ -430,6 +441,8 @@ TEST_CASE("splitter: groups with folds: K folds of whole devices, each device te
   }
   CHECK(seen_test.size() == t->rows());
   CHECK(tested.size() == 200);
-  CHECK_THROWS_WITH_AS(Splitter(params_with_defaults(splitter_spec(), {{"method", "groups"}, {"group", "mac"}, {"folds", 5}, {"fold", 5}})),
-                       "splitter: fold must be in 0 .. 4, got 5", Error);
+  const auto spec = splitter_spec();
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"method", "groups"}, {"group", "mac"}, {"folds", 5}, {"fold", 5}}),
+                                    {pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"mac", DType::Categorical}})})
+            .issues == std::vector<std::string>{"fold: fold must be in 0 .. 4, got 5"});
 }

@@ -39,8 +39,8 @@ PluginSpec mlp_spec() {
           "balance the classes of the training rows by repeating each row of class k round(n_max / n_k) times "
           "(OpenCV 4.6's ANN_MLP misapplies per-sample weights, so they are not used)")
       .def(true);
-  s.schema = trainer_schema;
-  s.schema_doc = kTrainerSchemaDoc;
+  s.schema = partial_trainer_schema;  // in a fit only the rows its consumers read are predicted
+  s.schema_doc = kPartialTrainerSchemaDoc;
   return s;
 }
 

@@ -54,16 +54,8 @@ PluginSpec xgboost_spec() {
       .def(json::object());
   // In a fit it predicts only the rows its consumers read (StageContext::
   // consumer_roles): the others' pred_label and pred_proba are NULL.
-  s.schema = [](SchemaContext& c) {
-    Schema out = trainer_schema(c);
-    if (const auto* pl = out.find("pred_label")) {
-      ColumnSchema x = *pl;
-      x.nullable = true;
-      out.set(x);
-    }
-    return out;
-  };
-  s.schema_doc = std::string(kTrainerSchemaDoc) + "; pred_label is NULL on the rows no consumer reads";
+  s.schema = partial_trainer_schema;
+  s.schema_doc = kPartialTrainerSchemaDoc;
   return s;
 }
 

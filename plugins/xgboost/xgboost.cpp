@@ -587,31 +587,14 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
 }
 
 Table XGBoostTrainer::predict_for_consumers(StageContext& ctx, const Table& t) {
-  const auto roles = ctx.consumer_roles();
-  std::vector<std::uint32_t> all(t.rows());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint32_t>(i);
-  if (roles.empty() || !t.has_roles()) return predict_all(ctx, t, build_features(t, columns_, all, native_));
-  // Only the rows of the roles the consumers read; the others' predictions
-  // are NULL, counted by role, and the table's meta says how many were made.
-  std::vector<std::uint32_t> rows;
-  std::map<Role, std::int64_t> left;
-  const auto& r = t.roles();
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    if (std::find(roles.begin(), roles.end(), r[i]) != roles.end())
-      rows.push_back(static_cast<std::uint32_t>(i));
-    else
-      ++left[r[i]];
+  const PredictedRows p = rows_to_predict(ctx, t, "xgboost");
+  if (p.all) {
+    std::vector<std::uint32_t> all(t.rows());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint32_t>(i);
+    return predict_all(ctx, t, build_features(t, columns_, all, native_));
   }
-  std::string names;
-  for (const auto& [role, count] : left) {
-    ctx.count(std::string("not_predicted.role.") + role_name(role), count);
-    names += std::string(names.empty() ? "" : ", ") + std::to_string(count) + " " + role_name(role);
-  }
-  if (!left.empty())
-    ctx.info("xgboost: predicted the " + std::to_string(rows.size()) + " rows its consumers read; " + names +
-             " rows left NULL");
-  const FeatureMatrix m = build_features(t, columns_, rows, native_);
-  return with_predictions(t, classes_, predict_proba(ctx, m, rows.size()), ctx.stage_id(), rows);
+  const FeatureMatrix m = build_features(t, columns_, p.rows, native_);
+  return with_predictions(t, classes_, predict_proba(ctx, m, p.rows.size()), ctx.stage_id(), p.rows);
 }
 
 Explanation XGBoostTrainer::explain(const Table& t, const std::vector<std::uint32_t>& rows, int) const {

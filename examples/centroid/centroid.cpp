@@ -15,18 +15,15 @@ PluginSpec centroid_spec() {
   PluginSpec s;
   s.learns = true;
   s.distributed = PluginSpec::Distributed::No;
-  declare_trainer_params(s);
-  s.param("temperature", ParamType::Float, "softmax temperature over squared distances, > 0").def(1.0).above(0);
+  declare_trainer_params<CentroidOptions>(s);
+  s.param("temperature", &CentroidOptions::temperature, "softmax temperature over squared distances, > 0").def(1.0).above(0);
   s.schema = trainer_schema;
   s.schema_doc = kTrainerSchemaDoc;
   return s;
 }
 
-Centroid::Centroid(const Params& p)
-    : label_(p.str("label")),
-      features_(p.strings("features")),
-      exclude_(p.strings("exclude")),
-      temperature_(p.number("temperature")) {}
+Centroid::Centroid(const Options& o)
+    : label_(o.label), features_(o.features), exclude_(o.exclude), temperature_(o.temperature) {}
 
 namespace {
 /// Probabilities of each row of `m` (row-major rows x k, or rows x 1 for two classes).

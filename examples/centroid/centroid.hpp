@@ -11,11 +11,17 @@
 
 namespace centroid_example {
 
+/// The parameters, bound in centroid_spec and filled by the host.
+struct CentroidOptions : pipectl::TrainerOptions {
+  double temperature = 1.0;
+};
+
 pipectl::PluginSpec centroid_spec();
 
 class Centroid : public pipectl::Stage {
  public:
-  explicit Centroid(const pipectl::Params& p);
+  using Options = CentroidOptions;
+  explicit Centroid(const Options& o);
   pipectl::Table run(pipectl::StageContext& ctx, const std::vector<pipectl::TablePtr>& inputs) override;
   pipectl::json save_state(const std::filesystem::path& dir) const override;
   void load_state(const pipectl::json& state, const std::filesystem::path& dir) override;

@@ -8,10 +8,10 @@ using namespace pipectl;
 
 PluginSpec ratio_spec() {
   PluginSpec s;
-  s.param("numerator", ParamType::String, "numeric column on top").def("bytes");
-  s.param("denominator", ParamType::String, "numeric column below").def("packets");
-  s.param("output", ParamType::String, "name of the new float64 column").def("bytes_per_packet");
-  s.param("log1p", ParamType::Bool, "store log(1 + ratio) instead of the ratio").def(false);
+  s.param("numerator", &RatioOptions::numerator, "numeric column on top").def("bytes");
+  s.param("denominator", &RatioOptions::denominator, "numeric column below").def("packets");
+  s.param("output", &RatioOptions::output, "name of the new float64 column").def("bytes_per_packet");
+  s.param("log1p", &RatioOptions::log1p, "store log(1 + ratio) instead of the ratio").def(false);
   s.schema_doc = "needs the numerator and denominator (numeric); gives its input plus `output` (float64)";
   s.schema = [](SchemaContext& c) {
     const auto& p = c.params();
@@ -24,8 +24,7 @@ PluginSpec ratio_spec() {
   return s;
 }
 
-Ratio::Ratio(const Params& p)
-    : num_(p.str("numerator")), den_(p.str("denominator")), out_(p.str("output")), log1p_(p.boolean("log1p")) {}
+Ratio::Ratio(const Options& o) : num_(o.numerator), den_(o.denominator), out_(o.output), log1p_(o.log1p) {}
 
 Table Ratio::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   const Table& t = *inputs.at(0);

@@ -6,11 +6,18 @@
 
 namespace ratio_example {
 
+/// The parameters, bound in ratio_spec and filled by the host.
+struct RatioOptions {
+  std::string numerator, denominator, output;
+  bool log1p = false;
+};
+
 pipectl::PluginSpec ratio_spec();
 
 class Ratio : public pipectl::Stage {
  public:
-  explicit Ratio(const pipectl::Params& p);
+  using Options = RatioOptions;
+  explicit Ratio(const Options& o);
   pipectl::Table run(pipectl::StageContext& ctx, const std::vector<pipectl::TablePtr>& inputs) override;
 
  private:

@@ -6,7 +6,6 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <set>
 
 namespace pipectl::plugins {
 
@@ -31,18 +30,8 @@ double stat_field(const json& obj, const char* key, const std::string& column) {
 
 }  // namespace
 
-Normaliser::Normaliser(const Params& p)
-    : columns_(p.strings("columns")),
-      zscore_(p.str("method") == "zscore"),
-      log1p_(p.boolean("log1p")),
-      clip_(p.boolean("clip")) {
-  const auto m = p.str("method");
-  if (m != "minmax" && m != "zscore")
-    throw Error("normaliser: method must be \"minmax\" or \"zscore\", got \"" + m + "\"");
-  std::set<std::string> seen;
-  for (const auto& c : columns_)
-    if (!seen.insert(c).second) throw Error("normaliser: columns lists \"" + c + "\" twice");
-}
+Normaliser::Normaliser(const Options& o)
+    : columns_(o.columns), zscore_(o.method == "zscore"), log1p_(o.log1p), clip_(o.clip) {}
 
 Table Normaliser::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("normaliser takes exactly one input table");

@@ -31,11 +31,20 @@
 
 namespace pipectl::plugins {
 
+/// The normaliser's parameters (bound in normaliser_spec).
+struct NormaliserOptions {
+  std::vector<std::string> columns;  ///< resolved names
+  std::string method;                ///< "minmax" or "zscore"
+  bool log1p = false;
+  bool clip = true;
+};
+
 PluginSpec normaliser_spec();
 
 class Normaliser : public Stage {
  public:
-  explicit Normaliser(const Params& p);
+  using Options = NormaliserOptions;
+  explicit Normaliser(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   json save_state(const std::filesystem::path& dir) const override;
   void load_state(const json& state, const std::filesystem::path& dir) override;

@@ -10,16 +10,16 @@ PluginSpec normaliser_spec() {
   // Min / max / exact sums of each worker's training rows, combined over the
   // workers (see normaliser.hpp): every worker holds the single-process state.
   s.distributed = PluginSpec::Distributed::Combined;
-  s.param("columns", ParamType::Columns,
+  s.param("columns", &NormaliserOptions::columns, ParamType::Columns,
           "numeric columns to scale (names, globs or a selector table; int64 columns become float64)")
       .def(json::array({"bytes", "packets", "duration"}));
-  s.param("method", ParamType::String,
+  s.param("method", &NormaliserOptions::method,
           "minmax: (x - min) / (max - min); zscore: (x - mean) / std; fitted on training rows, "
           "a column constant on them maps to 0")
       .def("minmax")
       .one_of({"minmax", "zscore"});
-  s.param("log1p", ParamType::Bool, "apply log1p before scaling (negative values are an error)").def(false);
-  s.param("clip", ParamType::Bool, "minmax: clip scaled values to [0, 1]").def(true);
+  s.param("log1p", &NormaliserOptions::log1p, "apply log1p before scaling (negative values are an error)").def(false);
+  s.param("clip", &NormaliserOptions::clip, "minmax: clip scaled values to [0, 1]").def(true);
   s.schema_doc = "needs a split and `columns` (numeric); gives its input with those columns as float64";
   s.schema = [](SchemaContext& c) {
     c.need_split();

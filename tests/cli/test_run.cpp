@@ -120,7 +120,7 @@ TEST_CASE("the loader refuses non-plugins, other ABIs and name clashes, naming t
   CHECK(r.out.find("test_gen") != std::string::npos);
   CHECK(r.err.find("warning: file \"" + bad + "/not_a_plugin.so\" is not a pipectl plugin (no \"pipectl_plugin\" descriptor)\n") !=
         std::string::npos);
-  CHECK(r.err.find("warning: plugin \"" + bad + "/pipectl_test_wrong_abi.so\" (\"wrong_abi\") refused: plugin ABI version 999, host 3; "
+  CHECK(r.err.find("warning: plugin \"" + bad + "/pipectl_test_wrong_abi.so\" (\"wrong_abi\") refused: plugin ABI version 999, host 4; "
                    "built with gcc-4, host gcc-12; built with libstdc++-4, host libstdc++-12; built with cxx11abi-0, host cxx11abi-1\n") !=
         std::string::npos);
   CHECK(r.err.find("warning: plugin \"" + clash + "/pipectl_test_clash.so\" refused: its name \"test_gen\" clashes with the plugin loaded from \"" +
@@ -184,7 +184,7 @@ TEST_CASE("every command answers --help, and --version names the ABI") {
   }
   auto v = run_pipectl("--version");
   CHECK(v.rc == 0);
-  CHECK(v.out.find("pipectl 0.1.0 (plugin ABI 3, gcc-") == 0);
+  CHECK(v.out.find("pipectl 0.1.0 (plugin ABI 4, gcc-") == 0);
   auto u = run_pipectl("frobnicate");
   CHECK(u.rc == 2);
   CHECK(u.err.find("pipectl: unknown command \"frobnicate\"") == 0);

@@ -139,7 +139,7 @@ TEST_CASE("hostile: plugins: libraries the loader refuses, naming the file and w
   CHECK(contains(r.err, "warning: file \"" + kRefused + "/pipectl_test_bad_magic.so\" is not a pipectl plugin (bad descriptor magic)\n"));
   CHECK(contains(r.err, "warning: file \"" + kRefused + "/pipectl_test_undefined_symbol.so\" could not be loaded: "));
   CHECK(contains(r.err, "undefined symbol: pipectl_test_function_nobody_defines"));
-  CHECK(contains(r.err, "warning: plugin \"" + kBad + "/pipectl_test_wrong_abi.so\" (\"wrong_abi\") refused: plugin ABI version 999, host 3; built with gcc-4"));
+  CHECK(contains(r.err, "warning: plugin \"" + kBad + "/pipectl_test_wrong_abi.so\" (\"wrong_abi\") refused: plugin ABI version 999, host 4; built with gcc-4"));
   CHECK(contains(r.err, "warning: file \"" + kBad + "/not_a_plugin.so\" is not a pipectl plugin (no \"pipectl_plugin\" descriptor)\n"));
   SUBCASE("a pipeline that needs a refused plugin stops with exit 4, naming it") {
     h.write("p.toml", "[[stage]]\nid = \"gen\"\nplugin = \"test_gen\"\n\n[[stage]]\nid = \"s\"\nplugin = \"spec_throws\"\ninputs = [\"gen\"]\n");
@@ -152,7 +152,7 @@ TEST_CASE("hostile: plugins: libraries the loader refuses, naming the file and w
     h.write("p.toml", "[[stage]]\nid = \"gen\"\nplugin = \"test_gen\"\n\n[[stage]]\nid = \"w\"\nplugin = \"wrong_abi\"\ninputs = [\"gen\"]\n");
     auto v = h.pipectl("run p.toml --runs-dir runs", kGood + ":" + kBad);
     CHECK(v.rc == 4);
-    CHECK(contains(v.err, "error: plugin \"" + kBad + "/pipectl_test_wrong_abi.so\" (\"wrong_abi\") refused: plugin ABI version 999, host 3"));
+    CHECK(contains(v.err, "error: plugin \"" + kBad + "/pipectl_test_wrong_abi.so\" (\"wrong_abi\") refused: plugin ABI version 999, host 4"));
     CHECK_FALSE(fs::exists(h / "runs"));
   }
 }

@@ -3,7 +3,9 @@
 // A plugin lists its parameters in a PluginSpec (name, type, default,
 // range/choices, required, description). That single declaration drives
 // validation ("unknown parameter … allowed: …", type and range checks),
-// `pipectl plugins describe`, and the JSON Schema of pipeline files.
+// `pipectl plugins describe`, the JSON Schema of pipeline files, and (bound
+// to a member of the plugin's options struct, see plugin.hpp and
+// param_member.hpp) the values the stage's constructor receives.
 #pragma once
 
 #include <pipectl/export.hpp>
@@ -14,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace pipectl {
@@ -45,6 +48,15 @@ struct PIPECTL_API ParamSpec {
   std::optional<double> min, max;      ///< range for Int / Float (inclusive unless *_open)
   bool min_open = false, max_open = false;  ///< the bound itself is excluded: (0, 1]
   std::vector<std::string> choices;    ///< allowed values for String (or each StringList item)
+
+  /// Set when the parameter is bound to a member of the plugin's options
+  /// struct (PluginSpec::param(name, &Opts::member, …), see plugin.hpp):
+  /// stores a value into that member of *options, an Opts; "" when it fit,
+  /// else why not.
+  std::function<std::string(void* options, const json& value)> store;
+  const std::type_info* bound_to = nullptr;  ///< typeid(Opts), when bound
+  const char* member_type = nullptr;         ///< the member's C++ type, for messages
+  bool member_optional = false;              ///< std::optional<T> or json: holds "no value"
 
   // Fluent declaration helpers.
   ParamSpec& def(json v) { default_value = std::move(v); return *this; }

@@ -6,16 +6,38 @@
 // plugin code, refuses the library when they differ, and keeps every loaded
 // library resident for the life of the process.
 //
-// Writing a plugin:
+// Writing a plugin: its parameters are bound once, to the members of a
+// plain struct (as dmlc's DMLC_DECLARE_FIELD binds them); the host fills the
+// struct from the validated values and the stage's constructor receives it.
 //
-//   class MyStage : public pipectl::Stage { ... };
+//   struct MyOptions { std::int64_t k; std::filesystem::path out; std::optional<double> cap; };
+//   class MyStage : public pipectl::Stage {
+//    public:
+//     using Options = MyOptions;
+//     explicit MyStage(const Options& o);
+//     ...
+//   };
 //   static pipectl::PluginSpec my_spec() {
 //     pipectl::PluginSpec s;
-//     s.param("k", pipectl::ParamType::Int, "what k is").def(5).range(1, 100);
+//     s.param("k", &MyOptions::k, "what k is").def(5).range(1, 100);  // Int: from std::int64_t
+//     s.param("out", &MyOptions::out, "where it goes").required();     // Path: from std::filesystem::path
+//     s.param("cap", &MyOptions::cap, "an upper bound, if any").above(0);  // no default: optional
 //     s.schema = [](pipectl::SchemaContext& c) { pipectl::Schema out = c.input(); ...; return out; };
 //     return s;
 //   }
 //   PIPECTL_PLUGIN(my_plugin, "transform", "1.0.0", "one line", my_spec, MyStage)
+//
+// The parameter type follows from the member type (see param_member.hpp);
+// where the C++ type fits several it is given: s.param("cols", &O::cols,
+// ParamType::Columns, "…"). A declaration whose member cannot hold its
+// type is refused when the spec is read, before any stage exists: the
+// loader reports the plugin refused. Ranges, choices and cross-parameter
+// rules are the validator's (the ParamSpec and the schema rule); the
+// constructor re-checks nothing.
+//
+// Transition: a stage class without an `Options` type is constructed from
+// `const Params&` (values read by name), its parameters declared with
+// s.param(name, ParamType, description) as before.
 #pragma once
 
 #include <pipectl/error.hpp>
@@ -23,6 +45,7 @@
 #include <pipectl/explanation.hpp>
 #include <pipectl/export.hpp>
 #include <pipectl/param.hpp>
+#include <pipectl/param_member.hpp>
 #include <pipectl/schema.hpp>
 #include <pipectl/table.hpp>
 
@@ -31,11 +54,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
 #define PIPECTL_PLUGIN_MAGIC 0x50495045u  // "PIPE"
-#define PIPECTL_PLUGIN_ABI_VERSION 3u
+#define PIPECTL_PLUGIN_ABI_VERSION 4u
 
 #define PIPECTL_STR2_(x) #x
 #define PIPECTL_STR_(x) PIPECTL_STR2_(x)
@@ -114,9 +139,120 @@ struct PIPECTL_API PluginSpec {
   /// a trainer predicts only those rows (an evaluator: {"valid", "test"}).
   std::vector<std::string> reads_roles;
 
+  /// An unbound parameter (a stage constructed from `const Params&`).
   ParamSpec& param(std::string name, ParamType type, std::string description);
+  /// A parameter bound to `member` of the options struct C, its type that
+  /// of the member (see param_member.hpp).
+  template <class C, class T>
+  ParamSpec& param(std::string name, T C::*member, std::string description) {
+    static_assert(param_member::Traits<T>::supported,
+                  "pipectl: a parameter binds to a member of type bool, int, std::int64_t, double, std::string, "
+                  "std::filesystem::path, std::vector<std::string>, pipectl::json or std::optional of one of them");
+    return param(std::move(name), member, param_member::Traits<T>::deduced, std::move(description));
+  }
+  /// A parameter bound to `member`, of the type given (Path for a
+  /// std::string, Columns for a std::vector<std::string>, any for json).
+  /// A member that cannot hold `type` throws Error: the spec is refused.
+  template <class C, class T>
+  ParamSpec& param(std::string name, T C::*member, ParamType type, std::string description);
   const ParamSpec* find(std::string_view name) const;
 };
+
+/// Binds the declared parameter `p` to `member` of the options struct C
+/// (what PluginSpec::param(name, &C::member, …) does; for helpers that
+/// declare a parameter first, e.g. declare_trainer_params). Throws Error
+/// when the member cannot hold p's type.
+template <class C, class T>
+ParamSpec& bind_member(ParamSpec& p, T C::*member) {
+  using Tr = param_member::Traits<T>;
+  static_assert(Tr::supported,
+                "pipectl: a parameter binds to a member of type bool, int, std::int64_t, double, std::string, "
+                "std::filesystem::path, std::vector<std::string>, pipectl::json or std::optional of one of them");
+  if (!Tr::accepts(p.type))
+    throw Error("parameter \"" + p.name + "\" is declared " + param_type_name(p.type) + " but bound to a " + Tr::name +
+                " member");
+  p.store = [member](void* options, const json& v) { return Tr::store(static_cast<C*>(options)->*member, v); };
+  p.bound_to = &typeid(C);
+  p.member_type = Tr::name;
+  p.member_optional = Tr::optional;
+  return p;
+}
+
+template <class C, class T>
+ParamSpec& PluginSpec::param(std::string name, T C::*member, ParamType type, std::string description) {
+  static_assert(param_member::Traits<T>::supported,
+                "pipectl: a parameter binds to a member of type bool, int, std::int64_t, double, std::string, "
+                "std::filesystem::path, std::vector<std::string>, pipectl::json or std::optional of one of them");
+  if (!param_member::Traits<T>::accepts(type))
+    throw Error("parameter \"" + name + "\" is declared " + param_type_name(type) + " but bound to a " +
+                param_member::Traits<T>::name + " member");
+  ParamSpec& p = param(std::move(name), type, std::move(description));
+  return bind_member(p, member);
+}
+
+/// The options struct O filled from validated `params` (every parameter of
+/// `spec` bound to a member of O; an absent value is null). Throws Error
+/// when a value does not fit its member (the validator lets none through).
+template <class O>
+O bind_options(const PluginSpec& spec, const Params& params) {
+  O o{};
+  for (const auto& p : spec.params) {
+    if (!p.store || !p.bound_to || *p.bound_to != typeid(O))
+      throw Error("parameter \"" + p.name + "\" is not bound to a member of the stage's options");
+    auto it = params.all().find(p.name);
+    auto e = p.store(&o, it == params.all().end() ? json() : *it);
+    if (!e.empty()) throw Error("parameter \"" + p.name + "\": " + e);
+  }
+  return o;
+}
+
+namespace plugin_detail {
+template <class S, class = void>
+struct HasOptions : std::false_type {};
+template <class S>
+struct HasOptions<S, std::void_t<typename S::Options>> : std::true_type {};
+}  // namespace plugin_detail
+
+/// The spec a plugin gives the host (PIPECTL_PLUGIN calls it for the
+/// descriptor): `spec`, checked against the stage class S. With S::Options,
+/// every parameter must be bound to a member of it, one without a default
+/// that is not required to a member that holds "no value" (std::optional or
+/// json), and each default must pass its own check and fit its member.
+/// Without, no parameter may be bound. Throws Error naming the parameter:
+/// the loader refuses the plugin before any stage is created.
+template <class S>
+PluginSpec checked_spec(PluginSpec spec) {
+  if constexpr (plugin_detail::HasOptions<S>::value) {
+    using O = typename S::Options;
+    static_assert(std::is_default_constructible_v<O>, "pipectl: a stage's Options must be default-constructible");
+    static_assert(std::is_constructible_v<S, const O&>, "pipectl: a stage with Options needs a constructor S(const Options&)");
+    O scratch{};
+    for (const auto& p : spec.params) {
+      const std::string who = "parameter \"" + p.name + "\"";
+      if (!p.store || !p.bound_to) throw Error(who + " is bound to no member of the stage's options");
+      if (*p.bound_to != typeid(O)) throw Error(who + " is bound to a member of another struct than the stage's options");
+      if (p.default_value.is_null()) {
+        if (!p.is_required && !p.member_optional)
+          throw Error(who + " has no default and is not required, but its " + p.member_type +
+                      " member cannot hold \"not given\" (make it std::optional)");
+        continue;
+      }
+      auto e = p.check(p.default_value);
+      if (!e.empty()) throw Error(who + ": its default " + e);
+      e = p.store(&scratch, p.default_value);
+      if (!e.empty()) throw Error(who + ": its default does not fit: " + e);
+    }
+  } else {
+    static_assert(std::is_constructible_v<S, const Params&>,
+                  "pipectl: a stage class needs an `Options` type and a constructor S(const Options&), "
+                  "or a constructor S(const Params&)");
+    for (const auto& p : spec.params)
+      if (p.store)
+        throw Error("parameter \"" + p.name + "\" is bound to a member, but the stage has no Options type to fill");
+  }
+  return spec;
+}
+
 
 enum class Mode {
   Fit,    ///< a normal run: learning stages fit on training rows
@@ -179,6 +315,18 @@ class PIPECTL_API Stage {
   virtual Explanation explain(const Table& input, const std::vector<std::uint32_t>& rows, int threads) const;
 };
 
+/// The stage S for `params`: S(bind_options<S::Options>(spec, params)), or
+/// S(params) for a stage without Options. SPEC is the checked spec function.
+template <class S, PluginSpec (*SPEC)()>
+Stage* create_stage(const Params& params) {
+  if constexpr (plugin_detail::HasOptions<S>::value) {
+    static const PluginSpec spec = SPEC();
+    return new S(bind_options<typename S::Options>(spec, params));
+  } else {
+    return new S(params);
+  }
+}
+
 }  // namespace pipectl
 
 extern "C" {
@@ -197,11 +345,15 @@ struct pipectl_plugin_descriptor {
 };
 }
 
-/// Define the plugin's descriptor. NAME is an identifier (the plugin name).
-#define PIPECTL_PLUGIN(NAME, KIND, VERSION, DESCRIPTION, SPEC_FN, STAGE_CLASS)           \
-  static pipectl::Stage* pipectl_create_##NAME(const pipectl::Params& p) {               \
-    return new STAGE_CLASS(p);                                                            \
-  }                                                                                       \
-  extern "C" PIPECTL_PLUGIN_EXPORT const pipectl_plugin_descriptor pipectl_plugin = {    \
-      PIPECTL_PLUGIN_MAGIC, PIPECTL_PLUGIN_ABI_VERSION, PIPECTL_ABI_STAMP, #NAME, KIND,   \
-      VERSION, DESCRIPTION, &SPEC_FN, &pipectl_create_##NAME};
+/// Define the plugin's descriptor. NAME is an identifier (the plugin name);
+/// SPEC_FN returns the PluginSpec, checked against STAGE_CLASS (checked_spec)
+/// when the host reads it; the factory fills STAGE_CLASS::Options from the
+/// validated parameters (or passes them as Params to a stage without one).
+#define PIPECTL_PLUGIN(NAME, KIND, VERSION, DESCRIPTION, SPEC_FN, STAGE_CLASS)                        \
+  static pipectl::PluginSpec pipectl_spec_##NAME() { return pipectl::checked_spec<STAGE_CLASS>(SPEC_FN()); } \
+  static pipectl::Stage* pipectl_create_##NAME(const pipectl::Params& p) {                            \
+    return pipectl::create_stage<STAGE_CLASS, &pipectl_spec_##NAME>(p);                               \
+  }                                                                                                    \
+  extern "C" PIPECTL_PLUGIN_EXPORT const pipectl_plugin_descriptor pipectl_plugin = {                 \
+      PIPECTL_PLUGIN_MAGIC, PIPECTL_PLUGIN_ABI_VERSION, PIPECTL_ABI_STAMP, #NAME, KIND,                \
+      VERSION, DESCRIPTION, &pipectl_spec_##NAME, &pipectl_create_##NAME};

@@ -199,6 +199,13 @@ inline Params params_with_defaults(const PluginSpec& spec, json given = json::ob
   return Params(std::move(given));
 }
 
+/// The options struct O a stage is built from, as the host fills it:
+/// `given` plus the declared defaults (paths as given, not resolved).
+template <class O>
+O options_with_defaults(const PluginSpec& spec, json given = json::object()) {
+  return bind_options<O>(spec, params_with_defaults(spec, std::move(given)));
+}
+
 /// What a plugin's schema rule gives for `params` on `inputs` (its
 /// problems, "parameter: message" or the message alone, in `issues`).
 struct SchemaOutcome {

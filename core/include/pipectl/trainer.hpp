@@ -14,13 +14,36 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace pipectl {
 
 /// Declares `label`, `features` and `exclude`, the first parameters of every
-/// trainer, with their descriptions and defaults.
+/// trainer, with their descriptions and defaults (unbound: for a stage
+/// constructed from `const Params&`).
 PIPECTL_API void declare_trainer_params(PluginSpec& s);
+
+/// The members `label`, `features` (resolved names; empty = every column but
+/// the label, `exclude` and the predictions) and `exclude` of a trainer's
+/// options: its options struct derives from this.
+struct TrainerOptions {
+  std::string label;
+  std::vector<std::string> features;
+  std::vector<std::string> exclude;
+};
+
+/// Declares `label`, `features` and `exclude` bound to the TrainerOptions
+/// members of O.
+template <class O>
+void declare_trainer_params(PluginSpec& s) {
+  static_assert(std::is_base_of_v<TrainerOptions, O>, "pipectl: a trainer's options derive from TrainerOptions");
+  declare_trainer_params(s);
+  const std::size_t n = s.params.size();
+  bind_member(s.params[n - 3], static_cast<std::string O::*>(&O::label));
+  bind_member(s.params[n - 2], static_cast<std::vector<std::string> O::*>(&O::features));
+  bind_member(s.params[n - 1], static_cast<std::vector<std::string> O::*>(&O::exclude));
+}
 
 /// A trainer's schema rule: the label (`label`, int64 or categorical) and
 /// the `features` selection must reach it, with a train/valid/test split; it

@@ -15,7 +15,7 @@ TEST_CASE("centroid fits class means on training rows and predicts the nearest")
   auto in = std::make_shared<const Table>(t.with_roles(roles));
   auto spec = centroid_example::centroid_spec();
   testing::TestContext ctx;
-  centroid_example::Centroid c(testing::params_with_defaults(spec, {{"label", "y"}}));
+  centroid_example::Centroid c(testing::options_with_defaults<centroid_example::CentroidOptions>(spec, {{"label", "y"}}));
   auto out = c.run(ctx, {in});
   CHECK(out.at("pred_proba").f64[4] < 0.01);
   CHECK(out.at("pred_proba").f64[5] > 0.99);

@@ -14,6 +14,9 @@ using namespace pipectl;
 using pipectl::plugins::Normaliser;
 using pipectl::plugins::normaliser_spec;
 using pipectl::testing::params_with_defaults;
+using pipectl::testing::options_with_defaults;
+using pipectl::testing::schema_of;
+using pipectl::testing::schema_with;
 using pipectl::testing::TestContext;
 
 namespace {
@@ -37,7 +40,9 @@ TablePtr make_table() {
   return std::make_shared<const Table>(std::move(t));
 }
 
-Params params(const json& given) { return params_with_defaults(normaliser_spec(), given); }
+pipectl::plugins::NormaliserOptions params(const json& given) {
+  return options_with_defaults<pipectl::plugins::NormaliserOptions>(normaliser_spec(), given);
+}
 
 std::vector<double> values(const Table& t, const std::string& c) { return t.at(c).f64; }
 
@@ -153,9 +158,13 @@ TEST_CASE("normaliser: data errors") {
     CHECK_THROWS_WITH_AS(Normaliser(params(json::object())).run(ctx, {t}),
                          "column \"packets\" is categorical; the normaliser needs a numeric column", DataError);
   }
-  SUBCASE("a column listed twice") {
-    CHECK_THROWS_WITH_AS(Normaliser(params({{"columns", json::array({"bytes", "bytes"})}})),
-                         "normaliser: columns lists \"bytes\" twice", Error);
+  SUBCASE("a column listed twice is selected once (by the schema rule, before the stage exists)") {
+    const auto o = schema_of(normaliser_spec(),
+                             params_with_defaults(normaliser_spec(), {{"columns", json::array({"bytes", "bytes"})}}),
+                             {schema_with({{"bytes", DType::Int64}, {"packets", DType::Int64}}, true)});
+    REQUIRE(o.ok());
+    REQUIRE(o.resolved.size() == 1);
+    CHECK(o.resolved[0].second == std::vector<std::string>{"bytes"});
   }
 }
 

@@ -24,6 +24,7 @@ using pipectl::plugins::ExactSum;
 using pipectl::plugins::Normaliser;
 using pipectl::plugins::normaliser_spec;
 using pipectl::testing::params_with_defaults;
+using pipectl::testing::options_with_defaults;
 using pipectl::testing::TestContext;
 using pipectl::testing::deal_shards;
 using pipectl::testing::ThreadGroup;
@@ -87,7 +88,7 @@ Fit fit_on(const std::vector<TablePtr>& shards, const json& given) {
     const auto r = static_cast<std::size_t>(c.rank());
     TestContext ctx;
     ctx.coll = &c;
-    Normaliser stage(params_with_defaults(normaliser_spec(), given));
+    Normaliser stage(options_with_defaults<pipectl::plugins::NormaliserOptions>(normaliser_spec(), given));
     Table out = stage.run(ctx, {shards[r]});
     out.check();
     std::lock_guard<std::mutex> lock(mu);
@@ -281,7 +282,7 @@ TEST_CASE("normaliser: -0.0 and 0.0 fit the same state in any order") {
   const json given = {{"columns", json::array({"x"})}};
   std::vector<std::string> states;
   for (auto v : {std::vector<double>{0.0, -0.0, 1.0}, std::vector<double>{-0.0, 0.0, 1.0}}) {
-    Normaliser n(params_with_defaults(normaliser_spec(), given));
+    Normaliser n(options_with_defaults<pipectl::plugins::NormaliserOptions>(normaliser_spec(), given));
     TestContext ctx;
     n.run(ctx, {make(v)});
     states.push_back(n.save_state({}).dump());

@@ -25,6 +25,21 @@ bool parse_kind(std::string_view s, StageKind& out) {
   return false;
 }
 
+MetricSpec& PluginSpec::metric(std::string name, std::string description, bool higher_is_better, bool headline) {
+  for (const auto& m : metrics) {
+    if (m.name == name) throw Error("metric \"" + name + "\" is declared twice");
+    if (headline && m.headline)
+      throw Error("metric \"" + name + "\" is declared the headline, and so is \"" + m.name + "\" (at most one)");
+  }
+  MetricSpec m;
+  m.name = std::move(name);
+  m.description = std::move(description);
+  m.higher_is_better = higher_is_better;
+  m.headline = headline;
+  metrics.push_back(std::move(m));
+  return metrics.back();
+}
+
 ParamSpec& PluginSpec::param(std::string name, ParamType type, std::string description) {
   ParamSpec p;
   p.name = std::move(name);

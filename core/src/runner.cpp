@@ -147,6 +147,14 @@ json record_json(const StageRecord& r, const ResolvedStage& s, const Schema* sch
   if (!r.key.empty()) j["cache_key"] = r.key;
   j["cached"] = r.cached;
   if (schema) j["schema"] = schema->to_json();
+  // The figures the stage declares (the tools name them from here, without loading the plugin).
+  if (!s.plugin->spec.metrics.empty()) {
+    json m = json::array();
+    for (const auto& d : s.plugin->spec.metrics)
+      m.push_back({{"name", d.name}, {"description", d.description}, {"higher_is_better", d.higher_is_better},
+                   {"headline", d.headline}});
+    j["declared_metrics"] = std::move(m);
+  }
   return j;
 }
 

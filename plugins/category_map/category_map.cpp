@@ -109,19 +109,12 @@ std::vector<std::string> top_categories(const Column& c, const std::vector<std::
   return select_top(count_values(c, rows), top_k, min_frequency, other);
 }
 
-CategoryMap::CategoryMap(const Params& p)
-    : columns_(p.strings("columns")),
-      top_k_(static_cast<std::size_t>(std::max<std::int64_t>(1, p.integer("top_k")))),
-      min_frequency_(p.integer("min_frequency")),
-      other_(p.str("other")),
-      native_(p.boolean("native")) {
-  if (p.integer("top_k") < 1) throw Error("category_map: top_k must be at least 1, got " + std::to_string(p.integer("top_k")));
-  if (min_frequency_ < 1)
-    throw Error("category_map: min_frequency must be at least 1, got " + std::to_string(min_frequency_));
-  std::set<std::string> seen;
-  for (const auto& c : columns_)
-    if (!seen.insert(c).second) throw Error("category_map: columns lists \"" + c + "\" twice");
-}
+CategoryMap::CategoryMap(const Options& o)
+    : columns_(o.columns),
+      top_k_(static_cast<std::size_t>(o.top_k)),
+      min_frequency_(o.min_frequency),
+      other_(o.other),
+      native_(o.native) {}
 
 Table CategoryMap::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("category_map takes exactly one input table");

@@ -73,9 +73,19 @@ std::vector<std::string> select_top(const ValueCounts& v, std::size_t top_k, std
 std::vector<std::string> top_categories(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
                                         std::int64_t min_frequency, const std::string& other);
 
+/// category_map's parameters (bound in category_map_spec, filled by the host).
+struct CategoryMapOptions {
+  std::vector<std::string> columns;  ///< resolved names
+  std::int64_t top_k = 20;
+  std::int64_t min_frequency = 1;
+  std::string other;
+  bool native = false;
+};
+
 class CategoryMap : public Stage {
  public:
-  explicit CategoryMap(const Params& p);
+  using Options = CategoryMapOptions;
+  explicit CategoryMap(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   json save_state(const std::filesystem::path& dir) const override;
   void load_state(const json& state, const std::filesystem::path& dir) override;

@@ -10,17 +10,17 @@ PluginSpec category_map_spec() {
   // Training-row counts by value (never by a worker's dictionary code), gathered
   // and merged over the workers: every worker keeps the single-process dictionary.
   s.distributed = PluginSpec::Distributed::Combined;
-  s.param("columns", ParamType::Columns,
+  s.param("columns", &CategoryMapOptions::columns, ParamType::Columns,
           "int64 or categorical columns to map (names, globs or a selector table; replaced by categorical columns)")
       .def(json::array({"srcport", "dstport", "manufacturer"}));
-  s.param("top_k", ParamType::Int, "keep at most this many of the most frequent training values per column")
+  s.param("top_k", &CategoryMapOptions::top_k, "keep at most this many of the most frequent training values per column")
       .def(20)
       .at_least(1);
-  s.param("min_frequency", ParamType::Int, "keep only values seen at least this often in the training rows")
+  s.param("min_frequency", &CategoryMapOptions::min_frequency, "keep only values seen at least this often in the training rows")
       .def(1)
       .at_least(1);
-  s.param("other", ParamType::String, "category for unseen, infrequent and NULL values").def("other");
-  s.param("native", ParamType::Bool,
+  s.param("other", &CategoryMapOptions::other, "category for unseen, infrequent and NULL values").def("other");
+  s.param("native", &CategoryMapOptions::native,
           "mark the mapped columns as native categorical features: XGBoost then splits on their categories "
           "(feature type \"c\", one feature per column) instead of one indicator per category; other trainers "
           "still one-hot them")

@@ -35,45 +35,48 @@ const Column& numeric_column(const Table& t, const std::string& name, const char
 
 }  // namespace
 
-CleanerConfig CleanerConfig::from(const Params& p) {
+CleanerConfig CleanerConfig::from(const CleanerOptions& o) {
   CleanerConfig c;
-  c.duration_from = p.strings("duration_from");
-  c.duration = p.str("duration");
-  c.label = p.str("label");
-  c.label_from = p.str("label_from");
-  const auto kind = p.str("label_kind");
-  if (kind != "binary" && kind != "multiclass")
-    throw Error("cleaner: label_kind must be \"binary\" or \"multiclass\", got " + qt(kind));
-  c.multiclass = kind == "multiclass";
-  c.negative = p.str("negative");
-  c.positive = p.has("positive") ? p.str("positive") : "";
-  {
-    const PluginSpec spec = cleaner_spec();
-    for (const char* k : {"duration_from", "required", "non_negative", "ports", "drop"})
-      if (const auto* ps = spec.find(k); ps && (!p.has(k) || p.raw(k) == ps->default_value)) c.defaulted.insert(k);
-  }
-  c.keep_unlabelled = p.boolean("keep_unlabelled");
-  c.required = p.strings("required");
-  c.non_negative = p.strings("non_negative");
-  c.ports = p.strings("ports");
-  c.drop = p.strings("drop");
-
-  if (!c.duration_from.empty() && c.duration_from.size() != 2)
-    throw Error("cleaner: duration_from must name two columns [start, end] (or none), got " +
-                std::to_string(c.duration_from.size()));
-  if (!c.duration_from.empty() && c.duration.empty())
-    throw Error("cleaner: duration must name the column to add");
-  if (c.label.empty()) throw Error("cleaner: label must not be empty");
-  if (c.label_from.empty()) throw Error("cleaner: label_from must not be empty");
-  const bool has_duration = !c.duration_from.empty();
-  for (const auto& d : c.drop) {
-    if (d == c.label) throw Error("cleaner: drop lists " + qt(d) + ", the label this stage makes");
-    if (has_duration && d == c.duration)
-      throw Error("cleaner: drop lists " + qt(d) + ", the duration column this stage makes");
-  }
-  if (has_duration && c.duration == c.label)
-    throw Error("cleaner: duration and label are both named " + qt(c.label));
+  c.duration_from = o.duration_from;
+  c.duration = o.duration;
+  c.label = o.label;
+  c.label_from = o.label_from;
+  c.multiclass = o.label_kind == "multiclass";
+  c.negative = o.negative;
+  c.positive = o.positive;
+  c.keep_unlabelled = o.keep_unlabelled;
+  c.required = o.required;
+  c.non_negative = o.non_negative;
+  c.ports = o.ports;
+  c.drop = o.drop;
+  const PluginSpec spec = cleaner_spec();
+  auto at_default = [&](const char* k, const std::vector<std::string>& v) {
+    if (const auto* ps = spec.find(k); ps && json(v) == ps->default_value) c.defaulted.insert(k);
+  };
+  at_default("duration_from", c.duration_from);
+  at_default("required", c.required);
+  at_default("non_negative", c.non_negative);
+  at_default("ports", c.ports);
+  at_default("drop", c.drop);
   return c;
+}
+
+std::vector<std::pair<std::string, std::string>> CleanerConfig::problems() const {
+  std::vector<std::pair<std::string, std::string>> p;
+  if (!duration_from.empty() && duration_from.size() != 2)
+    p.push_back({"duration_from", "must name two columns [start, end] (or none), got " +
+                                      std::to_string(duration_from.size())});
+  if (!duration_from.empty() && duration.empty()) p.push_back({"duration", "must name the column to add"});
+  if (label.empty()) p.push_back({"label", "must not be empty"});
+  if (label_from.empty()) p.push_back({"label_from", "must not be empty"});
+  const bool has_duration = !duration_from.empty();
+  for (const auto& d : drop) {
+    if (d == label) p.push_back({"drop", "lists " + qt(d) + ", the label this stage makes"});
+    if (has_duration && d == duration) p.push_back({"drop", "lists " + qt(d) + ", the duration column this stage makes"});
+  }
+  if (has_duration && !duration.empty() && duration == label)
+    p.push_back({"duration", "names " + qt(label) + ", the label this stage makes"});
+  return p;
 }
 
 CleanerConfig CleanerConfig::adapted(const std::function<bool(const std::string&)>& has) const {
@@ -141,7 +144,7 @@ Schema CleanerConfig::schema(SchemaContext& ctx) const {
   return out;
 }
 
-Cleaner::Cleaner(const Params& p) : cfg_(CleanerConfig::from(p)) {}
+Cleaner::Cleaner(const Options& o) : cfg_(CleanerConfig::from(o)) {}
 
 Table Cleaner::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("cleaner takes exactly one input table");

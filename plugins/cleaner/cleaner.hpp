@@ -22,6 +22,22 @@
 
 namespace pipectl::plugins {
 
+/// The cleaner's parameters (bound in cleaner_spec, filled by the host).
+struct CleanerOptions {
+  std::vector<std::string> duration_from;
+  std::string duration;
+  std::string label;
+  std::string label_from;
+  std::string label_kind;  ///< "binary" or "multiclass"
+  std::string negative;
+  std::string positive;
+  bool keep_unlabelled = false;
+  std::vector<std::string> required;
+  std::vector<std::string> non_negative;
+  std::vector<std::string> ports;
+  std::vector<std::string> drop;
+};
+
 PluginSpec cleaner_spec();
 
 struct CleanerConfig {
@@ -41,8 +57,10 @@ struct CleanerConfig {
   /// apply only where the data has them (see adapted()).
   std::set<std::string> defaulted;
 
-  /// Throws pipectl::Error on an inconsistent configuration.
-  static CleanerConfig from(const Params& p);
+  static CleanerConfig from(const CleanerOptions& o);
+  /// What is inconsistent across parameters, as {parameter, message}; the
+  /// schema rule reports each (file:line:column) before any stage exists.
+  std::vector<std::pair<std::string, std::string>> problems() const;
   /// The configuration for data whose columns `has` tells: the columns that
   /// parameters left at their defaults name are dropped where absent (no
   /// duration without both start and end); columns given explicitly stay
@@ -57,7 +75,8 @@ struct CleanerConfig {
 
 class Cleaner : public Stage {
  public:
-  explicit Cleaner(const Params& p);
+  using Options = CleanerOptions;
+  explicit Cleaner(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

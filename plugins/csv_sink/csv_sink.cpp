@@ -94,28 +94,29 @@ struct OutCol {
 
 }  // namespace
 
-CsvSinkConfig CsvSinkConfig::from(const Params& p) {
+CsvSinkConfig CsvSinkConfig::from(const CsvSinkOptions& o) {
   CsvSinkConfig c;
-  c.path = p.has("path") ? p.str("path") : "";
-  c.columns = p.has("columns") ? p.strings("columns") : std::vector<std::string>{};
-  c.roles = p.has("roles") && p.boolean("roles");
-  c.list_separator = p.has("list_separator") ? p.str("list_separator") : "|";
-  if (c.list_separator.empty()) throw Error("parameter \"list_separator\" is empty");
-  const std::string delim = p.has("delimiter") ? p.str("delimiter") : ",";
-  if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
-    throw Error("parameter \"delimiter\" must be one character other than a quote or a line break, got \"" + delim +
-                "\"");
-  c.delimiter = delim[0];
-  if (c.list_separator.find(c.delimiter) != std::string::npos)
-    throw Error("parameter \"list_separator\" contains the delimiter");
-  const std::string ff = p.has("float_format") ? p.str("float_format") : "%.17g";
-  if (ff != "%.17g" && ff != "shortest")
-    throw Error("parameter \"float_format\" must be \"%.17g\" or \"shortest\", got \"" + ff + "\"");
-  c.shortest_floats = ff == "shortest";
-  for (std::size_t i = 0; i < c.columns.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (c.columns[i] == c.columns[j]) throw Error("parameter \"columns\" names \"" + c.columns[i] + "\" twice");
+  c.path = o.path.string();
+  c.columns = o.columns;
+  c.roles = o.roles;
+  c.list_separator = o.list_separator;
+  c.delimiter = o.delimiter.size() == 1 ? o.delimiter[0] : ',';
+  c.shortest_floats = o.float_format == "shortest";
   return c;
+}
+
+std::vector<std::pair<std::string, std::string>> CsvSinkConfig::problems(const CsvSinkOptions& o) {
+  std::vector<std::pair<std::string, std::string>> p;
+  if (o.list_separator.empty()) p.push_back({"list_separator", "is empty"});
+  const std::string& delim = o.delimiter;
+  if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
+    p.push_back({"delimiter", "must be one character other than a quote or a line break, got \"" + delim + "\""});
+  else if (o.list_separator.find(delim[0]) != std::string::npos)
+    p.push_back({"list_separator", "contains the delimiter"});
+  for (std::size_t i = 0; i < o.columns.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (o.columns[i] == o.columns[j]) p.push_back({"columns", "names \"" + o.columns[i] + "\" twice"});
+  return p;
 }
 
 Schema CsvSinkConfig::schema(SchemaContext& ctx) const {
@@ -230,7 +231,7 @@ std::size_t write_csv(const Table& t, const CsvSinkConfig& cfg, const std::funct
   return n;
 }
 
-CsvSink::CsvSink(const Params& p) : cfg_(CsvSinkConfig::from(p)) {}
+CsvSink::CsvSink(const Options& o) : cfg_(CsvSinkConfig::from(o)) {}
 
 Table CsvSink::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("csv_sink takes exactly one input");

@@ -28,6 +28,16 @@
 
 namespace pipectl::plugins {
 
+/// The csv sink's parameters (bound in csv_sink_spec, filled by the host).
+struct CsvSinkOptions {
+  std::filesystem::path path;
+  std::vector<std::string> columns;
+  bool roles = false;
+  std::string list_separator;
+  std::string delimiter;
+  std::string float_format;
+};
+
 PluginSpec csv_sink_spec();
 
 struct CsvSinkConfig {
@@ -38,8 +48,10 @@ struct CsvSinkConfig {
   char delimiter = ',';
   bool shortest_floats = false;  ///< float_format = "shortest"
 
-  /// Throws pipectl::Error on an invalid configuration.
-  static CsvSinkConfig from(const Params& p);
+  static CsvSinkConfig from(const CsvSinkOptions& o);
+  /// What is wrong across or within parameters beyond their declared types
+  /// and choices, as {parameter, message}; reported by the schema rule.
+  static std::vector<std::pair<std::string, std::string>> problems(const CsvSinkOptions& o);
   /// Needs `columns`; gives its input.
   Schema schema(SchemaContext& ctx) const;
 };
@@ -51,7 +63,8 @@ std::size_t write_csv(const Table& t, const CsvSinkConfig& cfg, const std::funct
 
 class CsvSink : public Stage {
  public:
-  explicit CsvSink(const Params& p);
+  using Options = CsvSinkOptions;
+  explicit CsvSink(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

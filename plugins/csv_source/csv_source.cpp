@@ -140,31 +140,43 @@ class MappedFile {
 
 }  // namespace
 
-CsvConfig CsvConfig::from(const Params& p) {
+CsvConfig CsvConfig::from(const CsvOptions& o) {
   CsvConfig c;
-  c.path = p.has("path") ? p.str("path") : "";
-  const std::string delim = p.has("delimiter") ? p.str("delimiter") : ",";
-  if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
-    throw Error("parameter \"delimiter\" must be one character other than a quote or a line break, got \"" + delim +
-                "\"");
-  c.delimiter = delim[0];
-  c.list_separator = p.has("list_separator") ? p.str("list_separator") : "|";
-  if (c.list_separator.empty()) throw Error("parameter \"list_separator\" is empty");
-  if (c.list_separator.find(c.delimiter) != std::string::npos)
-    throw Error("parameter \"list_separator\" contains the delimiter");
-  c.quoted_is_text = p.has("quoted_is_text") ? p.boolean("quoted_is_text") : true;
-  c.list_columns = p.has("list_columns") ? p.strings("list_columns") : std::vector<std::string>{};
-  if (p.has("types")) c.types = parse_column_types(p.raw("types"), /*multi=*/true);
-  for (const auto& l : c.list_columns) {
-    auto it = c.types.find(l);
-    if (it != c.types.end() && it->second != DType::MultiCategorical)
-      throw Error("column \"" + l + "\" is in list_columns, but types gives it \"" + dtype_name(it->second) + "\"");
-  }
+  c.path = o.path.string();
+  c.delimiter = o.delimiter.size() == 1 ? o.delimiter[0] : ',';
+  c.list_separator = o.list_separator;
+  c.quoted_is_text = o.quoted_is_text;
+  c.list_columns = o.list_columns;
+  if (o.types.is_object()) c.types = parse_column_types(o.types, /*multi=*/true);
   for (const auto& [name, t] : c.types)
     if (t == DType::MultiCategorical &&
         std::find(c.list_columns.begin(), c.list_columns.end(), name) == c.list_columns.end())
       c.list_columns.push_back(name);
   return c;
+}
+
+std::vector<std::pair<std::string, std::string>> CsvConfig::problems(const CsvOptions& o) {
+  std::vector<std::pair<std::string, std::string>> p;
+  const std::string& delim = o.delimiter;
+  if (delim.size() != 1 || delim[0] == '"' || delim[0] == '\n' || delim[0] == '\r')
+    p.push_back({"delimiter", "must be one character other than a quote or a line break, got \"" + delim + "\""});
+  if (o.list_separator.empty()) p.push_back({"list_separator", "is empty"});
+  else if (delim.size() == 1 && o.list_separator.find(delim[0]) != std::string::npos)
+    p.push_back({"list_separator", "contains the delimiter"});
+  std::map<std::string, DType> types;
+  try {
+    if (o.types.is_object()) types = parse_column_types(o.types, /*multi=*/true);
+  } catch (const Error& e) {
+    std::string m = e.what();
+    const std::string head = "parameter \"types\": ";
+    p.push_back({"types", m.rfind(head, 0) == 0 ? m.substr(head.size()) : m});
+  }
+  for (const auto& l : o.list_columns) {
+    auto it = types.find(l);
+    if (it != types.end() && it->second != DType::MultiCategorical)
+      p.push_back({"list_columns", "names \"" + l + "\", but types gives it \"" + dtype_name(it->second) + "\""});
+  }
+  return p;
 }
 
 
@@ -457,7 +469,7 @@ Table read_csv_buffer(std::string_view data, const CsvConfig& cfg, StageContext*
   return Table(std::move(out));
 }
 
-CsvSource::CsvSource(const Params& p) : cfg_(CsvConfig::from(p)) {}
+CsvSource::CsvSource(const Options& o) : cfg_(CsvConfig::from(o)) {}
 
 Table CsvSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (!inputs.empty()) throw Error("the csv source takes no inputs");

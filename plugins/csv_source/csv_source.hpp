@@ -42,6 +42,16 @@
 
 namespace pipectl::plugins {
 
+/// The csv source's parameters (bound in csv_spec, filled by the host).
+struct CsvOptions {
+  std::filesystem::path path;
+  std::string delimiter;
+  json types;  ///< column -> type name
+  std::vector<std::string> list_columns;
+  std::string list_separator;
+  bool quoted_is_text = true;
+};
+
 PluginSpec csv_spec();
 
 struct CsvConfig {
@@ -52,8 +62,12 @@ struct CsvConfig {
   std::string list_separator = "|";
   bool quoted_is_text = true;
 
-  /// Throws pipectl::Error on an invalid configuration.
-  static CsvConfig from(const Params& p);
+  /// Throws pipectl::Error when `types` names an unknown type (problems()
+  /// reports it first, at validation).
+  static CsvConfig from(const CsvOptions& o);
+  /// What is wrong across or within parameters beyond their declared types,
+  /// as {parameter, message}; reported by the schema rule.
+  static std::vector<std::pair<std::string, std::string>> problems(const CsvOptions& o);
   /// From the header and the inferred head of the file (no file yet: the
   /// `types` columns, else known at run time).
   Schema schema() const;
@@ -61,7 +75,8 @@ struct CsvConfig {
 
 class CsvSource : public Stage {
  public:
-  explicit CsvSource(const Params& p);
+  using Options = CsvOptions;
+  explicit CsvSource(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

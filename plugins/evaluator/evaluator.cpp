@@ -429,7 +429,14 @@ json compute_curves(const Outcomes& o, std::size_t max_points) {
 
 std::string format_report(const std::vector<std::string>& models, const std::vector<json>& metrics,
                           const std::string& rows_what) {
-  static const char* rows[] = {"rows", "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss"};
+  // roc_auc_ci (binary: its 95 % interval) only when some model has one.
+  std::vector<const char*> rows = {"rows", "accuracy", "precision", "recall", "f1", "roc_auc"};
+  for (const auto& m : metrics)
+    if (m.contains("roc_auc_ci")) {
+      rows.push_back("roc_auc_ci");
+      break;
+    }
+  for (const char* r : {"pr_auc", "log_loss"}) rows.push_back(r);
   // Multiclass precision, recall, F1, ROC AUC and PR AUC are macro averages: say so.
   const bool multiclass = !metrics.empty() && metrics[0].contains("per_class");
   auto row_name = [&](const char* r) {
@@ -441,6 +448,10 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
     if (v.is_null()) return "-";
     if (v.is_number_integer() || v.is_number_unsigned()) return v.dump();
     char b[64];
+    if (v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number()) {
+      std::snprintf(b, sizeof b, "[%.4f, %.4f]", v[0].get<double>(), v[1].get<double>());
+      return b;
+    }
     std::snprintf(b, sizeof b, "%.4f", v.get<double>());
     return b;
   };
@@ -507,16 +518,13 @@ std::string csv_field(const std::string& s) {
 
 // ------------------------------------------------------------ the stage
 
-Evaluator::Evaluator(const Params& p)
-    : label_(p.str("label")),
-      group_(p.has("group") ? p.str("group") : ""),
-      ci_resamples_(p.has("ci_resamples") ? static_cast<int>(p.integer("ci_resamples")) : 1000),
-      threshold_(p.number("threshold")),
-      curves_(p.boolean("curves")),
-      predictions_(p.boolean("predictions")) {
-  if (!(threshold_ >= 0.0 && threshold_ <= 1.0))
-    throw Error("parameter \"threshold\" must be in [0, 1], got " + fmt17(threshold_));
-}
+Evaluator::Evaluator(const Options& o)
+    : label_(o.label),
+      group_(o.group),
+      ci_resamples_(static_cast<int>(o.ci_resamples)),
+      threshold_(o.threshold),
+      curves_(o.curves),
+      predictions_(o.predictions) {}
 
 Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.empty()) throw Error("evaluator: needs at least one input");
@@ -657,6 +665,10 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       return group_hash(gcol->type == DType::Int64 ? std::to_string(gcol->i64[r]) : gcol->label(r));
     };
     GroupedRows test_groups;
+    // Binary, one process, with curves: every scored test row as "row,group,y,p" (scores.csv),
+    // for the compare report's paired test of two models on the same rows.
+    const bool write_scores = curves_ && binary && kp == 1 && !dist;
+    std::string scores = write_scores ? "row,group,y,p\n" : "";
 
     Outcomes o;
     o.classes = classes;
@@ -725,6 +737,13 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       o.pred.push_back(pred);
       for (std::size_t j = 0; j < kp; ++j) o.proba.push_back(pv[j]);
       if (gcol && binary && kp == 1) test_groups.add(group_of(r), y == 1, pv[0]);
+      if (write_scores) {
+        scores += std::to_string(r) + ',';
+        if (gcol && !gcol->is_null(r) && !(gcol->type == DType::Categorical && gcol->codes[r] < 0))
+          scores += csv_field(gcol->type == DType::Int64 ? std::to_string(gcol->i64[r]) : gcol->label(r));
+        scores += y == 1 ? ",1," : ",0,";
+        scores += fmt17(pv[0]) + '\n';
+      }
     }
     auto skipped = [&](std::int64_t n, const std::string& reason, const std::string& column, const std::string& what) {
       if (n == 0) return;
@@ -790,6 +809,7 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       }
       if (predictions_) write_file(dir / "test_predictions.csv", csv);
     }
+    if (write_scores) write_file(ctx.artifact_dir() / model_dir_name(model) / "scores.csv", scores);
     models.push_back(model);
     all.push_back(std::move(m));
   }

@@ -93,9 +93,20 @@ std::string csv_field(const std::string& s);
 
 // ------------------------------------------------------------ the stage
 
+/// The evaluator's parameters (bound in the spec, filled by the host).
+struct EvaluatorOptions {
+  std::string label;
+  double threshold = 0.5;
+  bool curves = true;
+  bool predictions = true;
+  std::string group;  ///< "" = none
+  std::int64_t ci_resamples = 1000;
+};
+
 class Evaluator : public Stage {
  public:
-  explicit Evaluator(const Params& p);
+  using Options = EvaluatorOptions;
+  explicit Evaluator(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

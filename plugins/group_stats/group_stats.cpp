@@ -15,7 +15,6 @@ namespace pipectl::plugins {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-const char* const kFeatures[] = {"dns_share", "dstports", "bytes", "packets", "interval"};
 
 template <class T>
 void put(std::string& b, T v) {
@@ -66,21 +65,15 @@ std::vector<std::string> group_stats_columns(const std::string& prefix, const st
   return out;
 }
 
-GroupStats::GroupStats(const Params& p)
-    : group_(p.str("group")),
-      prefix_(p.str("prefix")),
-      bytes_(p.str("bytes")),
-      packets_(p.str("packets")),
-      start_(p.str("start")),
-      port_(p.str("port")),
-      dns_(p.str("dns")),
-      features_(p.strings("features")) {
-  for (const auto& f : features_)
-    if (std::find(std::begin(kFeatures), std::end(kFeatures), f) == std::end(kFeatures))
-      throw Error("group_stats: unknown feature \"" + f +
-                  "\" (features are dns_share, dstports, bytes, packets, interval)");
-  if (group_.empty()) throw Error("group_stats: parameter \"group\" is empty");
-}
+GroupStats::GroupStats(const Options& o)
+    : group_(o.group),
+      prefix_(o.prefix),
+      bytes_(o.bytes),
+      packets_(o.packets),
+      start_(o.start),
+      port_(o.port),
+      dns_(o.dns),
+      features_(o.features) {}
 
 Table GroupStats::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("group_stats takes exactly one input table");

@@ -29,6 +29,13 @@
 
 namespace pipectl::plugins {
 
+/// group_stats' parameters (bound in group_stats_spec, filled by the host).
+struct GroupStatsOptions {
+  std::string group, prefix;
+  std::vector<std::string> features;
+  std::string bytes, packets, start, port, dns;
+};
+
 PluginSpec group_stats_spec();
 
 /// Quantile q of sorted values by linear interpolation (pandas' default); NaN when empty.
@@ -36,7 +43,8 @@ double sorted_quantile(const std::vector<double>& sorted, double q);
 
 class GroupStats : public Stage {
  public:
-  explicit GroupStats(const Params& p);
+  using Options = GroupStatsOptions;
+  explicit GroupStats(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
 
  private:

@@ -90,25 +90,16 @@ double platt_probability(double a, double b, double d) { return 1.0 / (1.0 + std
 
 // ---------------------------------------------------------------- stage
 
-LiblinearTrainer::LiblinearTrainer(const Params& p)
-    : label_(p.str("label")),
-      features_param_(p.strings("features")),
-      exclude_(p.strings("exclude")),
-      model_type_(p.str("model")),
-      c_(p.number("c")),
-      eps_(p.number("eps")),
-      bias_(p.number("bias")),
-      class_weight_(p.str("class_weight")),
-      scale_(p.boolean("scale")) {
-  if (model_type_ != "logistic_regression" && model_type_ != "linear_svm")
-    throw Error("parameter \"model\" must be one of \"logistic_regression\", \"linear_svm\", got \"" + model_type_ +
-                "\"");
-  if (class_weight_ != "none" && class_weight_ != "balanced")
-    throw Error("parameter \"class_weight\" must be one of \"none\", \"balanced\", got \"" + class_weight_ + "\"");
-  if (!(c_ > 0.0) || !std::isfinite(c_)) throw Error("parameter \"c\" must be > 0, got " + fmt17(c_));
-  if (!(eps_ > 0.0) || !std::isfinite(eps_)) throw Error("parameter \"eps\" must be > 0, got " + fmt17(eps_));
-  if (!std::isfinite(bias_)) throw Error("parameter \"bias\" must be a finite number, got " + fmt17(bias_));
-}
+LiblinearTrainer::LiblinearTrainer(const Options& o)
+    : label_(o.label),
+      features_param_(o.features),
+      exclude_(o.exclude),
+      model_type_(o.model),
+      c_(o.c),
+      eps_(o.eps),
+      bias_(o.bias),
+      class_weight_(o.class_weight),
+      scale_(o.scale) {}
 
 LiblinearTrainer::~LiblinearTrainer() = default;
 

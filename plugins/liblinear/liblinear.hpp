@@ -14,6 +14,7 @@
 
 #include <pipectl/features.hpp>
 #include <pipectl/plugin.hpp>
+#include <pipectl/trainer.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -43,9 +44,20 @@ struct ModelDeleter {
 };
 using ModelPtr = std::unique_ptr<model, ModelDeleter>;
 
+/// liblinear's parameters (bound in liblinear_spec, filled by the host).
+struct LiblinearOptions : TrainerOptions {
+  std::string model;
+  double c = 1.0;
+  double eps = 0.01;
+  double bias = 1.0;
+  std::string class_weight;
+  bool scale = true;
+};
+
 class LiblinearTrainer : public Stage {
  public:
-  explicit LiblinearTrainer(const Params& p);
+  using Options = LiblinearOptions;
+  explicit LiblinearTrainer(const Options& o);
   ~LiblinearTrainer() override;
 
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;

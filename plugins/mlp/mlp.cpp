@@ -184,30 +184,18 @@ std::vector<double> outputs_to_proba(const float* out, std::size_t rows, std::si
 
 // ---------------------------------------------------------------- stage
 
-MlpTrainer::MlpTrainer(const Params& p)
-    : label_(p.str("label")),
-      features_param_(p.strings("features")),
-      exclude_(p.strings("exclude")),
-      hidden_(parse_hidden(p.str("hidden"))),
-      activation_(p.str("activation")),
-      train_method_(p.str("train_method")),
-      max_iter_(p.integer("max_iter")),
-      seed_(p.integer("seed")),
-      epsilon_(p.number("epsilon")),
-      learning_rate_(p.number("learning_rate")),
-      balance_(p.boolean("balance")) {
-  if (activation_ != "sigmoid_sym" && activation_ != "relu" && activation_ != "leakyrelu")
-    throw Error("parameter \"activation\" must be one of \"sigmoid_sym\", \"relu\", \"leakyrelu\", got \"" +
-                activation_ + "\"");
-  if (train_method_ != "rprop" && train_method_ != "backprop")
-    throw Error("parameter \"train_method\" must be one of \"rprop\", \"backprop\", got \"" + train_method_ + "\"");
-  if (max_iter_ < 1) throw Error("parameter \"max_iter\" must be at least 1, got " + std::to_string(max_iter_));
-  if (!(epsilon_ >= 0.0) || !std::isfinite(epsilon_))
-    throw Error("parameter \"epsilon\" must be >= 0, got " + fmt17(epsilon_));
-  if (!(learning_rate_ > 0.0) || !std::isfinite(learning_rate_))
-    throw Error("parameter \"learning_rate\" must be > 0, got " + fmt17(learning_rate_));
-  if (seed_ < -1) throw Error("parameter \"seed\" must be -1 or at least 0, got " + std::to_string(seed_));
-}
+MlpTrainer::MlpTrainer(const Options& o)
+    : label_(o.label),
+      features_param_(o.features),
+      exclude_(o.exclude),
+      hidden_(parse_hidden(o.hidden)),
+      activation_(o.activation),
+      train_method_(o.train_method),
+      max_iter_(o.max_iter),
+      seed_(o.seed),
+      epsilon_(o.epsilon),
+      learning_rate_(o.learning_rate),
+      balance_(o.balance) {}
 
 MlpTrainer::~MlpTrainer() = default;
 

@@ -14,6 +14,7 @@
 
 #include <pipectl/features.hpp>
 #include <pipectl/plugin.hpp>
+#include <pipectl/trainer.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -55,9 +56,21 @@ std::vector<int> balance_factors(const std::vector<std::size_t>& per_class);
 /// of zeros becomes uniform).
 std::vector<double> outputs_to_proba(const float* out, std::size_t rows, std::size_t k, double lo, double hi);
 
+/// The MLP's parameters (bound in mlp_spec, filled by the host).
+struct MlpOptions : TrainerOptions {
+  std::string hidden;  ///< comma-separated layer sizes (checked by the schema rule)
+  std::string activation, train_method;
+  std::int64_t max_iter = 300;
+  double epsilon = 1e-4;
+  double learning_rate = 0.001;
+  std::int64_t seed = -1;
+  bool balance = true;
+};
+
 class MlpTrainer : public Stage {
  public:
-  explicit MlpTrainer(const Params& p);
+  using Options = MlpOptions;
+  explicit MlpTrainer(const Options& o);
   ~MlpTrainer() override;
 
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;

@@ -102,15 +102,8 @@ std::vector<std::string> top_names(const Column& c, const std::vector<std::uint3
   return select_names(document_frequency(c, rows), top_k, reserved);
 }
 
-MultiHot::MultiHot(const Params& p)
-    : column_(p.str("column")), other_(p.str("other")), none_(p.str("none")) {
-  const auto k = p.integer("top_k");
-  if (k < 1) throw Error("multi_hot: top_k must be at least 1, got " + std::to_string(k));
-  top_k_ = static_cast<std::size_t>(k);
-  if (column_.empty()) throw Error("multi_hot: column must not be empty");
-  if (other_.empty()) throw Error("multi_hot: other must not be empty");
-  if (other_ == none_) throw Error("multi_hot: other and none are both \"" + other_ + "\"");
-}
+MultiHot::MultiHot(const Options& o)
+    : column_(o.column), top_k_(static_cast<std::size_t>(o.top_k)), other_(o.other), none_(o.none) {}
 
 Table MultiHot::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("multi_hot takes exactly one input table");

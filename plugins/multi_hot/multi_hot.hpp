@@ -47,9 +47,17 @@ void merge_counts(const std::string& bytes, std::map<std::string, std::int64_t>&
 std::vector<std::string> top_names(const Column& c, const std::vector<std::uint32_t>& rows, std::size_t top_k,
                                    const std::vector<std::string>& reserved);
 
+/// multi_hot's parameters (bound in multi_hot_spec, filled by the host).
+struct MultiHotOptions {
+  std::string column;
+  std::int64_t top_k = 100;
+  std::string other, none;
+};
+
 class MultiHot : public Stage {
  public:
-  explicit MultiHot(const Params& p);
+  using Options = MultiHotOptions;
+  explicit MultiHot(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   json save_state(const std::filesystem::path& dir) const override;
   void load_state(const json& state, const std::filesystem::path& dir) override;

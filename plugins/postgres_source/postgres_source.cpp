@@ -1,5 +1,7 @@
 #include "postgres_source.hpp"
 
+#include <netcollector_query.hpp>
+
 #include "pq.hpp"
 
 #include <pipectl/column_builder.hpp>
@@ -27,7 +29,8 @@ constexpr Oid kBoolOid = 16, kByteaOid = 17, kCharOid = 18, kNameOid = 19, kInt8
               kInt4Oid = 23, kTextOid = 25, kOidOid = 26, kFloat4Oid = 700, kFloat8Oid = 701, kUnknownOid = 705,
               kBpcharOid = 1042, kVarcharOid = 1043, kNumericOid = 1700;
 
-const char* const kSqliteDefaultListQuery = "select q.sessionid, q.qname from dns_queries q order by q.sessionid";
+// The sqlite source's default list_query, also the default here (the same rows; the order of a session's names may differ).
+const std::string kSqliteDefaultListQuery = netcollector::dns_query(netcollector::Dialect::SQLite);
 
 /// `select * from (<sql>) pipectl_q where <cond>`: a subquery with ORDER BY is
 /// not flattened into the outer query, so its order is kept. The line break
@@ -416,12 +419,13 @@ PostgresConfig PostgresConfig::from(const Params& p) {
 
 Schema PostgresConfig::schema() const {
   // The default query's columns are those of the NetCollector tables
-  // (schemas/netcollector.postgres.sql); a custom query's are learnt when it
-  // runs (preparing it needs the server).
+  // (schemas/netcollector.postgres.sql); a custom query's are learnt by
+  // preparing it on the server (names and type OIDs, no row fetched). A
+  // server that cannot be reached: unknown, and learnt when the query runs.
   Schema out;
   if (!default_query()) {
     out.known = false;
-    return out;
+    return prepared_schema();
   }
   const std::pair<const char*, DType> cols[] = {
       {"sessionid", DType::Int64}, {"srcport", DType::Int64},   {"dstport", DType::Int64},
@@ -448,6 +452,67 @@ Schema PostgresConfig::schema() const {
     out.set(l);
   }
   return out;
+}
+
+Schema PostgresConfig::prepared_schema() const {
+  Schema out;
+  out.known = false;
+  if (writes(first_word(query))) return out;  // the read refuses it, with its message
+  auto c = pq::connect(conninfo, "parameter \"conninfo\"", static_cast<int>(std::min<std::int64_t>(connect_timeout_s, 5)),
+                       "pipectl validate");
+  if (!c.conn) return out;
+  PGconn* conn = c.conn.get();
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  const std::string sql = sql_statement(query);
+  pq::Result prep(PQprepare(conn, "", sql.c_str(), 0, nullptr));
+  if (!prep || PQresultStatus(prep.get()) != PGRES_COMMAND_OK) return out;  // the read says what is wrong
+  pq::Result d(PQdescribePrepared(conn, ""));
+  if (!d || PQresultStatus(d.get()) != PGRES_COMMAND_OK || PQnfields(d.get()) == 0) return out;
+  for (int i = 0; i < PQnfields(d.get()); ++i) {
+    ColumnSchema cs;
+    cs.name = PQfname(d.get(), i);
+    BuildKind k = type_info(PQftype(d.get(), i)).kind;
+    auto t = types.find(cs.name);
+    if (t != types.end()) k = build_kind(t->second);
+    cs.type = k == BuildKind::Int ? DType::Int64 : k == BuildKind::Float ? DType::Float64 : DType::Categorical;
+    if (cs.name == list_key) cs.role = ColumnRole::Key;
+    out.columns.push_back(std::move(cs));
+  }
+  if (!list_query.empty()) {
+    ColumnSchema l;
+    l.name = list_column;
+    l.type = DType::MultiCategorical;
+    out.set(l);
+  }
+  out.known = true;
+  return out;
+}
+
+Table PostgresConfig::group_details() const {
+  auto c = pq::connect(conninfo, "parameter \"conninfo\"", static_cast<int>(connect_timeout_s), "pipectl predict");
+  if (!c.conn) return {};
+  PGconn* conn = c.conn.get();
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  pq::Result have(PQexec(conn, "select (to_regclass('sessions') is not null and to_regclass('devices') is not null)::int"));
+  if (!have || PQresultStatus(have.get()) != PGRES_TUPLES_OK || PQntuples(have.get()) != 1 ||
+      std::string(PQgetvalue(have.get(), 0, 0)) != "1")
+    return {};
+  pq::Result r(PQexec(conn, netcollector::devices_query(netcollector::Dialect::PostgreSQL).c_str()));
+  if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQnfields(r.get()) != 6) return {};
+  const int n = PQntuples(r.get());
+  std::vector<std::int64_t> keys, groups;
+  std::vector<std::vector<std::string>> desc(netcollector::devices_columns().size());
+  for (int i = 0; i < n; ++i) {
+    keys.push_back(std::stoll(PQgetvalue(r.get(), i, 0)));
+    groups.push_back(std::stoll(PQgetvalue(r.get(), i, 1)));
+    for (std::size_t k = 0; k < desc.size(); ++k) desc[k].emplace_back(PQgetvalue(r.get(), i, static_cast<int>(k) + 2));
+  }
+  std::vector<ColumnPtr> cols = {std::make_shared<const Column>(Column::make_i64("sessionid", std::move(keys))),
+                                 std::make_shared<const Column>(Column::make_i64("deviceid", std::move(groups)))};
+  const auto names = netcollector::devices_columns();
+  for (std::size_t k = 0; k < desc.size(); ++k)
+    cols.push_back(std::make_shared<const Column>(encode_strings(names[k], desc[k])));
+  return Table(std::move(cols));
 }
 
 PostgresSource::PostgresSource(const Params& p) : cfg_(PostgresConfig::from(p)) {}
@@ -520,19 +585,12 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
 
   std::string query_sql;
   if (default_query) {
-    std::string capture_sel, capture_join;
-    if (!cfg_.capture_column.empty()) {
-      capture_sel = std::string(", ") + (captures_table ? "c.file" : "null::text") + " as " +
-                    quote_ident(cfg_.capture_column);
-      if (captures_table) capture_join = " left join captures c on c.sessionid = s.sessionid";
-    }
-    std::string conds;
-    if (cfg_.labelled_only) conds = "d.device_type is not null";
-    if (filtered) conds += (conds.empty() ? "" : " and ") + key_cond("s.sessionid");
-    query_sql = "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-                "s.endtime, d.manufacturer, d.device_type" + capture_sel + " "
-                "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" + capture_join +
-                (conds.empty() ? std::string() : " where " + conds) + " order by s.sessionid";
+    netcollector::SessionsQuery q;
+    q.labelled_only = cfg_.labelled_only;
+    q.capture_column = cfg_.capture_column;
+    q.captures_table = captures_table;
+    if (filtered) q.condition = key_cond("s.sessionid");
+    query_sql = netcollector::sessions_query(netcollector::Dialect::PostgreSQL, q);
   } else {
     query_sql = filtered ? wrapped(cfg_.query, "pipectl_q", key_cond(quote_ident(cfg_.list_key))) : cfg_.query;
   }
@@ -687,9 +745,7 @@ Table PostgresSource::run(StageContext& ctx, const std::vector<TablePtr>& inputs
 
     std::string list_sql;
     if (cfg_.default_list_query()) {
-      list_sql = "select q.sessionid, q.qname from dns_queries q" +
-                 (filtered ? " where " + key_cond("q.sessionid") : std::string()) +
-                 " order by q.sessionid, q.queryid";
+      list_sql = netcollector::dns_query(netcollector::Dialect::PostgreSQL, filtered ? key_cond("q.sessionid") : "");
     } else {
       list_sql = filtered ? wrapped(cfg_.list_query, "pipectl_l (pipectl_key)", key_cond("pipectl_key"))
                           : cfg_.list_query;

@@ -97,8 +97,13 @@ struct PostgresConfig {
   /// which means the same and is read in stored order here too).
   bool default_list_query() const;
   bool key_range() const { return key_min.has_value(); }
-  /// The default query's columns and types; a custom query's: known at run time.
+  /// The default query's columns and types; a custom query's by preparing it
+  /// on the server (unknown when it cannot be reached: learnt at run time).
   Schema schema() const;
+  Schema prepared_schema() const;
+  /// PluginSpec::group_details: a NetCollector database's sessions' devices
+  /// (a table without columns when there are none or the server cannot be reached).
+  Table group_details() const;
 };
 
 class PostgresSource : public Stage {

@@ -1,15 +1,16 @@
 #include "postgres_source.hpp"
 
+#include <netcollector_query.hpp>
+
 namespace pipectl::plugins {
 
-const char* const kPostgresDefaultQuery =
-    "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-    "s.endtime, d.manufacturer, d.device_type "
-    "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
-    "where d.device_type is not null order by s.sessionid";
+namespace nc = netcollector;
 
-const char* const kPostgresDefaultListQuery =
-    "select q.sessionid, q.qname from dns_queries q order by q.sessionid, q.queryid";
+// The NetCollector queries (plugins/netcollector_query), in PostgreSQL's dialect.
+static const std::string kDefaultQueryText = nc::sessions_query(nc::Dialect::PostgreSQL);
+static const std::string kDefaultListQueryText = nc::dns_query(nc::Dialect::PostgreSQL);
+const char* const kPostgresDefaultQuery = kDefaultQueryText.c_str();
+const char* const kPostgresDefaultListQuery = kDefaultListQueryText.c_str();
 
 PluginSpec postgres_spec() {
   PluginSpec s;
@@ -70,7 +71,10 @@ PluginSpec postgres_spec() {
           "run `select count(*)` over the query first, to reserve memory and report exact progress "
           "(an extra pass over the data; without it the default query's row count is estimated)")
       .def(false);
-  s.schema_doc = "the default query: the NetCollector session columns; a custom query: learnt at run time";
+  s.schema_doc =
+      "the default query: the NetCollector session columns; a custom query: prepared on the server (names and "
+      "types, no row fetched), or learnt at run time when the server cannot be reached";
+  s.group_details = [](const Params& p) { return PostgresConfig::from(p).group_details(); };
   s.schema = [](SchemaContext& c) { return PostgresConfig::from(c.params()).schema(); };
   s.input_param = "conninfo";
   return s;

@@ -730,30 +730,28 @@ json get(const json& j, const char* k) { return j.contains(k) ? j[k] : json(null
 
 // ------------------------------------------------------------------ config
 
-ProfileConfig ProfileConfig::from(const Params& p) {
+ProfileConfig ProfileConfig::from(const ProfileOptions& o) {
   ProfileConfig c;
-  c.label = p.str("label");
-  c.positive = p.str("positive");
-  c.negative = p.str("negative");
-  c.columns = p.strings("columns");
-  c.exclude = p.strings("exclude");
-  c.k = p.number("k");
-  c.top = p.integer("top");
-  c.bins = p.integer("bins");
-  const auto rows = p.str("rows");
-  if (rows != "all" && rows != "train")
-    throw Error("profile: rows must be \"all\" or \"train\", got " + qt(rows));
-  c.train_only = rows == "train";
-  if (!(c.k >= 0) || !std::isfinite(c.k)) throw Error("profile: k must be a finite number >= 0");
-  if (c.top < 1) throw Error("profile: top must be at least 1, got " + std::to_string(c.top));
-  if (c.bins < 2) throw Error("profile: bins must be at least 2, got " + std::to_string(c.bins));
-  for (std::size_t i = 0; i < c.columns.size(); ++i) {
-    if (!c.label.empty() && c.columns[i] == c.label)
-      throw Error("profile: columns lists " + qt(c.label) + ", the label");
-    for (std::size_t j = 0; j < i; ++j)
-      if (c.columns[j] == c.columns[i]) throw Error("profile: columns lists " + qt(c.columns[i]) + " twice");
-  }
+  c.label = o.label;
+  c.positive = o.positive;
+  c.negative = o.negative;
+  c.columns = o.columns;
+  c.exclude = o.exclude;
+  c.k = o.k;
+  c.top = o.top;
+  c.bins = o.bins;
+  c.train_only = o.rows == "train";
   return c;
+}
+
+std::vector<std::pair<std::string, std::string>> ProfileConfig::problems() const {
+  std::vector<std::pair<std::string, std::string>> p;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    if (!label.empty() && columns[i] == label) p.push_back({"columns", "lists " + qt(label) + ", the label"});
+    for (std::size_t j = 0; j < i; ++j)
+      if (columns[j] == columns[i]) p.push_back({"columns", "lists " + qt(columns[i]) + " twice"});
+  }
+  return p;
 }
 
 Schema ProfileConfig::schema(SchemaContext& ctx) const {
@@ -1045,7 +1043,7 @@ std::string profile_summary(const json& p, const std::string& stage_id) {
 
 // ------------------------------------------------------------------ stage
 
-Profile::Profile(const Params& p) : cfg_(ProfileConfig::from(p)) {}
+Profile::Profile(const Options& o) : cfg_(ProfileConfig::from(o)) {}
 
 Table Profile::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
   if (inputs.size() != 1 || !inputs[0]) throw Error("profile takes exactly one input table");

@@ -53,6 +53,16 @@
 
 namespace pipectl::plugins {
 
+/// The profile's parameters (bound in profile_spec, filled by the host).
+struct ProfileOptions {
+  std::string label, positive, negative;
+  std::vector<std::string> columns, exclude;
+  double k = 2.0;
+  std::int64_t top = 10;
+  std::int64_t bins = 20;
+  std::string rows;  ///< "all" or "train"
+};
+
 PluginSpec profile_spec();
 
 struct ProfileConfig {
@@ -66,8 +76,10 @@ struct ProfileConfig {
   std::int64_t bins = 20;
   bool train_only = false;
 
-  /// Throws pipectl::Error on an inconsistent configuration.
-  static ProfileConfig from(const Params& p);
+  static ProfileConfig from(const ProfileOptions& o);
+  /// What is inconsistent across parameters, as {parameter, message};
+  /// reported by the schema rule (ranges and choices are declared).
+  std::vector<std::pair<std::string, std::string>> problems() const;
   /// Needs label and columns (and a split for rows = "train"); gives its input.
   Schema schema(SchemaContext& ctx) const;
 };
@@ -93,7 +105,8 @@ std::string profile_summary(const json& profile, const std::string& stage_id);
 
 class Profile : public Stage {
  public:
-  explicit Profile(const Params& p);
+  using Options = ProfileOptions;
+  explicit Profile(const Options& o);
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   /// The profile of the last run.
   const json& last() const { return last_; }

@@ -124,6 +124,38 @@ std::vector<std::uint32_t> dense_ids(const Column& c, const char* param, std::si
   return id;
 }
 
+/// Deal one stratum's groups, in the order given (`sizes`: each group's rows),
+/// into train / valid / test: each to the split furthest below its share of
+/// the stratum's rows; once only as many groups are left as splits still
+/// empty, they go to the empty splits (when the stratum has at least one
+/// group per split of positive fraction). Returns each group's split (0..2).
+std::vector<std::uint8_t> deal_groups(const std::vector<double>& sizes, const std::array<double, 3>& fractions) {
+  std::size_t positive = 0;
+  for (int s = 0; s < 3; ++s) positive += fractions[s] > 0;
+  double total = 0;
+  for (double x : sizes) total += x;
+  std::array<double, 3> deficit;
+  for (int s = 0; s < 3; ++s) deficit[s] = fractions[s] * total;
+  std::array<std::size_t, 3> taken{0, 0, 0};
+  std::size_t empty = positive;
+  std::vector<std::uint8_t> out(sizes.size());
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    const std::size_t left = sizes.size() - k;
+    const bool must_fill = sizes.size() >= positive && left <= empty;
+    int best = -1;
+    for (int s = 0; s < 3; ++s) {
+      if (!(fractions[s] > 0)) continue;
+      if (must_fill && taken[s] > 0) continue;
+      if (best < 0 || deficit[s] > deficit[best]) best = s;
+    }
+    if (best < 0) best = 0;  // all fractions zero cannot happen (they sum to 1)
+    if (taken[best]++ == 0 && fractions[best] > 0) --empty;
+    deficit[best] -= sizes[k];
+    out[k] = static_cast<std::uint8_t>(best);
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* const kShuffleOnWorkersError =
@@ -350,30 +382,14 @@ Table Splitter::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       for (std::size_t g = 0; g < groups; ++g) members[gstratum[g]].push_back(static_cast<std::uint32_t>(g));
       std::vector<std::uint8_t> gsplit(groups, 0);
       std::array<std::int64_t, 3> groups_in{0, 0, 0};
-      std::size_t positive = 0;
-      for (int s = 0; s < 3; ++s) positive += cfg_.fractions[s] > 0;
       for (auto& gs : members) {
         rng.shuffle(gs);
-        double total = 0;
-        for (auto g : gs) total += size[g];
-        std::array<double, 3> deficit;
-        for (int s = 0; s < 3; ++s) deficit[s] = cfg_.fractions[s] * total;
-        std::array<std::size_t, 3> taken{0, 0, 0};
-        std::size_t empty = positive;
+        std::vector<double> sizes(gs.size());
+        for (std::size_t k = 0; k < gs.size(); ++k) sizes[k] = size[gs[k]];
+        const auto dealt = deal_groups(sizes, cfg_.fractions);
         for (std::size_t k = 0; k < gs.size(); ++k) {
-          const std::size_t left = gs.size() - k;
-          const bool must_fill = gs.size() >= positive && left <= empty;
-          int best = -1;
-          for (int s = 0; s < 3; ++s) {
-            if (!(cfg_.fractions[s] > 0)) continue;
-            if (must_fill && taken[s] > 0) continue;
-            if (best < 0 || deficit[s] > deficit[best]) best = s;
-          }
-          if (best < 0) best = 0;  // all fractions zero cannot happen (they sum to 1)
-          if (taken[best]++ == 0 && cfg_.fractions[best] > 0) --empty;
-          deficit[best] -= size[gs[k]];
-          gsplit[gs[k]] = static_cast<std::uint8_t>(best);
-          ++groups_in[best];
+          gsplit[gs[k]] = dealt[k];
+          ++groups_in[dealt[k]];
         }
       }
       for (std::size_t i = 0; i < n; ++i) (*roles)[i] = kRoles[gsplit[gid[i]]];
@@ -608,30 +624,14 @@ void Splitter::run_groups(StageContext& ctx, const Table& in, std::vector<Role>&
     for (int s = 0; s < 3; ++s) ctx.count(std::string("groups.") + kSplitNames[s], groups_in[s]);
     return;
   }
-  std::size_t positive = 0;
-  for (int s = 0; s < 3; ++s) positive += cfg_.fractions[s] > 0;
   for (auto& [k, gs] : strata) {
     std::sort(gs.begin(), gs.end());
-    double total = 0;
-    for (const auto& e : gs) total += static_cast<double>(size[e.second]);
-    std::array<double, 3> deficit;
-    for (int s = 0; s < 3; ++s) deficit[s] = cfg_.fractions[s] * total;
-    std::array<std::size_t, 3> taken{0, 0, 0};
-    std::size_t empty = positive;
+    std::vector<double> sizes(gs.size());
+    for (std::size_t j = 0; j < gs.size(); ++j) sizes[j] = static_cast<double>(size[gs[j].second]);
+    const auto dealt = deal_groups(sizes, cfg_.fractions);
     for (std::size_t j = 0; j < gs.size(); ++j) {
-      const std::size_t left = gs.size() - j;
-      const bool must_fill = gs.size() >= positive && left <= empty;
-      int best = -1;
-      for (int s = 0; s < 3; ++s) {
-        if (!(cfg_.fractions[s] > 0)) continue;
-        if (must_fill && taken[s] > 0) continue;
-        if (best < 0 || deficit[s] > deficit[best]) best = s;
-      }
-      if (best < 0) best = 0;
-      if (taken[best]++ == 0 && cfg_.fractions[best] > 0) --empty;
-      deficit[best] -= static_cast<double>(size[gs[j].second]);
-      split_of[gs[j].second] = static_cast<std::uint8_t>(best);
-      ++groups_in[best];
+      split_of[gs[j].second] = dealt[j];
+      ++groups_in[dealt[j]];
     }
   }
   for (std::size_t i = 0; i < n; ++i) roles[i] = kRoles[split_of.at(group_h[i])];

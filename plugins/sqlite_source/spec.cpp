@@ -1,12 +1,16 @@
 #include "sqlite_source.hpp"
 
+#include <netcollector_query.hpp>
+
 namespace pipectl::plugins {
 
-const char* const kSqliteDefaultQuery =
-    "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-    "s.endtime, d.manufacturer, d.device_type "
-    "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
-    "where d.device_type is not null order by s.sessionid";
+namespace nc = netcollector;
+
+// The NetCollector queries (plugins/netcollector_query), in SQLite's dialect.
+static const std::string kDefaultQueryText = nc::sessions_query(nc::Dialect::SQLite);
+static const std::string kDefaultListQueryText = nc::dns_query(nc::Dialect::SQLite);
+const char* const kSqliteDefaultQuery = kDefaultQueryText.c_str();
+const char* const kSqliteDefaultListQuery = kDefaultListQueryText.c_str();
 
 std::string shard_condition(const std::string& key, int world, int rank) {
   const std::string w = std::to_string(world);
@@ -17,36 +21,18 @@ std::string SqliteConfig::main_sql(bool captures_table, int world, int rank) con
   if (!default_query()) return query;
   // The capture file of each session, from the table `pipectl ingest pcap
   // --captures` adds (not part of the NetCollector schema): NULL without it.
-  std::string capture_sel, capture_join;
-  if (!capture_column.empty()) {
-    capture_sel = std::string(", ") + (captures_table ? "c.file" : "null") + " as \"" + capture_column + "\"";
-    if (captures_table) capture_join = " left join captures c on c.sessionid = s.sessionid";
-  }
-  std::string device_sel, device_join;
-  if (!device_column.empty()) {
-    device_sel = ", dv.mac as \"" + device_column + "\"";
-    device_join = " inner join devices dv on dv.deviceid = s.deviceid";
-  }
-  std::string conds;
-  if (labelled_only) conds = "d.device_type is not null";
+  nc::SessionsQuery q;
+  q.labelled_only = labelled_only;
+  q.capture_column = capture_column;
+  q.captures_table = captures_table;
+  q.device_column = device_column;
   if (key_range())
-    conds += (conds.empty() ? "" : " and ") + std::string("s.sessionid between ") + std::to_string(*key_min) +
-             " and " + std::to_string(*key_max);
-  if (world > 1) conds += (conds.empty() ? "" : " and ") + shard_condition("s.sessionid", world, rank);
-  return "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
-         "s.endtime, d.manufacturer, d.device_type" + capture_sel + device_sel + " "
-         "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid" + capture_join +
-         device_join +
-         (conds.empty() ? std::string() : " where " + conds) + " order by s.sessionid";
+    q.condition = "s.sessionid between " + std::to_string(*key_min) + " and " + std::to_string(*key_max);
+  if (world > 1) q.condition += (q.condition.empty() ? "" : " and ") + shard_condition("s.sessionid", world, rank);
+  return nc::sessions_query(nc::Dialect::SQLite, q);
 }
 
-const char* const kSqliteDefaultListQuery =
-    "select q.sessionid, q.qname from dns_queries q order by q.sessionid";
-
-std::vector<std::string> sqlite_default_columns() {
-  return {"sessionid", "srcport", "dstport",      "bytes",      "packets",
-          "starttime", "endtime", "manufacturer", "device_type"};
-}
+std::vector<std::string> sqlite_default_columns() { return nc::sessions_columns(); }
 
 PluginSpec sqlite_spec() {
   PluginSpec s;
@@ -122,6 +108,7 @@ PluginSpec sqlite_spec() {
   s.schema = [](SchemaContext& c) { return SqliteConfig::from(c.params()).schema(); };
   s.input_param = "path";
   s.key_ranges = [](const Params& p, std::int64_t rows) { return SqliteConfig::from(p).key_ranges(rows); };
+  s.group_details = [](const Params& p) { return SqliteConfig::from(p).group_details(); };
   return s;
 }
 

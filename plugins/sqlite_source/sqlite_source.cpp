@@ -1,5 +1,7 @@
 #include "sqlite_source.hpp"
 
+#include <netcollector_query.hpp>
+
 #include <pipectl/column_builder.hpp>
 #include <pipectl/text.hpp>
 
@@ -412,6 +414,45 @@ std::vector<std::pair<std::int64_t, std::int64_t>> SqliteConfig::key_ranges(std:
   return out;
 }
 
+Table SqliteConfig::group_details() const {
+  std::error_code ec;
+  if (pattern || !fs::is_regular_file(path, ec)) return {};
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return {};
+  }
+  std::vector<std::int64_t> keys, groups;
+  std::vector<std::vector<std::string>> desc(netcollector::devices_columns().size());
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = netcollector::devices_query(netcollector::Dialect::SQLite);
+  bool ok = sqlite3_prepare_v2(db, "select count(*) from sqlite_master where type in ('table', 'view') and name in "
+                                   "('sessions', 'devices')", -1, &st, nullptr) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 2;
+  sqlite3_finalize(st);
+  st = nullptr;
+  ok = ok && sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK;
+  int rc = SQLITE_DONE;
+  while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    keys.push_back(sqlite3_column_int64(st, 0));
+    groups.push_back(sqlite3_column_int64(st, 1));
+    for (std::size_t c = 0; c < desc.size(); ++c) {
+      const auto* t = sqlite3_column_text(st, static_cast<int>(c) + 2);
+      desc[c].emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+    }
+  }
+  ok = ok && rc == SQLITE_DONE;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  if (!ok) return {};
+  std::vector<ColumnPtr> cols = {std::make_shared<const Column>(Column::make_i64("sessionid", std::move(keys))),
+                                 std::make_shared<const Column>(Column::make_i64("deviceid", std::move(groups)))};
+  const auto names = netcollector::devices_columns();
+  for (std::size_t c = 0; c < desc.size(); ++c)
+    cols.push_back(std::make_shared<const Column>(encode_strings(names[c], desc[c])));
+  return Table(std::move(cols));
+}
+
 std::vector<std::string> SqliteConfig::files() const {
   if (!pattern) return {path};
   glob_t g{};
@@ -660,7 +701,7 @@ Table read_database(const SqliteConfig& cfg_, StageContext& ctx, Counts& count, 
         if (cfg_.key_range())
           conds = "q.sessionid between " + std::to_string(*cfg_.key_min) + " and " + std::to_string(*cfg_.key_max);
         if (sharded) conds += (conds.empty() ? "" : " and ") + shard_condition("q.sessionid", ro.world, ro.rank);
-        list_sql = "select q.sessionid, q.qname from dns_queries q where " + conds + " order by q.sessionid";
+        list_sql = netcollector::dns_query(netcollector::Dialect::SQLite, conds);
       } else {
         Stmt probe = db.prepare(list_sql, "list_query");
         if (sqlite3_column_count(probe.get()) < 1) throw DataError("list_query returns no columns; query: " + list_sql);

@@ -130,6 +130,9 @@ struct SqliteConfig {
   /// Ranges of list_key holding about `rows` rows each (one database file;
   /// empty when it cannot tell), for predicting in chunks.
   std::vector<std::pair<std::int64_t, std::int64_t>> key_ranges(std::int64_t rows) const;
+  /// PluginSpec::group_details: a NetCollector database's sessions' devices
+  /// (a table without columns when the file has no sessions and devices tables).
+  Table group_details() const;
 };
 
 class SqliteSource : public Stage {

@@ -144,49 +144,50 @@ std::string param_text(const json& v) {
 
 // ---------------------------------------------------------------- stage
 
-XGBoostTrainer::XGBoostTrainer(const Params& p)
-    : label_(p.str("label")),
-      features_param_(p.strings("features")),
-      exclude_(p.strings("exclude")),
-      mode_(p.str("mode")),
-      num_round_(p.integer("num_round")),
-      early_stopping_rounds_(p.integer("early_stopping_rounds")),
-      max_depth_(p.integer("max_depth")),
-      max_bin_(p.integer("max_bin")),
-      forest_trees_(p.integer("forest_trees")),
-      nthread_(p.integer("nthread")),
-      seed_(p.integer("seed")),
-      eta_(p.number("eta")),
-      min_child_weight_(p.number("min_child_weight")),
-      subsample_(p.number("subsample")),
-      colsample_bytree_(p.number("colsample_bytree")),
-      lambda_(p.number("lambda")),
-      alpha_(p.number("alpha")),
-      tree_method_(p.str("tree_method")),
-      max_cat_to_onehot_(p.integer("max_cat_to_onehot")) {
-  auto open_unit = [](const char* name, double v) {
-    if (!(v > 0.0 && v <= 1.0))
-      throw Error(std::string("parameter \"") + name + "\" must be in (0, 1], got " + fmt17(v));
-  };
-  open_unit("eta", eta_);
-  open_unit("subsample", subsample_);
-  open_unit("colsample_bytree", colsample_bytree_);
-  if (mode_ != "boosted" && mode_ != "forest")
-    throw Error("parameter \"mode\" must be one of \"boosted\", \"forest\", got \"" + mode_ + "\"");
-  const json& extra = p.raw("params");
-  if (!extra.is_object()) throw Error("parameter \"params\" expects a table");
-  for (auto it = extra.begin(); it != extra.end(); ++it) {  // nlohmann objects iterate in key order
+std::string extra_params_problem(const json& extra) {
+  if (!extra.is_object()) return "expects a table";
+  for (auto it = extra.begin(); it != extra.end(); ++it) {
     if (reserved_keys().count(it.key()))
-      throw Error("parameter \"params\": key \"" + it.key() +
-                  "\" is set by the trainer (use its own parameter, or the label for objective/num_class)");
+      return "key \"" + it.key() + "\" is set by the trainer (use its own parameter, or the label for objective/num_class)";
     try {
       if (it.value().is_array()) {
-        for (const auto& e : it.value()) extra_.emplace_back(it.key(), param_text(e));
+        for (const auto& e : it.value()) param_text(e);
       } else {
-        extra_.emplace_back(it.key(), param_text(it.value()));
+        param_text(it.value());
       }
     } catch (const Error& e) {
-      throw Error("parameter \"params\": key \"" + it.key() + "\" " + e.what());
+      return "key \"" + it.key() + "\" " + e.what();
+    }
+  }
+  return "";
+}
+
+XGBoostTrainer::XGBoostTrainer(const Options& o)
+    : label_(o.label),
+      features_param_(o.features),
+      exclude_(o.exclude),
+      mode_(o.mode),
+      num_round_(o.num_round),
+      early_stopping_rounds_(o.early_stopping_rounds),
+      max_depth_(o.max_depth),
+      max_bin_(o.max_bin),
+      forest_trees_(o.forest_trees),
+      nthread_(o.nthread),
+      seed_(o.seed),
+      eta_(o.eta),
+      min_child_weight_(o.min_child_weight),
+      subsample_(o.subsample),
+      colsample_bytree_(o.colsample_bytree),
+      lambda_(o.lambda),
+      alpha_(o.alpha),
+      tree_method_(o.tree_method),
+      max_cat_to_onehot_(o.max_cat_to_onehot) {
+  // The table was checked by the schema rule (extra_params_problem).
+  for (auto it = o.params.begin(); it != o.params.end(); ++it) {  // nlohmann objects iterate in key order
+    if (it.value().is_array()) {
+      for (const auto& e : it.value()) extra_.emplace_back(it.key(), param_text(e));
+    } else {
+      extra_.emplace_back(it.key(), param_text(it.value()));
     }
   }
 }

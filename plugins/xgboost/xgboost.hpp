@@ -68,9 +68,25 @@ struct BoosterDeleter {
 };
 using BoosterPtr = std::unique_ptr<void, BoosterDeleter>;
 
+/// What is wrong with the `params` table (a key the trainer sets, a value
+/// that is no scalar or list of scalars): "" or the message, reported by the
+/// schema rule under `params`.
+std::string extra_params_problem(const json& extra);
+
+/// XGBoost's parameters (bound in xgboost_spec, filled by the host).
+struct XGBoostOptions : TrainerOptions {
+  std::string mode;
+  std::int64_t num_round = 300, early_stopping_rounds = 20, max_depth = 6, max_bin = 256, max_cat_to_onehot = 4,
+               forest_trees = 100, nthread = 0, seed = -1;
+  double eta = 0.1, min_child_weight = 1.0, subsample = 1.0, colsample_bytree = 1.0, lambda = 1.0, alpha = 0.0;
+  std::string tree_method;
+  json params;  ///< extra XGBoost parameters, passed through
+};
+
 class XGBoostTrainer : public Stage {
  public:
-  explicit XGBoostTrainer(const Params& p);
+  using Options = XGBoostOptions;
+  explicit XGBoostTrainer(const Options& o);
 
   Table run(StageContext& ctx, const std::vector<TablePtr>& inputs) override;
   json save_state(const std::filesystem::path& dir) const override;

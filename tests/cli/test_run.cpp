@@ -175,7 +175,7 @@ TEST_CASE("graph renders in every format and dot output is valid Graphviz") {
 }
 
 TEST_CASE("every command answers --help, and --version names the ABI") {
-  for (const char* c : {"run", "validate", "graph", "schema", "plugins list", "plugins describe", "worker", "tracker"}) {
+  for (const char* c : {"run", "validate", "graph", "schema", "plugins list", "plugins describe", "worker", "tracker", "cv"}) {
     SUBCASE(c) {
       auto r = run_pipectl(std::string(c) + " --help");
       CHECK(r.rc == 0);

@@ -130,6 +130,11 @@ TEST_CASE("build_compare: the trainer is found through pass-through stages, same
   toml += "[[stage]]\nid = 'tag'\nplugin = 'category_map'\ninputs = [ 'xgb' ]\n\n"
           "[[stage]]\nid = 'evaluate2'\nplugin = 'evaluator'\ninputs = [ 'tag' ]\n";
   write(dir / "pipeline.toml", toml);
+  // run.json records every stage with its kind (stages are told apart by kind, not plugin name).
+  json run = read_json(dir / "run.json");
+  run["stages"].push_back({{"id", "tag"}, {"plugin", "category_map"}, {"kind", "transform"}, {"status", "ok"}});
+  run["stages"].push_back({{"id", "evaluate2"}, {"plugin", "evaluator"}, {"kind", "evaluator"}, {"status", "ok"}});
+  write(dir / "run.json", run.dump());
   json metrics = read_json(dir / "metrics.json");
   Model m2 = models[0];
   m2.accuracy = 0.5;
@@ -338,7 +343,16 @@ TEST_CASE("build_compare: missing pieces give clear errors") {
     r["stages"] = kept;
     write(dir / "run.json", r.dump());
   }
-  has(error_of(dir), "no record of the trainer stage \"xgb\"");
+  has(error_of(dir), "no record of the stage \"xgb\"");
+
+  // A run.json without kinds (an older pipectl's) is refused, not guessed at by plugin name.
+  fresh();
+  {
+    json r = read_json(dir / "run.json");
+    for (auto& s : r["stages"]) s.erase("kind");
+    write(dir / "run.json", r.dump());
+  }
+  has(error_of(dir), "records no stage kinds (written by an older pipectl): re-run the pipeline to compare it");
 
   fresh();
   {

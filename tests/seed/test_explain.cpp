@@ -232,7 +232,7 @@ TEST_CASE("explain: a device's reasons are its sessions' mean contributions, and
   // The page: one row per device, in the CSV's order.
   const std::string page = slurp(t / "devices.html");
   std::size_t rows_on_page = 0;
-  for (auto at = page.find("<tr data-mac=\""); at != std::string::npos; at = page.find("<tr data-mac=\"", at + 1)) {
+  for (auto at = page.find("<tr data-key=\""); at != std::string::npos; at = page.find("<tr data-key=\"", at + 1)) {
     const auto end = page.find('"', at + 14);
     CHECK(page.substr(at + 14, end - at - 14) == devs.at(rows_on_page).at("mac"));
     ++rows_on_page;

@@ -14,14 +14,13 @@
 #include <pipectl/run_folder.hpp>
 #include <pipectl/runner.hpp>
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -152,7 +151,7 @@ std::vector<Dropped> dropped_sessions(const ResolvedPipeline& piece, const RunRe
 int cmd_predict(const Args& args) {
   Common c;
   std::string run_dir, input, out, by = "session", model, aggregate = "mean_logodds", chunk_key = "sessionid";
-  std::string explain, report;
+  std::string explain, report, group_column;
   std::vector<std::string> source_params;
   std::int64_t chunk_rows = 1000000;
   double threshold = 0.5;
@@ -165,7 +164,11 @@ int cmd_predict(const Args& args) {
       "source-param", po::value<std::vector<std::string>>(&source_params)->composing(),
       "another source parameter, KEY=VALUE (repeatable)")(
       "out", po::value<std::string>(&out), "write the CSV here (default: standard output)")(
-      "by", po::value<std::string>(&by), "session (one row per session) or device (one row per device)")(
+      "by", po::value<std::string>(&by),
+      "session (one row per session) or device (one row per device: the device the source says each session is "
+      "of, else the rows' column of role group)")(
+      "group", po::value<std::string>(&group_column),
+      "--by device: the rows' column naming each row's device, when they have several of role group")(
       "aggregate", po::value<std::string>(&aggregate),
       "--by device: mean_logodds (default; p = sigmoid of the mean log-odds) or vote (share of sessions predicted positive)")(
       "threshold", po::value<double>(&threshold), "--by device: verdict when p >= threshold (default: the threshold the run's evaluator chose on its validation "
@@ -298,7 +301,7 @@ int cmd_predict(const Args& args) {
       try {
         const json metrics = json::parse(read_file(run / "metrics.json"));
         for (const auto& s : full.stages) {
-          if (s.plugin->name != "evaluator" || !metrics.contains(s.id)) continue;
+          if (s.plugin->kind != StageKind::Evaluator || !metrics.contains(s.id)) continue;
           if (std::find(s.inputs.begin(), s.inputs.end(), model_ix) == s.inputs.end()) continue;
           const json& m = metrics[s.id];
           const json* dt = nullptr;
@@ -348,37 +351,108 @@ int cmd_predict(const Args& args) {
     std::vector<std::string> classes;
     bool binary = true;
 
-    // --by device: every session's device, known before predicting.
+    // --by device: each session's device. The source may know it (its
+    // declared group_details: a NetCollector database's devices); else the
+    // model's rows name it in their column of role group (the schema the run
+    // recorded), described by their columns of role meta.
     struct Dev {
-      std::string mac, manufacturer, hostname, device_type;
+      std::vector<std::string> desc;  // what describes the device, in dev_header's order
       std::int64_t sessions = 0;
       std::vector<double> sum;  // log-odds (binary) or probabilities (multiclass)
       std::int64_t votes = 0;
     };
-    std::vector<std::pair<std::int64_t, std::int64_t>> sess_dev;  // sorted by sessionid
+    std::vector<std::string> dev_header;
+    std::vector<std::pair<std::int64_t, std::int64_t>> sess_dev;  // sorted by sessionid (source's devices)
     std::map<std::int64_t, Dev> devs;
+    std::map<std::string, std::int64_t> dev_ids;  // the rows' group values (no source's devices)
+    std::vector<std::string> meta_cols;
     if (by == "device") {
-      if (!input_is_file)
-        throw Error("--by device reads the devices table of a NetCollector SQLite database; the run's source is \"" +
-                        src.plugin->name + "\" (predict --by session)",
-                    ExitCode::Usage);
-      SQLite::Database db(fs::absolute(input).string(), SQLite::OPEN_READONLY);
-      SQLite::Statement q(db,
-                          "select s.sessionid, d.deviceid, d.mac, coalesce(d.manufacturer,''), coalesce(d.hostname,''), "
-                          "coalesce(d.device_type,'') from sessions s join devices d on d.deviceid = s.deviceid "
-                          "order by s.sessionid");
-      while (q.executeStep()) {
-        const auto dev = q.getColumn(1).getInt64();
-        sess_dev.emplace_back(q.getColumn(0).getInt64(), dev);
-        auto& d = devs[dev];
-        if (d.mac.empty()) {
-          d.mac = q.getColumn(2).getString();
-          d.manufacturer = q.getColumn(3).getString();
-          d.hostname = q.getColumn(4).getString();
-          d.device_type = q.getColumn(5).getString();
+      Table det;
+      if (src.plugin->spec.group_details) {
+        try {
+          det = src.plugin->spec.group_details(src.params);
+        } catch (const std::exception&) {
+          det = Table();  // the source does not say: the rows' own group column
         }
       }
+      if (det.num_columns() >= 2 && det.columns()[0]->type == DType::Int64 && det.columns()[1]->type == DType::Int64) {
+        const Column& k = *det.columns()[0];
+        const Column& g = *det.columns()[1];
+        for (std::size_t c = 2; c < det.num_columns(); ++c) dev_header.push_back(det.columns()[c]->name);
+        for (std::size_t i = 0; i < det.rows(); ++i) {
+          sess_dev.emplace_back(k.i64[i], g.i64[i]);
+          auto& dv = devs[g.i64[i]];
+          if (dv.desc.empty())
+            for (std::size_t c = 2; c < det.num_columns(); ++c) {
+              const Column& col = *det.columns()[c];
+              dv.desc.push_back(col.type == DType::Categorical ? col.label(i)
+                                : col.is_null(i)                ? std::string()
+                                                                : fmt17(col.number(i)));
+            }
+        }
+        std::sort(sess_dev.begin(), sess_dev.end());
+      } else {
+        Schema rows;
+        try {
+          const json rj = json::parse(read_file(run / "run.json"));
+          for (const auto& st : rj.at("stages"))
+            if (st.value("id", "") == model_id && st.contains("schema")) rows = Schema::from_json(st["schema"]);
+        } catch (const std::exception&) {
+          rows = Schema();
+        }
+        std::vector<std::string> groups;
+        for (const auto& cs : rows.columns) {
+          if (cs.role == ColumnRole::Group) groups.push_back(cs.name);
+          if (cs.role == ColumnRole::Meta) meta_cols.push_back(cs.name);
+        }
+        std::string list;
+        for (const auto& g : groups) list += (list.empty() ? "\"" : ", \"") + g + "\"";
+        if (!group_column.empty()) {
+          if (!rows.find(group_column))
+            throw Error("--group \"" + group_column + "\" is not a column of model \"" + model_id + "\"'s rows",
+                        ExitCode::Usage);
+          groups = {group_column};
+        } else if (groups.empty()) {
+          throw Error("--by device needs each session's device: the source \"" + src_id +
+                          "\" does not say, and model \"" + model_id +
+                          "\"'s rows have no column of role group (a splitter's `group`); name one with --group "
+                          "(predict --by session)",
+                      ExitCode::Usage);
+        } else if (groups.size() > 1) {
+          throw Error("model \"" + model_id + "\"'s rows have several columns of role group (" + list +
+                          "): choose the device's with --group",
+                      ExitCode::Usage);
+        }
+        group_column = groups[0];
+        meta_cols.erase(std::remove(meta_cols.begin(), meta_cols.end(), group_column), meta_cols.end());
+        dev_header.push_back(group_column);
+        for (const auto& m : meta_cols) dev_header.push_back(m);
+      }
     }
+    // The device of row `row` (session `sessionid`) of the model's output `t`; -1 = none.
+    auto device_of = [&](const Table& t, std::size_t row, std::int64_t sessionid) -> std::int64_t {
+      if (group_column.empty()) {
+        auto it = std::lower_bound(sess_dev.begin(), sess_dev.end(), std::make_pair(sessionid, std::int64_t{-1}));
+        return it == sess_dev.end() || it->first != sessionid ? -1 : it->second;
+      }
+      auto text = [&](const std::string& name) -> std::optional<std::string> {
+        ColumnPtr c = t.find(name);
+        if (!c || c->is_null(row)) return std::nullopt;
+        if (c->type == DType::Categorical) return c->label(row);
+        if (c->type == DType::Int64) return std::to_string(c->i64[row]);
+        if (c->type == DType::Float64) return fmt17(c->f64[row]);
+        return std::nullopt;
+      };
+      const auto g = text(group_column);
+      if (!g) return -1;
+      auto [it, fresh] = dev_ids.emplace(*g, static_cast<std::int64_t>(dev_ids.size()));
+      if (fresh) {
+        auto& dv = devs[it->second];
+        dv.desc.push_back(*g);
+        for (const auto& m : meta_cols) dv.desc.push_back(text(m).value_or(""));
+      }
+      return it->second;
+    };
 
     // Output is written chunk by chunk (chunks come in key order), so memory
     // stays bounded by one chunk; a file appears only when complete.
@@ -485,10 +559,7 @@ int cmd_predict(const Args& args) {
           std::vector<std::int32_t> codes(pl.codes.begin(), pl.codes.end());
           std::vector<std::int64_t> dev_of;
           if (by == "device")
-            for (const auto& p : preds) {
-              auto it = std::lower_bound(sess_dev.begin(), sess_dev.end(), std::make_pair(p.sessionid, std::int64_t{-1}));
-              dev_of.push_back(it == sess_dev.end() || it->first != p.sessionid ? -1 : it->second);
-            }
+            for (const auto& p : preds) dev_of.push_back(device_of(t, p.row, p.sessionid));
           ex->chunk(*r.outputs.at(model_input), codes, dev_of);
         }
         std::sort(preds.begin(), preds.end(),
@@ -511,9 +582,9 @@ int cmd_predict(const Args& args) {
         } else {
           const std::size_t k = binary ? 1 : classes.size();
           for (const auto& p : preds) {
-            auto it = std::lower_bound(sess_dev.begin(), sess_dev.end(), std::make_pair(p.sessionid, std::int64_t{-1}));
-            if (it == sess_dev.end() || it->first != p.sessionid) continue;
-            auto& d = devs[it->second];
+            const std::int64_t dv = device_of(t, p.row, p.sessionid);
+            if (dv < 0) continue;
+            auto& d = devs[dv];
             if (d.sum.empty()) d.sum.assign(k, 0.0);
             ++d.sessions;
             if (binary) {
@@ -558,18 +629,22 @@ int cmd_predict(const Args& args) {
         }
         std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
           if (a.p != b.p) return a.p > b.p;
-          return a.d->mac < b.d->mac;
+          return a.d->desc < b.d->desc;
         });
-        std::string csv = std::string("mac,manufacturer,hostname,sessions,") + (binary ? "p_positive" : "p_verdict") +
-                          ",verdict,device_type" + (ex ? ex->device_header() : "") + "\n";
+        std::string csv;
+        for (const auto& h : dev_header) csv += csv_field(h) + ",";
+        csv += std::string("sessions,") + (binary ? "p_positive" : "p_verdict") + ",verdict" +
+               (ex ? ex->device_header() : "") + "\n";
         std::vector<DeviceLine> lines;
-        for (const auto& r : rows)
-          csv += csv_field(r.d->mac) + "," + csv_field(r.d->manufacturer) + "," + csv_field(r.d->hostname) + "," +
-                 std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) + "," +
-                 csv_field(r.d->device_type) + (ex ? ex->device_suffix(r.id, r.group) : "") + "\n";
+        for (const auto& r : rows) {
+          for (std::size_t c = 0; c < dev_header.size(); ++c)
+            csv += csv_field(c < r.d->desc.size() ? r.d->desc[c] : std::string()) + ",";
+          csv += std::to_string(r.d->sessions) + "," + fmt17(r.p) + "," + csv_field(r.verdict) +
+                 (ex ? ex->device_suffix(r.id, r.group) : "") + "\n";
+        }
         if (!report.empty())
           for (const auto& r : rows) {
-            DeviceLine l{r.d->mac, r.d->manufacturer, r.d->hostname, r.d->device_type, r.verdict, r.d->sessions, r.p, {}};
+            DeviceLine l{r.d->desc, r.verdict, r.d->sessions, r.p, {}};
             if (ex) {
               l.reasons = ex->device_reasons(r.id, r.group);
               if (l.reasons.size() > static_cast<std::size_t>(ex->all() ? 5 : ex->k()))
@@ -582,7 +657,7 @@ int cmd_predict(const Args& args) {
         if (!report.empty()) {
           const std::string note =
               ex ? "" : "model \"" + model_id + "\" cannot explain its predictions: no reasons are shown";
-          write_file_atomic(report, devices_html(run_dir, model_id, input, lines, binary, note));
+          write_file_atomic(report, devices_html(run_dir, model_id, input, dev_header, lines, binary, note));
           if (!quiet) std::fprintf(stderr, "wrote %zu devices to %s\n", lines.size(), report.c_str());
         }
       } else if (!header) {
@@ -614,9 +689,6 @@ int cmd_predict(const Args& args) {
       fs::remove_all(scratch, ec);
     }
     return 0;
-  } catch (const SQLite::Exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return code(ExitCode::DataError);
   } catch (const std::exception& e) {
     return report_error(e);
   }

@@ -2,14 +2,17 @@
 #include "commands.hpp"
 
 #include <pipectl/history.hpp>
+#include <pipectl/run_folder.hpp>
 #include <pipectl/schema.hpp>
 
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <set>
 #include <sstream>
 
 namespace po = boost::program_options;
+namespace fs = std::filesystem;
 
 namespace pipectl::cli {
 
@@ -70,12 +73,40 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-// Metrics worth a column in `runs list`: the headline figures of evaluators.
-bool headline(const std::string& key) {
-  for (const char* m : {".roc_auc", ".pr_auc", ".f1", ".accuracy", ".log_loss"})
-    if (key.size() >= std::strlen(m) && key.compare(key.size() - std::strlen(m), std::strlen(m), m) == 0 &&
-        key.find(".per_class.") == std::string::npos)
-      return true;
+// The figures a run's stages declare (PluginSpec::metrics, recorded in the
+// run's run.json as "declared_metrics"), by stage id. A run folder that is
+// gone or was written before declarations were recorded declares none.
+std::map<std::string, std::set<std::string>> declared_metrics(const std::string& run_dir) {
+  std::map<std::string, std::set<std::string>> out;
+  if (run_dir.empty()) return out;
+  try {
+    const json run = json::parse(read_file(fs::path(run_dir) / "run.json"));
+    if (!run.contains("stages") || !run["stages"].is_array()) return out;
+    for (const auto& s : run["stages"]) {
+      if (!s.is_object() || !s.contains("id") || !s["id"].is_string() || !s.contains("declared_metrics") ||
+          !s["declared_metrics"].is_array())
+        continue;
+      for (const auto& m : s["declared_metrics"])
+        if (m.is_object() && m.contains("name") && m["name"].is_string())
+          out[s["id"].get<std::string>()].insert(m["name"].get<std::string>());
+    }
+  } catch (const std::exception&) {
+    out.clear();
+  }
+  return out;
+}
+
+// Worth a column in `runs list`: a figure the stage declares, recorded as
+// "<stage>.<name>" or, for one of several models, "<stage>.<model>.<name>".
+bool declared(const std::map<std::string, std::set<std::string>>& decl, const std::string& key) {
+  for (const auto& [stage, names] : decl) {
+    if (key.size() <= stage.size() + 1 || key.compare(0, stage.size() + 1, stage + ".") != 0) continue;
+    const std::string rest = key.substr(stage.size() + 1);
+    const auto dot = rest.find('.');
+    const std::string name = dot == std::string::npos ? rest : rest.substr(dot + 1);
+    if (dot != std::string::npos && name.find('.') != std::string::npos) continue;
+    if (names.count(name)) return true;
+  }
   return false;
 }
 
@@ -111,8 +142,9 @@ int runs_list(const Args& args) {
       for (const auto& f : runs)
         if (f.pipeline == e.pipeline && (!f.params.contains(it.key()) || f.params[it.key()] != it.value()))
           varying.insert(it.key());
+    const auto decl = declared_metrics(e.run_dir);
     for (auto it = e.metrics.begin(); it != e.metrics.end(); ++it)
-      if (headline(it.key())) metrics.insert(it.key());
+      if (it.value().is_number() && declared(decl, it.key())) metrics.insert(it.key());
   }
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> head = {"run", "pipeline", "started (UTC)", "secs", "status"};

@@ -515,6 +515,7 @@ int dispatch(const std::string& cmd, const Args& args, const char* usage) {
     if (cmd == "predict") return cmd_predict(args);
     if (cmd == "runs") return cmd_runs(args);
     if (cmd == "compare") return cmd_compare(args);
+    if (cmd == "cv") return cmd_cv(args);
     if (cmd == "ingest") return ingest::cli_main(args);
     if (cmd == "report") return cmd_report(args);
     if (cmd == "worker") return cmd_worker(args);

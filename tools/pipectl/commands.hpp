@@ -36,6 +36,7 @@ int cmd_cache(const Args& args);
 int cmd_predict(const Args& args);
 int cmd_runs(const Args& args);
 int cmd_compare(const Args& args);
+int cmd_cv(const Args& args);
 int cmd_report(const Args& args);
 int cmd_worker(const Args& args);
 int cmd_tracker(const Args& args);

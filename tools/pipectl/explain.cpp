@@ -216,7 +216,8 @@ std::string PredictExplainer::device_suffix(std::int64_t device, std::size_t gro
 }
 
 std::string devices_html(const std::string& run, const std::string& model, const std::string& input,
-                         const std::vector<DeviceLine>& lines, bool binary, const std::string& note) {
+                         const std::vector<std::string>& header, const std::vector<DeviceLine>& lines, bool binary,
+                         const std::string& note) {
   double top = 0;
   for (const auto& l : lines)
     for (const auto& r : l.reasons) top = std::max(top, std::fabs(r.second));
@@ -234,15 +235,18 @@ std::string devices_html(const std::string& run, const std::string& model, const
       (binary ? std::string("log-odds") : std::string("verdict class's margin")) +
       " (red pushes towards the verdict's positive side, blue away).</p>\n";
   if (!note.empty()) h += "<p class=\"note\">" + html(note) + "</p>\n";
-  h += "<table id=\"devices\"><thead><tr><th>#</th><th>mac</th><th>hostname</th><th>manufacturer</th>"
-       "<th>verdict</th><th>probability</th><th>sessions</th><th>top reasons</th></tr></thead>\n<tbody>\n";
+  h += "<table id=\"devices\"><thead><tr><th>#</th>";
+  for (const auto& c : header) h += "<th>" + html(c) + "</th>";
+  h += "<th>verdict</th><th>probability</th><th>sessions</th><th>top reasons</th></tr></thead>\n<tbody>\n";
   std::size_t i = 0;
   for (const auto& l : lines) {
     char p[32];
     std::snprintf(p, sizeof p, "%.4f", l.probability);
-    h += "<tr data-mac=\"" + html(l.mac) + "\" data-p=\"" + fmt17(l.probability) + "\" data-sessions=\"" +
-         std::to_string(l.sessions) + "\"><td class=\"num\">" + std::to_string(++i) + "</td><td>" + html(l.mac) +
-         "</td><td>" + html(l.hostname) + "</td><td>" + html(l.manufacturer) + "</td><td class=\"verdict\">" +
+    h += "<tr data-key=\"" + html(l.desc.empty() ? std::string() : l.desc[0]) + "\" data-p=\"" +
+         fmt17(l.probability) + "\" data-sessions=\"" + std::to_string(l.sessions) + "\"><td class=\"num\">" +
+         std::to_string(++i) + "</td>";
+    for (std::size_t c = 0; c < header.size(); ++c) h += "<td>" + html(c < l.desc.size() ? l.desc[c] : "") + "</td>";
+    h += "<td class=\"verdict\">" +
          html(l.verdict) + "</td><td class=\"num p\">" + p + "</td><td class=\"num s\">" +
          std::to_string(l.sessions) + "</td><td class=\"reasons\">";
     for (const auto& r : l.reasons) {

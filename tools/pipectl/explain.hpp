@@ -87,7 +87,8 @@ class PredictExplainer {
 
 /// One device of `pipectl predict --by device --report`.
 struct DeviceLine {
-  std::string mac, manufacturer, hostname, device_type, verdict;
+  std::vector<std::string> desc;  ///< what describes the device (the first: its key), in the header's order
+  std::string verdict;
   std::int64_t sessions = 0;
   double probability = 0;
   Reasons reasons;  ///< top reasons (empty when the model cannot explain)
@@ -96,6 +97,7 @@ struct DeviceLine {
 /// The self-contained devices page (no script, no network): one row per
 /// device in the given order (by probability), with its top reasons as bars.
 std::string devices_html(const std::string& run, const std::string& model, const std::string& input,
-                         const std::vector<DeviceLine>& lines, bool binary, const std::string& note);
+                         const std::vector<std::string>& header, const std::vector<DeviceLine>& lines, bool binary,
+                         const std::string& note);
 
 }  // namespace pipectl::cli

@@ -24,6 +24,8 @@ static const char* kUsage =
     "  cache prune|info    empty the stage cache / show its size\n"
     "  runs list|show|diff the run history (parameters and metrics side by side)\n"
     "  compare PIPELINE    run, then compare every model: table + HTML report with ROC/PR curves\n"
+    "  cv PIPELINE         k-fold cross-validation by the pipeline's splitter (--folds K): per-fold metrics,\n"
+    "                      mean ± std (cv.json); the stages before the splitter run once\n"
     "  report RUN_DIR      (re)build the comparison report of a finished run\n"
     "  ingest pcap IN...   packet captures -> a NetCollector database (--out DB [--devices FILE])\n"
     "  predict RUN_DIR     apply a fitted run to new sessions (--input FILE, --by session|device)\n"

@@ -120,6 +120,12 @@ std::string describe_plugin(const LoadedPlugin& p) {
     }
     o << "\n";
   }
+  if (!p.spec.metrics.empty()) {
+    o << "\nMetrics:\n";
+    for (const auto& m : p.spec.metrics)
+      o << "  " << m.name << (m.headline ? " (headline)" : "") << ", " << (m.higher_is_better ? "higher" : "lower")
+        << " is better\n      " << m.description << "\n";
+  }
   return o.str();
 }
 

@@ -1,6 +1,7 @@
 // build_compare: a run folder -> the models side by side.
 #include "compare_report.hpp"
 
+#include "paired.hpp"
 #include "report_detail.hpp"
 
 #include <pipectl/run_folder.hpp>
@@ -300,29 +301,23 @@ CompareReport build_compare(const fs::path& run_dir_in) {
     for (const auto& s : run["stages"])
       if (s.is_object() && s.contains("id") && s["id"].is_string()) run_stage[s["id"].get<std::string>()] = s;
 
-  // Stages are told apart by the kind run.json records for each; for a stage
-  // with no kind recorded (a run written before kinds were, or a stage
-  // missing from run.json): a trainer is one of the shipped trainer plugins or
-  // a stage that measured its training, an evaluator the evaluator plugin.
+  // Stages are told apart by the kind run.json records for each (never by
+  // plugin name: an out-of-tree trainer gets its row). A run.json that
+  // records no kinds was written by an older pipectl: re-run it.
+  bool any_kind = false;
+  for (const auto& [id, s] : run_stage) any_kind = any_kind || (s.contains("kind") && s["kind"].is_string());
+  if (!any_kind && !run_stage.empty())
+    throw Error((run_dir / "run.json").string() +
+                " records no stage kinds (written by an older pipectl): re-run the pipeline to compare it");
   auto kind_of = [&](const StageDecl& d) -> std::string {
     auto it = run_stage.find(d.id);
-    if (it == run_stage.end() || !it->second.contains("kind") || !it->second["kind"].is_string()) return "";
+    if (it == run_stage.end())
+      throw Error((run_dir / "run.json").string() + " has no record of the stage \"" + d.id + "\"");
+    if (!it->second.contains("kind") || !it->second["kind"].is_string()) return "";
     return it->second["kind"].get<std::string>();
   };
-  auto is_trainer = [&](const StageDecl& d) {
-    const std::string k = kind_of(d);
-    if (!k.empty()) return k == "trainer";
-    static const std::set<std::string> shipped = {"xgboost", "liblinear", "mlp"};
-    if (shipped.count(d.plugin)) return true;
-    auto it = run_stage.find(d.id);
-    return it != run_stage.end() && it->second.contains("measures") && it->second["measures"].is_object() &&
-           it->second["measures"].contains("train_seconds");
-  };
-  auto is_evaluator = [&](const StageDecl& d) {
-    const std::string k = kind_of(d);
-    if (!k.empty()) return k == "evaluator";
-    return d.plugin == "evaluator";
-  };
+  auto is_trainer = [&](const StageDecl& d) { return kind_of(d) == "trainer"; };
+  auto is_evaluator = [&](const StageDecl& d) { return kind_of(d) == "evaluator"; };
   // The trainer behind an evaluator input: the input itself, or the first
   // trainer up a chain of single-input stages.
   auto trainer_of = [&](const std::string& input) -> const StageDecl* {
@@ -338,9 +333,31 @@ CompareReport build_compare(const fs::path& run_dir_in) {
     return nullptr;
   };
 
+  // The figures the report draws; an evaluator whose declaration (run.json
+  // "declared_metrics") names none of them has figures of its own: left out, with a note.
+  static const char* const kDrawn[] = {"accuracy", "f1", "roc_auc", "pr_auc", "log_loss"};
+  auto figures_of_its_own = [&](const StageDecl& d, std::string& names) {
+    const json& st = run_stage.at(d.id);
+    if (!st.contains("declared_metrics") || !st["declared_metrics"].is_array()) return false;
+    bool drawn = false;
+    for (const auto& m : st["declared_metrics"]) {
+      const std::string n = m.is_object() ? m.value("name", "") : "";
+      names += (names.empty() ? "" : ", ") + n;
+      for (const char* k : kDrawn) drawn = drawn || n == k;
+    }
+    return !drawn;
+  };
   std::vector<const StageDecl*> evaluators;
-  for (const auto& d : decls)
-    if (is_evaluator(d)) evaluators.push_back(&d);
+  for (const auto& d : decls) {
+    if (!is_evaluator(d)) continue;
+    std::string names;
+    if (figures_of_its_own(d, names)) {
+      rep.notes.push_back("evaluator \"" + d.id + "\" declares figures the report does not draw (" + names +
+                          "): left out (they are in metrics.json and `pipectl runs list`)");
+      continue;
+    }
+    evaluators.push_back(&d);
+  }
   if (evaluators.empty())
     throw Error("the pipeline of run " + rep.run_id + " has no evaluator stage (kind \"evaluator\"): nothing to compare");
 
@@ -358,8 +375,7 @@ CompareReport build_compare(const fs::path& run_dir_in) {
       const StageDecl* tr = trainer_of(input);
       if (!tr)
         throw Error("evaluator \"" + ev->id + "\": input \"" + input +
-                    "\" does not come from a trainer stage (xgboost, liblinear, mlp or a stage measuring "
-                    "train_seconds)");
+                    "\" does not come from a trainer stage (a stage whose kind in run.json is \"trainer\")");
       // The evaluator's model naming: the trainer's stage id, made unique with "#k".
       std::string model = tr->id;
       for (int k = 2; std::find(names.begin(), names.end(), model) != names.end(); ++k)
@@ -492,6 +508,7 @@ CompareReport build_compare(const fs::path& run_dir_in) {
   if (any_multiclass)
     rep.notes.push_back("multiclass models: ROC AUC, PR AUC and F1 are macro averages over the one-vs-rest classes; "
                         "their plotted curves are the macro average of the one-vs-rest curves");
+  add_intervals_and_paired(rep, metrics);  // paired.cpp
   return rep;
 }
 

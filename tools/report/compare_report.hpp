@@ -6,7 +6,7 @@
 //
 // What is read from the run folder:
 //   pipeline.toml   [[stage]] id/plugin/inputs/curves: the evaluator stages
-//                   (plugin "evaluator") and the models each one evaluated;
+//                   (kind "evaluator" in run.json) and the models each one evaluated;
 //                   a model is the trainer found by walking up from an
 //                   evaluator input through single-input stages
 //   metrics.json    metrics.<evaluator id> holds the figures directly (one
@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,12 @@ struct ModelRow {
   bool multiclass = false;
   bool has_curves = false;     ///< a ROC or PR curve exists for this model
   std::vector<std::string> model_files;  ///< relative to the run folder
+  // Intervals and the paired test (paired.hpp); NaN / "" when not available.
+  double roc_auc_lo = std::numeric_limits<double>::quiet_NaN(), roc_auc_hi = roc_auc_lo;
+  std::string roc_auc_ci_method;
+  std::string paired_vs;      ///< the best model of its evaluator it was tested against ("" = none, or it is the best)
+  std::string paired_method;  ///< "paired bootstrap over <group> (N draws)" or "DeLong paired"
+  double paired_diff = roc_auc_lo, paired_lo = roc_auc_lo, paired_hi = roc_auc_lo, paired_p = roc_auc_lo;
 };
 
 struct CompareReport {

@@ -1,5 +1,6 @@
 // The report as text: Markdown table, JSON, self-contained HTML.
 #include "compare_report.hpp"
+#include "paired.hpp"
 #include "report_detail.hpp"
 
 #include <cmath>
@@ -226,6 +227,7 @@ std::string markdown_table(const CompareReport& report) {
     out += "\n";
   }
   if (report.rows.size() > 1) out += "\nBest value per column in **bold** (↑ higher is better, ↓ lower is better).\n";
+  if (const std::string pt = paired_markdown(report); !pt.empty()) out += "\n" + pt;
   if (!report.notes.empty()) {
     out += "\n";
     for (const auto& n : report.notes) out += "- " + n + "\n";
@@ -270,6 +272,12 @@ json to_json(const CompareReport& report) {
               {"multiclass", r.multiclass},
               {"has_curves", r.has_curves}};
     if (!r.positive_class.empty()) m["positive_class"] = r.positive_class;
+    m["roc_auc_ci"] = std::isfinite(r.roc_auc_lo) ? json::array({r.roc_auc_lo, r.roc_auc_hi}) : json(nullptr);
+    if (!r.roc_auc_ci_method.empty()) m["roc_auc_ci_method"] = r.roc_auc_ci_method;
+    if (!r.paired_vs.empty())
+      m["paired_test"] = {{"against", r.paired_vs}, {"method", r.paired_method}, {"difference", nan_null(r.paired_diff)},
+                          {"difference_ci", json::array({nan_null(r.paired_lo), nan_null(r.paired_hi)})},
+                          {"p_value", nan_null(r.paired_p)}};
     models.push_back(std::move(m));
   }
   j["models"] = models;
@@ -382,7 +390,7 @@ std::string html_page(const CompareReport& report, const std::string& roc_svg, c
     for (const auto& n : report.notes) h += "<li>" + html_escape(n) + "</li>\n";
     h += "</ul>\n";
   }
-  h += "</section>\n<section>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
+  h += "</section>\n" + paired_html(report) + "<section>\n<h2>Curves</h2>\n<div class=\"plots\">\n";
   h += "<figure id=\"roc\">\n" +
        inline_svg(roc_svg, "roc-", "ROC curves", "role=\"img\" aria-label=\"ROC curves, one line per model\"") +
        "\n<figcaption>ROC curves: true positive rate against false positive rate, one line per model "

@@ -95,6 +95,16 @@ enum class StageKind { Source, Transform, Splitter, Trainer, Evaluator, Report, 
 PIPECTL_API const char* kind_name(StageKind k);
 PIPECTL_API bool parse_kind(std::string_view s, StageKind& out);
 
+/// One figure a stage records (StageContext::metric), declared so the tools
+/// (`pipectl runs`, `pipectl compare`) name it without knowing the plugin.
+/// Recorded in run.json beside the stage's kind.
+struct MetricSpec {
+  std::string name;         ///< the key under the stage (and under each model, for several models)
+  std::string description;  ///< one line
+  bool higher_is_better = true;
+  bool headline = false;    ///< the stage's main figure (at most one)
+};
+
 /// Everything a plugin declares about itself.
 struct PIPECTL_API PluginSpec {
   std::vector<ParamSpec> params;
@@ -127,6 +137,15 @@ struct PIPECTL_API PluginSpec {
   /// for `pipectl predict`'s chunks (empty = one chunk). Null = no chunks.
   std::function<std::vector<std::pair<std::int64_t, std::int64_t>>(const Params& params, std::int64_t rows)>
       key_ranges;
+  /// Sources that know each row's group beyond the columns they give (a
+  /// NetCollector database: each session's device, with the device's mac,
+  /// manufacturer, hostname and type), for `pipectl predict --by device`:
+  /// for the data of `params`, a table of one row per row key — the key
+  /// (int64, the key_min/key_max key), the group (int64), then the columns
+  /// describing the group (categorical), in the order they are shown. A
+  /// table without columns, or null: the data does not say, and predict
+  /// groups the rows by their column of role `group` instead.
+  std::function<Table(const Params& params)> group_details;
   /// The rule in words, for `pipectl plugins describe` (e.g. "input, with
   /// `columns` scaled to float64; needs a split").
   std::string schema_doc;
@@ -138,6 +157,10 @@ struct PIPECTL_API PluginSpec {
   /// StageContext::consumer_roles(), which roles its consumers read, so that
   /// a trainer predicts only those rows (an evaluator: {"valid", "test"}).
   std::vector<std::string> reads_roles;
+  /// The figures worth a column in `pipectl runs list` and compare (an
+  /// evaluator's roc_auc, f1, …); others it records are still in metrics.json.
+  std::vector<MetricSpec> metrics;
+  MetricSpec& metric(std::string name, std::string description, bool higher_is_better = true, bool headline = false);
 
   /// An unbound parameter (a stage constructed from `const Params&`).
   ParamSpec& param(std::string name, ParamType type, std::string description);

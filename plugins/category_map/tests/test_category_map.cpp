@@ -51,9 +51,9 @@ TablePtr make_table() {
   return std::make_shared<const Table>(std::move(t));
 }
 
-Params params(json given) {
+pipectl::plugins::CategoryMapOptions params(json given) {
   if (!given.contains("columns")) given["columns"] = json::array({"srcport", "manufacturer"});
-  return params_with_defaults(category_map_spec(), given);
+  return pipectl::testing::options_with_defaults<pipectl::plugins::CategoryMapOptions>(category_map_spec(), given);
 }
 
 std::vector<std::string> labels(const Table& t, const std::string& c) {

@@ -72,7 +72,7 @@ Fit fit_on(const std::vector<TablePtr>& shards, const json& given) {
     const auto r = static_cast<std::size_t>(c.rank());
     TestContext ctx;
     ctx.coll = &c;
-    CategoryMap stage(params_with_defaults(category_map_spec(), given));
+    CategoryMap stage(pipectl::testing::options_with_defaults<pipectl::plugins::CategoryMapOptions>(category_map_spec(), given));
     Table out = stage.run(ctx, {shards[r]});
     out.check();
     std::lock_guard<std::mutex> lock(mu);

@@ -66,7 +66,7 @@ TablePtr make_table(const Rows& r) {
 }
 
 Table run(const json& given, const TablePtr& in, TestContext& ctx) {
-  Cleaner c(params_with_defaults(cleaner_spec(), given));
+  Cleaner c(pipectl::testing::options_with_defaults<pipectl::plugins::CleanerOptions>(cleaner_spec(), given));
   return c.run(ctx, {in});
 }
 
@@ -332,8 +332,8 @@ TEST_CASE("cleaner: schema and configuration") {
     auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"positive", "Camera"}}), {in});
     CHECK(o.ok());
     CHECK(o.schema.find("is_iot")->positive == "Camera");
-    CHECK(CleanerConfig::from(params_with_defaults(spec, {{"positive", "Camera"}})).binary_names() == "not Camera,Camera");
-    CHECK(CleanerConfig::from(params_with_defaults(spec)).binary_names() == "no,yes");
+    CHECK(CleanerConfig::from(pipectl::testing::options_with_defaults<pipectl::plugins::CleanerOptions>(spec, {{"positive", "Camera"}})).binary_names() == "not Camera,Camera");
+    CHECK(CleanerConfig::from(pipectl::testing::options_with_defaults<pipectl::plugins::CleanerOptions>(spec)).binary_names() == "no,yes");
   }
   SUBCASE("multiclass label replacing its source") {
     auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"label", "device_type"}, {"label_kind", "multiclass"}}), {netcollector});
@@ -350,10 +350,15 @@ TEST_CASE("cleaner: schema and configuration") {
     }
   }
   SUBCASE("bad configurations") {
-    CHECK_THROWS_WITH_AS(Cleaner(params_with_defaults(spec, {{"duration_from", json::array({"starttime"})}})),
-                         "cleaner: duration_from must name two columns [start, end] (or none), got 1", Error);
-    CHECK_THROWS_WITH_AS(Cleaner(params_with_defaults(spec, {{"drop", json::array({"is_iot"})}})),
-                         "cleaner: drop lists \"is_iot\", the label this stage makes", Error);
+    // Reported by the schema rule, under the parameter, before any stage exists.
+    const auto in = pipectl::testing::schema_with({{"starttime", DType::Float64}, {"endtime", DType::Float64},
+                                                   {"device_type", DType::Categorical}});
+    auto o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"duration_from", json::array({"starttime"})}}), {in});
+    CHECK(o.issues == std::vector<std::string>{"duration_from: must name two columns [start, end] (or none), got 1"});
+    o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"drop", json::array({"is_iot"})}}), {in});
+    CHECK(o.issues == std::vector<std::string>{"drop: lists \"is_iot\", the label this stage makes"});
+    o = pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"duration", "is_iot"}}), {in});
+    CHECK(o.issues == std::vector<std::string>{"duration: names \"is_iot\", the label this stage makes"});
   }
   SUBCASE("no duration") {
     auto p = params_with_defaults(spec, {{"duration_from", json::array()}, {"required", json::array()}});
@@ -364,7 +369,7 @@ TEST_CASE("cleaner: schema and configuration") {
     CHECK_FALSE(o.schema.has("duration"));
     CHECK(o.schema.has("is_iot"));
     TestContext ctx;
-    Table out = Cleaner(p).run(ctx, {make_table(clean_rows())});
+    Table out = Cleaner(bind_options<pipectl::plugins::CleanerOptions>(spec, p)).run(ctx, {make_table(clean_rows())});
     CHECK_FALSE(out.has("duration"));
     CHECK(ctx.counters.count("fixed.negative_duration") == 0);
   }

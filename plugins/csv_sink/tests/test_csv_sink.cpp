@@ -26,6 +26,10 @@ Params params(const std::string& path, json more = json::object()) {
   return testing::params_with_defaults(plugins::csv_sink_spec(), std::move(more));
 }
 
+plugins::CsvSinkOptions opts(const Params& p) {
+  return bind_options<plugins::CsvSinkOptions>(plugins::csv_sink_spec(), p);
+}
+
 std::string slurp(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream s;
@@ -48,7 +52,7 @@ TablePtr sample() {
 }
 
 std::string write(const TablePtr& t, const Params& p, testing::TestContext& ctx) {
-  CsvSink s(p);
+  CsvSink s(opts(p));
   Table out = s.run(ctx, {t});
   // the output is the input, untouched
   REQUIRE(out.num_columns() == t->num_columns());
@@ -57,7 +61,7 @@ std::string write(const TablePtr& t, const Params& p, testing::TestContext& ctx)
 }
 
 std::string to_text(const Table& t, json more = json::object()) {
-  auto cfg = plugins::CsvSinkConfig::from(params("unused.csv", std::move(more)));
+  auto cfg = plugins::CsvSinkConfig::from(opts(params("unused.csv", std::move(more))));
   std::string s;
   plugins::write_csv(t, cfg, [&](std::string_view x) { s.append(x); });
   return s;
@@ -170,7 +174,7 @@ TEST_CASE("csv_sink: the file is replaced whole") {
     fs::create_directories(d / "sub/dir");
     std::ofstream(p) << "old\n";
     Table bad({std::make_shared<const Column>(Column::make_multi("l", {0, 1}, {0}, dict({"a|b"})))});
-    CsvSink s(params(p));
+    CsvSink s(opts(params(p)));
     CHECK_THROWS_AS(s.run(ctx, {std::make_shared<const Table>(bad)}), DataError);
     CHECK(slurp(p) == "old\n");
     CHECK_FALSE(fs::exists(p + ".tmp"));
@@ -179,15 +183,19 @@ TEST_CASE("csv_sink: the file is replaced whole") {
     std::vector<std::int64_t> v(10000, 7);
     Table big({std::make_shared<const Column>(Column::make_i64("a", v))});
     ctx.cancel = true;
-    CsvSink s(params(p));
+    CsvSink s(opts(params(p)));
     CHECK_THROWS_AS(s.run(ctx, {std::make_shared<const Table>(big)}), Interrupted);
     CHECK_FALSE(fs::exists(p));
     CHECK_FALSE(fs::exists(p + ".tmp"));
   }
   SUBCASE("configuration errors") {
-    CHECK_THROWS_WITH_AS(CsvSink(params(p, {{"columns", {"a", "a"}}})), "parameter \"columns\" names \"a\" twice",
-                         Error);
-    CHECK_THROWS_WITH_AS(CsvSink(params(p, {{"list_separator", ","}})),
-                         "parameter \"list_separator\" contains the delimiter", Error);
+    // Reported by the schema rule, under the parameter, before any stage exists.
+    const auto in = testing::schema_with({{"a", DType::Int64}});
+    auto issues = [&](json more) { return testing::schema_of(plugins::csv_sink_spec(), params(p, more), {in}).issues; };
+    CHECK(issues({{"columns", {"a", "a"}}}) == std::vector<std::string>{"columns: names \"a\" twice"});
+    CHECK(issues({{"list_separator", ","}}) == std::vector<std::string>{"list_separator: contains the delimiter"});
+    CHECK(issues({{"list_separator", ""}}) == std::vector<std::string>{"list_separator: is empty"});
+    CHECK(issues({{"delimiter", "ab"}}) ==
+          std::vector<std::string>{"delimiter: must be one character other than a quote or a line break, got \"ab\""});
   }
 }

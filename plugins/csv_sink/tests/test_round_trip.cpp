@@ -73,9 +73,9 @@ Table export_and_read(const Table& t, const std::string& path, json sink_params,
   sink_params["path"] = path;
   source_params["path"] = path;
   testing::TestContext ctx;
-  plugins::CsvSink sink(testing::params_with_defaults(plugins::csv_sink_spec(), sink_params));
+  plugins::CsvSink sink(testing::options_with_defaults<plugins::CsvSinkOptions>(plugins::csv_sink_spec(), sink_params));
   sink.run(ctx, {std::make_shared<const Table>(t)});
-  plugins::CsvSource src(testing::params_with_defaults(plugins::csv_spec(), source_params));
+  plugins::CsvSource src(testing::options_with_defaults<plugins::CsvOptions>(plugins::csv_spec(), source_params));
   Table back = src.run(ctx, {});
   back.check();
   return back;

@@ -91,7 +91,7 @@ Table multi_table(const std::vector<std::int32_t>& y, const std::vector<std::vec
 }
 
 json run_one(const Table& t, json params = json::object(), TestContext* out_ctx = nullptr) {
-  eval::Evaluator ev(params_with_defaults(spec(), std::move(params)));
+  eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec(), std::move(params)));
   TestContext local("eval");
   TestContext& ctx = out_ctx ? *out_ctx : local;
   ev.run(ctx, in({t}));
@@ -320,7 +320,7 @@ TEST_CASE("evaluator: which rows are evaluated") {
     CHECK(ctx.counters["skipped.null_label.is_iot"] == 1);
   }
   SUBCASE("Fit without a split is a data error") {
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     TestContext ctx("eval");
     CHECK_THROWS_WITH_AS(ev.run(ctx, in({t.with_roles(nullptr)})),
                          "evaluator: model \"m1\": the table has no train/valid/test split; a splitter is needed "
@@ -328,14 +328,14 @@ TEST_CASE("evaluator: which rows are evaluated") {
                          DataError);
   }
   SUBCASE("a float label is a data error") {
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     TestContext ctx("eval");
     const Table bad = t.with(Column::make_f64("is_iot", std::vector<double>(t.rows(), 1.0)));
     CHECK_THROWS_WITH_AS(ev.run(ctx, in({bad})), "label column \"is_iot\" must be int64 or categorical, it is float64",
                          DataError);
   }
   SUBCASE("missing pred_label") {
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     TestContext ctx("eval");
     CHECK_THROWS_WITH_AS(ev.run(ctx, in({t.without("pred_label")})),
                          "no column \"pred_label\" (columns: sessionid, is_iot, pred_proba)", DataError);
@@ -347,7 +347,7 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
   const Table b = binary_table({0, 0, 1, 1}, {0.6, 0.4, 0.35, 0.8}, "logreg");
 
   SUBCASE("one input: metrics directly under the stage, the output is the input") {
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     TestContext ctx("eval");
     const Table out = ev.run(ctx, in({a}));
     CHECK(out.column_names() == a.column_names());
@@ -357,16 +357,18 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK_FALSE(ctx.metrics.contains("xgb"));
     REQUIRE(ctx.reports.size() == 1);
     CHECK(ctx.reports[0] ==
+          // roc_auc_ci: DeLong, 0.75 - 1.96 sqrt(var) = 0.0570 (by hand: V10 = {1, 0.5}, V01 = {1, 0.5}), clipped at 1.
           "test rows, model xgb\n"
-          "metric         xgb\n"
-          "rows             4\n"
-          "accuracy    0.7500\n"
-          "precision   1.0000\n"
-          "recall      0.5000\n"
-          "f1          0.6667\n"
-          "roc_auc     0.7500\n"
-          "pr_auc      0.8333\n"
-          "log_loss    0.4723\n"
+          "metric                    xgb\n"
+          "rows                        4\n"
+          "accuracy               0.7500\n"
+          "precision              1.0000\n"
+          "recall                 0.5000\n"
+          "f1                     0.6667\n"
+          "roc_auc                0.7500\n"
+          "roc_auc_ci   [0.0570, 1.0000]\n"
+          "pr_auc                 0.8333\n"
+          "log_loss               0.4723\n"
           "\n"
           "confusion matrix of xgb (rows = true, columns = predicted)\n"
           "     no  yes\n"
@@ -374,7 +376,7 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
           "yes   1    1\n");
   }
   SUBCASE("several inputs: one metrics object per model, one report column per model") {
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     TestContext ctx("eval");
     const Table out = ev.run(ctx, in({a, b, b}));
     CHECK(out.meta("model") == "xgb");
@@ -386,10 +388,11 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(ctx.metrics["logreg"] == ctx.metrics["logreg#2"]);
     REQUIRE(ctx.reports.size() == 1);
     const std::string& r = ctx.reports[0];
+    INFO(r);
     CHECK(r.rfind("test rows, models xgb, logreg, logreg#2\n"
-                  "metric         xgb  logreg  logreg#2\n"
-                  "rows             4       4         4\n"
-                  "accuracy    0.7500  0.5000    0.5000\n",
+                  "metric                    xgb            logreg          logreg#2\n"
+                  "rows                        4                 4                 4\n"
+                  "accuracy               0.7500            0.5000            0.5000\n",
                   0) == 0);
     CHECK(r.find("confusion matrix of logreg#2") != std::string::npos);
     CHECK(std::filesystem::exists(ctx.artifact_dir() / "logreg_2" / "curves.json"));
@@ -424,6 +427,10 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
     CHECK(c["curves"]["pr"]["recall"] == json::parse("[0.0, 0.5, 0.5, 1.0, 1.0]"));
     CHECK(c["curves"]["pr"]["precision"][3].get<double>() == Approx(2.0 / 3));
     CHECK(c["curves"]["pr"]["threshold"] == json::parse("[null, 0.8, 0.4, 0.35, 0.1]"));
+    // The scored test rows, for the compare report's paired test (no group: the group field is empty).
+    CHECK(slurp(ctx.artifact_dir() / "xgb" / "scores.csv") ==
+          "row,group,y,p\n0,,0,0.10000000000000001\n1,,0,0.40000000000000002\n2,,1,0.34999999999999998\n"
+          "3,,1,0.80000000000000004\n");
   }
   SUBCASE("curves and predictions can be turned off") {
     TestContext ctx("eval");
@@ -432,7 +439,7 @@ TEST_CASE("evaluator: output, metrics layout, report and artifacts") {
   }
   SUBCASE("a model without a model id gets input<k>") {
     TestContext ctx("eval");
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     ev.run(ctx, in({a.with_meta("model", ""), b}));
     CHECK(ctx.metrics.contains("input1"));
     CHECK(ctx.metrics.contains("logreg"));
@@ -547,7 +554,7 @@ WorkerResults evaluate_on_workers(const std::vector<std::vector<Table>>& shards,
     const auto r = static_cast<std::size_t>(c.rank());
     TestContext ctx("eval");
     ctx.coll = &c;
-    eval::Evaluator ev(params_with_defaults(spec(), params));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec(), params));
     std::vector<TablePtr> inputs;
     for (const auto& t : shards[r]) inputs.push_back(std::make_shared<const Table>(t));
     ev.run(ctx, inputs);
@@ -604,7 +611,7 @@ TEST_CASE("evaluator: on 3 workers every figure is that of one process on the un
   for (auto& o : owner) o = static_cast<int>(g() % 3);  // uneven shards
 
   TestContext one("eval");
-  eval::Evaluator ev(params_with_defaults(spec()));
+  eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
   ev.run(one, in({t}));
   const json single = one.metrics;
   const std::string single_curves = slurp(one.artifact_dir() / "xgb" / "curves.json");
@@ -645,7 +652,7 @@ TEST_CASE("evaluator: on 3 workers every figure is that of one process on the un
     const WorkerResults v = evaluate_on_workers({{rows_of(t, owner, 0)}, {none}});
     const Table two = rows_of(t, owner, 0);
     TestContext ref("eval");
-    eval::Evaluator e2(params_with_defaults(spec()));
+    eval::Evaluator e2(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     e2.run(ref, in({two}));
     CHECK(v.metrics[1]["roc_auc"].get<double>() == ref.metrics["roc_auc"].get<double>());
     CHECK(v.metrics[1]["rows"] == ref.metrics["rows"]);
@@ -666,7 +673,7 @@ TEST_CASE("evaluator: on several workers, multiclass and several models are figu
   std::vector<int> owner(900);
   for (std::size_t i = 0; i < owner.size(); ++i) owner[i] = static_cast<int>(i % 2);
   TestContext one("eval");
-  eval::Evaluator ev(params_with_defaults(spec(), {{"label", "kind"}}));
+  eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec(), {{"label", "kind"}}));
   ev.run(one, in({t}));
 
   const WorkerResults w =
@@ -682,7 +689,7 @@ TEST_CASE("evaluator: on several workers, multiclass and several models are figu
   SUBCASE("two models side by side") {
     const Table other = big_binary(900, 8).with_meta("model", "other");
     TestContext both("eval");
-    eval::Evaluator e2(params_with_defaults(spec()));
+    eval::Evaluator e2(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     e2.run(both, in({b, other}));
     const WorkerResults v = evaluate_on_workers(
         {{rows_of(b, owner, 0), rows_of(other, owner, 0)}, {rows_of(b, owner, 1), rows_of(other, owner, 1)}});
@@ -701,7 +708,7 @@ TEST_CASE("evaluator: on several workers a failure on one fails all, with its re
   testing::ThreadGroup(3).run([&](Collective& c) {
     TestContext ctx("eval");
     ctx.coll = &c;
-    eval::Evaluator ev(params_with_defaults(spec()));
+    eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     const Table mine = c.rank() == 1 ? t.with_roles(nullptr) : t;
     try {
       ev.run(ctx, in({mine}));
@@ -816,7 +823,7 @@ TEST_CASE("evaluator: group = device gives roc_auc_ci by groups and device verdi
   }
   Table t = binary_table(y, p, "xgb", roles).with(encode_strings("mac", mac));
   TestContext ctx("eval");
-  eval::Evaluator ev(params_with_defaults(spec(), {{"group", "mac"}}));
+  eval::Evaluator ev(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec(), {{"group", "mac"}}));
   ev.run(ctx, in({t}));
   const json& m = ctx.metrics;
   REQUIRE(m["roc_auc_ci"].is_array());
@@ -833,7 +840,7 @@ TEST_CASE("evaluator: group = device gives roc_auc_ci by groups and device verdi
 
   SUBCASE("without a group: DeLong") {
     TestContext c2("eval");
-    eval::Evaluator e2(params_with_defaults(spec()));
+    eval::Evaluator e2(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));
     e2.run(c2, in({t}));
     CHECK(c2.metrics["roc_auc_ci_method"] == "DeLong");
     CHECK(c2.metrics["roc_auc_ci"].is_array());
@@ -847,7 +854,7 @@ TEST_CASE("evaluator: group = device gives roc_auc_ci by groups and device verdi
     testing::ThreadGroup(3).run([&](Collective& c) {
       TestContext wc("eval");
       wc.coll = &c;
-      eval::Evaluator we(params_with_defaults(spec(), {{"group", "mac"}}));
+      eval::Evaluator we(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec(), {{"group", "mac"}}));
       we.run(wc, in({rows_of(t, owner, c.rank())}));
       std::lock_guard<std::mutex> lock(mu);
       got[static_cast<std::size_t>(c.rank())] = wc.metrics;

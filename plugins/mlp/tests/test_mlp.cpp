@@ -24,6 +24,11 @@ Table make_table(std::size_t n, LabelKind kind) { return sessions_table(n, kind,
 
 Params params(json given = json::object()) { return params_with_defaults(mlp::mlp_spec(), std::move(given)); }
 
+// The stage built as the host builds it: its Options filled from `p`.
+struct Mlp : mlp::MlpTrainer {
+  explicit Mlp(const Params& p) : mlp::MlpTrainer(bind_options<mlp::MlpOptions>(mlp::mlp_spec(), p)) {}
+};
+
 // Save the fitted stage, load into a fresh one, apply to the table without
 // its label: the probabilities must be identical.
 void check_round_trip(mlp::MlpTrainer& st, TestContext& ctx, const Params& p, const Table& t, const Table& fitted,
@@ -31,7 +36,7 @@ void check_round_trip(mlp::MlpTrainer& st, TestContext& ctx, const Params& p, co
   const auto dir = ctx.artifact_dir() / "state";
   const json reread = json::parse(st.save_state(dir).dump());
   TestContext apply_ctx("net", Mode::Apply);
-  mlp::MlpTrainer fresh(p);
+  Mlp fresh(p);
   fresh.load_state(reread, dir);
   const Table unlabeled = t.without(t.has("is_iot") ? "is_iot" : "device");
   const Table applied = fresh.run(apply_ctx, in(unlabeled));
@@ -87,13 +92,15 @@ TEST_CASE("mlp: hidden layer sizes") {
       "\"32,16\"), got ";
   for (const std::string bad : {"32,x", "32,,16", "1", "5000", "-4", "3.5", "32,", "99999999999"})
     CHECK_THROWS_WITH_AS(mlp::parse_hidden(bad), (msg + "\"" + bad + "\"").c_str(), Error);
-  // The factory validates it.
-  CHECK_THROWS_WITH_AS(mlp::MlpTrainer(params({{"hidden", "32,x"}})), (msg + "\"32,x\"").c_str(), Error);
-  CHECK_THROWS_WITH_AS(mlp::MlpTrainer(params({{"learning_rate", 0}})),
-                       "parameter \"learning_rate\" must be > 0, got 0", Error);
-  CHECK_THROWS_WITH_AS(mlp::MlpTrainer(params({{"activation", "tanh"}})),
-                       "parameter \"activation\" must be one of \"sigmoid_sym\", \"relu\", \"leakyrelu\", got \"tanh\"",
-                       Error);
+  // Reported by the schema rule under the parameter, and by their declarations, before any stage exists.
+  const auto spec = mlp::mlp_spec();
+  const auto issues = pipectl::testing::schema_of(spec, params({{"hidden", "32,x"}}), {Schema{}}).issues;
+  REQUIRE_FALSE(issues.empty());
+  CHECK(issues[0] == "hidden: must be a comma-separated list of layer sizes, each an integer in [2, 4096] (e.g. "
+                     "\"32,16\"), got \"32,x\"");
+  CHECK(spec.find("learning_rate")->check(0) == "must be above 0, got 0");
+  CHECK(spec.find("activation")->check("tanh") ==
+        "must be one of \"sigmoid_sym\", \"relu\", \"leakyrelu\", got \"tanh\"");
 }
 
 TEST_CASE("mlp: pure helpers") {
@@ -132,7 +139,7 @@ TEST_CASE("mlp: binary label") {
   const Table t = make_table(3000, LabelKind::Binary);
   const Params p = params();
   TestContext ctx("net");
-  mlp::MlpTrainer st(p);
+  Mlp st(p);
   const Table out = st.run(ctx, in(t));
 
   SUBCASE("ranks the test rows well, probabilities in [0, 1], predictions for all rows") {
@@ -178,7 +185,7 @@ TEST_CASE("mlp: binary label") {
   }
   SUBCASE("same seed: identical model file and predictions; another seed: another model") {
     TestContext ctx2("net");
-    mlp::MlpTrainer st2(p);
+    Mlp st2(p);
     const Table out2 = st2.run(ctx2, in(t));
     const json s1 = st.save_state(ctx.artifact_dir() / "a");
     const json s2 = st2.save_state(ctx2.artifact_dir() / "b");
@@ -188,13 +195,13 @@ TEST_CASE("mlp: binary label") {
     CHECK(out2.at("pred_proba").f64 == out.at("pred_proba").f64);
 
     TestContext ctx3("net", Mode::Fit, 7);
-    mlp::MlpTrainer st3(p);
+    Mlp st3(p);
     (void)st3.run(ctx3, in(t));
     (void)st3.save_state(ctx3.artifact_dir() / "c");
     CHECK(m1 != slurp(ctx3.artifact_dir() / "c" / "model.yml"));
     // An explicit seed overrides the stage seed.
     TestContext ctx4("net", Mode::Fit, 7);
-    mlp::MlpTrainer st4(params({{"seed", 42}}));
+    Mlp st4(params({{"seed", 42}}));
     (void)st4.run(ctx4, in(t));
     (void)st4.save_state(ctx4.artifact_dir() / "d");
     CHECK(m1 == slurp(ctx4.artifact_dir() / "d" / "model.yml"));
@@ -215,7 +222,7 @@ TEST_CASE("mlp: every activation and training method learns") {
     const Params p = params({{"activation", c.activation}, {"train_method", c.method}, {"learning_rate", c.lr},
                              {"max_iter", 100}});
     TestContext ctx("net");
-    mlp::MlpTrainer st(p);
+    Mlp st(p);
     const Table out = st.run(ctx, in(t));
     const double a = auc(out, "is_iot", "pred_proba", Role::Test);
     std::printf("[mlp] %s/%s binary (max_iter 100): test AUC %.4f, train_seconds %.3f\n", c.activation, c.method, a,
@@ -230,7 +237,7 @@ TEST_CASE("mlp: multiclass label") {
   const Table t = make_table(3000, LabelKind::ThreeClass);
   const Params p = params({{"label", "device"}});
   TestContext ctx("net");
-  mlp::MlpTrainer st(p);
+  Mlp st(p);
   const Table out = st.run(ctx, in(t));
   const std::vector<std::string> pcols = {"pred_proba.low", "pred_proba.mid", "pred_proba.high"};
 
@@ -274,7 +281,7 @@ TEST_CASE("mlp: balance") {
     std::size_t flagged;  // rows predicted "yes"
   };
   auto fit = [&](bool balance, TestContext& ctx) {
-    mlp::MlpTrainer st(params({{"balance", balance}, {"max_iter", 100}}));
+    Mlp st(params({{"balance", balance}, {"max_iter", 100}}));
     const Table out = st.run(ctx, in(t));
     const auto& p = out.at("pred_proba").f64;
     const auto& y = t.at("is_iot").i64;
@@ -303,7 +310,7 @@ TEST_CASE("mlp: balance") {
 }
 
 TEST_CASE("mlp: data errors") {
-  mlp::MlpTrainer st(params({{"max_iter", 20}}));
+  Mlp st(params({{"max_iter", 20}}));
   TestContext ctx("net");
   SUBCASE("no split") {
     const Table t = make_table(200, LabelKind::Binary);
@@ -343,12 +350,12 @@ TEST_CASE("mlp: apply checks the features match the fitted model") {
   const Table t = make_table(1000, LabelKind::Binary);
   const Params p = params({{"max_iter", 30}});
   TestContext ctx("net");
-  mlp::MlpTrainer st(p);
+  Mlp st(p);
   (void)st.run(ctx, in(t));
   const auto dir = ctx.artifact_dir() / "state";
   const json state = st.save_state(dir);
   TestContext actx("net", Mode::Apply);
-  mlp::MlpTrainer fresh(p);
+  Mlp fresh(p);
   SUBCASE("a category the fit did not see") {
     fresh.load_state(state, dir);
     auto dns = t.at("dns");

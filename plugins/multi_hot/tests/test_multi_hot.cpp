@@ -44,7 +44,9 @@ TablePtr make_table() {
   return std::make_shared<const Table>(std::move(t));
 }
 
-Params params(const json& given) { return params_with_defaults(multi_hot_spec(), given); }
+pipectl::plugins::MultiHotOptions params(const json& given) {
+  return pipectl::testing::options_with_defaults<pipectl::plugins::MultiHotOptions>(multi_hot_spec(), given);
+}
 
 // Each row's names, in code order.
 std::vector<Names> rows_of(const Table& t, const std::string& col) {
@@ -186,7 +188,6 @@ TEST_CASE("multi_hot: errors and schema") {
                        "the input has no train/valid/test roles; multi_hot fits on training rows, so a splitter is "
                        "needed upstream",
                        DataError);
-  CHECK_THROWS_WITH_AS(MultiHot(params({{"none", "other"}})), "multi_hot: other and none are both \"other\"", Error);
   auto spec = multi_hot_spec();
   // The schema: needs the multi_categorical `column` and a split.
   auto none = pipectl::testing::schema_of(spec, params_with_defaults(spec), {Schema{}});
@@ -196,6 +197,13 @@ TEST_CASE("multi_hot: errors and schema") {
   auto wrong = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"dns", DType::Categorical}}, true)});
   CHECK(wrong.issues == std::vector<std::string>{"column: names column \"dns\" of type categorical; it takes multi_categorical columns"});
   auto ok = pipectl::testing::schema_of(spec, params_with_defaults(spec), {pipectl::testing::schema_with({{"dns", DType::MultiCategorical}}, true)});
+  // What its constructor checked before: reported by the schema rule, under the parameter.
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"other", "x"}, {"none", "x"}}),
+                                    {pipectl::testing::schema_with({{"dns", DType::MultiCategorical}}, true)})
+            .issues == std::vector<std::string>{"other: and none are both \"x\""});
+  CHECK(pipectl::testing::schema_of(spec, params_with_defaults(spec, {{"other", ""}}),
+                                    {pipectl::testing::schema_with({{"dns", DType::MultiCategorical}}, true)})
+            .issues == std::vector<std::string>{"other: must not be empty"});
   CHECK(ok.ok());
   CHECK(ok.schema.names() == std::vector<std::string>{"dns"});
   CHECK(spec.learns);

@@ -104,7 +104,7 @@ Fit fit_on(const std::vector<TablePtr>& shards, const json& given) {
     const auto r = static_cast<std::size_t>(c.rank());
     TestContext ctx;
     ctx.coll = &c;
-    MultiHot stage(params_with_defaults(multi_hot_spec(), given));
+    MultiHot stage(pipectl::testing::options_with_defaults<pipectl::plugins::MultiHotOptions>(multi_hot_spec(), given));
     Table out = stage.run(ctx, {shards[r]});
     out.check();
     std::lock_guard<std::mutex> lock(mu);

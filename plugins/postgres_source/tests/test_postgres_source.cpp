@@ -438,6 +438,53 @@ TEST_CASE("postgres_source: spec") {
                        "parameters \"key_min\" and \"key_max\" go together", Error);
 }
 
+TEST_CASE("postgres_source: a custom query's schema by preparing it (no row fetched), unknown when the server is away") {
+  // Running this query fails on its first row (division by zero): preparing it reads none.
+  const std::string q = "select s.sessionid, s.lensum::float8 as bytes, 1 / (s.sessionid - s.sessionid) as boom, "
+                        "'x'::varchar as tag from sessions s";
+  const auto cfg = plugins::PostgresConfig::from(pg_params({{"query", q}, {"types", {{"tag", "categorical"}}}}));
+  const Schema sc = cfg.schema();
+  REQUIRE(sc.known);
+  REQUIRE(sc.names() == std::vector<std::string>{"sessionid", "bytes", "boom", "tag", "dns"});
+  CHECK(sc.find("sessionid")->type == DType::Int64);
+  CHECK(sc.find("sessionid")->role == ColumnRole::Key);
+  CHECK(sc.find("bytes")->type == DType::Float64);
+  CHECK(sc.find("boom")->type == DType::Int64);
+  CHECK(sc.find("tag")->type == DType::Categorical);
+  CHECK(sc.find("dns")->type == DType::MultiCategorical);
+  CHECK(error_of(pg_params({{"query", q}})).find("division by zero") != std::string::npos);
+  // The names the read gives are those validation learnt.
+  const auto ok = plugins::PostgresConfig::from(
+      pg_params({{"query", "select sessionid, srcport, lensum from sessions order by sessionid limit 5"},
+                 {"list_query", ""}}));
+  testing::TestContext ctx;
+  const Table t = read_pg(pg_params({{"query", "select sessionid, srcport, lensum from sessions order by sessionid "
+                                               "limit 5"},
+                                     {"list_query", ""}}),
+                          ctx);
+  CHECK(ok.schema().names() == t.column_names());
+  // A server that cannot be reached: the schema is unknown (learnt at run time), validation is not refused.
+  const auto away = plugins::PostgresConfig::from(
+      pg_params({{"query", q}, {"conninfo", "host=127.0.0.1 port=1 dbname=netcollector user=pipectl"}}));
+  CHECK_FALSE(away.schema().known);
+  // A statement that writes is not prepared: the read refuses it with its own message.
+  CHECK_FALSE(plugins::PostgresConfig::from(pg_params({{"query", "delete from sessions"}})).schema().known);
+}
+
+TEST_CASE("postgres_source: each session's device, for predict --by device, as the sqlite source gives it") {
+  const Table pg = plugins::PostgresConfig::from(pg_params()).group_details();
+  const Table lite = plugins::SqliteConfig::from(lite_params()).group_details();
+  REQUIRE(lite.num_columns() == 6);
+  CHECK(lite.column_names() ==
+        std::vector<std::string>{"sessionid", "deviceid", "mac", "manufacturer", "hostname", "device_type"});
+  CHECK(lite.rows() > 1000);
+  check_same(pg, lite);
+  const Table away = plugins::PostgresConfig::from(
+                         pg_params({{"conninfo", "host=127.0.0.1 port=1 dbname=netcollector user=pipectl"}}))
+                         .group_details();
+  CHECK(away.num_columns() == 0);
+}
+
 #ifdef NETCOLLECTOR_PGLOAD
 namespace {
 

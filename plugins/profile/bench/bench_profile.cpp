@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   const auto g1 = std::chrono::steady_clock::now();
   std::printf("generated %zu rows in %.2f s\n", n, std::chrono::duration<double>(g1 - g0).count());
   Ctx ctx(threads);
-  plugins::Profile p(testing::params_with_defaults(plugins::profile_spec()));
+  plugins::Profile p(testing::options_with_defaults<plugins::ProfileOptions>(plugins::profile_spec()));
   const double c0 = cpu_s();
   const auto t0 = std::chrono::steady_clock::now();
   Table out = p.run(ctx, {t});

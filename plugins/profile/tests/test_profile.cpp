@@ -156,11 +156,14 @@ const json& by_key(const json& arr, const char* key, const std::string& value) {
 }
 
 Params params(const json& given = json::object()) { return params_with_defaults(profile_spec(), given); }
+pipectl::plugins::ProfileOptions options(const json& given = json::object()) {
+  return pipectl::testing::options_with_defaults<pipectl::plugins::ProfileOptions>(profile_spec(), given);
+}
 
 json profile_of(const TablePtr& in, const json& given = json::object(), TestContext* ctx_out = nullptr) {
   TestContext local("prof");
   TestContext& ctx = ctx_out ? *ctx_out : local;
-  Profile p(params(given));
+  Profile p(options(given));
   Table out = p.run(ctx, {in});
   return p.last();
 }
@@ -168,7 +171,7 @@ json profile_of(const TablePtr& in, const json& given = json::object(), TestCont
 std::string data_error(const TablePtr& in, const json& given) {
   TestContext ctx("prof");
   try {
-    Profile p(params(given));
+    Profile p(options(given));
     p.run(ctx, {in});
   } catch (const DataError& e) {
     return e.what();
@@ -176,13 +179,14 @@ std::string data_error(const TablePtr& in, const json& given) {
   return "(no DataError)";
 }
 
+/// What the schema rule reports for `given` (before any stage exists).
 std::string config_error(const json& given) {
-  try {
-    Profile p(params(given));
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no Error)";
+  const auto o = pipectl::testing::schema_of(
+      profile_spec(), params(given),
+      {pipectl::testing::schema_with({{"is_iot", DType::Int64}, {"bytes", DType::Float64}})});
+  std::string all;
+  for (const auto& i : o.issues) all += (all.empty() ? "" : "; ") + i;
+  return all.empty() ? "(no issue)" : all;
 }
 
 // The non-null values of a numeric column of the test table, and their labels.
@@ -493,7 +497,7 @@ TEST_CASE("profile: equal-frequency bins never split a run of equal values") {
 TEST_CASE("profile: the stage returns its input, writes artifacts, reports") {
   auto in = make_table();
   TestContext ctx("prof");
-  Profile stage(params());
+  Profile stage(options());
   Table out = stage.run(ctx, {in});
   SUBCASE("output is the input, columns shared") {
     CHECK(out.column_names() == in->column_names());
@@ -723,8 +727,8 @@ TEST_CASE("profile: spec and schema") {
     CHECK(o.issues.size() == 3);  // bytes, dns and the split
   }
   SUBCASE("configuration errors") {
-    CHECK(config_error({{"columns", {"bytes", "is_iot"}}}) == "profile: columns lists \"is_iot\", the label");
-    CHECK(config_error({{"columns", {"bytes", "bytes"}}}) == "profile: columns lists \"bytes\" twice");
+    CHECK(config_error({{"columns", {"bytes", "is_iot"}}}) == "columns: lists \"is_iot\", the label");
+    CHECK(config_error({{"columns", {"bytes", "bytes"}}}) == "columns: lists \"bytes\" twice");
   }
 }
 
@@ -793,6 +797,6 @@ TEST_CASE("profile: random tables against brute force (signs, ties, NULLs, threa
 TEST_CASE("profile: a cancelled run stops") {
   TestContext ctx("prof");
   ctx.cancel = true;
-  Profile p(params());
+  Profile p(options());
   CHECK_THROWS_AS(p.run(ctx, {make_table()}), Interrupted);
 }

@@ -1,5 +1,7 @@
 #include "sqlite_source.hpp"
 
+#include <netcollector_query.hpp>
+
 #include <pipectl/testing.hpp>
 
 #include <doctest/doctest.h>
@@ -986,4 +988,41 @@ TEST_CASE("sqlite_source: a glob pattern reads several sites' databases with a s
     CHECK(errors[1] == cause);
     CHECK(errors[0] == "worker 1 of 2 could not read its shard: " + cause);
   }
+}
+
+TEST_CASE("the NetCollector queries: one definition, the dialects differ only where generated") {
+  namespace nc = pipectl::netcollector;
+  const std::string sessions =
+      "select s.sessionid, s.srcport, s.dstport, s.lensum as bytes, s.pktcount as packets, s.starttime, "
+      "s.endtime, d.manufacturer, d.device_type "
+      "from sessions s inner join v_session_mnf_devicetype d on s.sessionid = d.sessionid "
+      "where d.device_type is not null order by s.sessionid";
+  CHECK(nc::sessions_query(nc::Dialect::SQLite) == sessions);
+  CHECK(nc::sessions_query(nc::Dialect::PostgreSQL) == sessions);
+  // The sources' defaults are these texts.
+  CHECK(std::string(pipectl::plugins::kSqliteDefaultQuery) == sessions);
+  CHECK(std::string(pipectl::plugins::kSqliteDefaultListQuery) ==
+        "select q.sessionid, q.qname from dns_queries q order by q.sessionid");
+  CHECK(nc::dns_query(nc::Dialect::PostgreSQL) ==
+        "select q.sessionid, q.qname from dns_queries q order by q.sessionid, q.queryid");
+  CHECK(nc::dns_query(nc::Dialect::SQLite, "q.sessionid between 1 and 9") ==
+        "select q.sessionid, q.qname from dns_queries q where q.sessionid between 1 and 9 order by q.sessionid");
+
+  nc::SessionsQuery q;
+  q.labelled_only = false;
+  q.capture_column = "cap\"x";
+  q.device_column = "mac";
+  q.condition = "s.sessionid between 3 and 4";
+  const std::string tail =
+      " as \"cap\"\"x\", dv.mac as \"mac\" from sessions s inner join v_session_mnf_devicetype d on s.sessionid = "
+      "d.sessionid inner join devices dv on dv.deviceid = s.deviceid where s.sessionid between 3 and 4 order by "
+      "s.sessionid";
+  const std::string head = sessions.substr(0, sessions.find(" from "));
+  CHECK(nc::sessions_query(nc::Dialect::SQLite, q) == head + ", null" + tail);
+  CHECK(nc::sessions_query(nc::Dialect::PostgreSQL, q) == head + ", null::text" + tail);
+  q.captures_table = true;
+  CHECK(nc::sessions_query(nc::Dialect::SQLite, q) ==
+        head + ", c.file as \"cap\"\"x\", dv.mac as \"mac\" from sessions s inner join v_session_mnf_devicetype d on "
+               "s.sessionid = d.sessionid left join captures c on c.sessionid = s.sessionid inner join devices dv on "
+               "dv.deviceid = s.deviceid where s.sessionid between 3 and 4 order by s.sessionid");
 }

@@ -327,7 +327,7 @@ TEST_CASE("liblinear: apply checks the features match the fitted model") {
 TEST_CASE("liblinear: when its consumers read valid and test rows only, the train rows are left NULL and counted") {
   const Table t = make_table(2000, LabelKind::Binary);
   const Params p = params();
-  lin::LiblinearTrainer every(p), some(p);
+  Lin every(p), some(p);
   TestContext all_ctx("lin"), some_ctx("lin");
   some_ctx.roles_read = {Role::Valid, Role::Test};
   const Table a = every.run(all_ctx, in(t));

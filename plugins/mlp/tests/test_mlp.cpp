@@ -383,7 +383,7 @@ TEST_CASE("mlp: apply checks the features match the fitted model") {
 TEST_CASE("mlp: when its consumers read valid and test rows only, the train rows are left NULL and counted") {
   const Table t = make_table(2000, LabelKind::Binary);
   const Params p = params();
-  mlp::MlpTrainer every(p), some(p);
+  Mlp every(p), some(p);
   TestContext all_ctx("net"), some_ctx("net");
   some_ctx.roles_read = {Role::Valid, Role::Test};
   const Table a = every.run(all_ctx, in(t));

@@ -1,6 +1,7 @@
 // floor_xgb: bare XGBoost training (C API) on the matrix pipectl's trainer sees.
 //
-//   floor_xgb --run RUN_DIR --cache CACHE_DIR [--stage ID] [--nthread N] [--save-dmatrix PREFIX]
+//   floor_xgb --run RUN_DIR --cache CACHE_DIR [--stage ID] [--nthread N] [--valid-quantile]
+//             [--save-dmatrix PREFIX]
 //
 // RUN_DIR is a pipectl run folder: its resolved pipeline.toml gives the
 // trainer stage (the first xgboost stage, or --stage), its parameters (every
@@ -9,20 +10,30 @@
 // maps stage id -> key; the table is <key[0:2]>/<key>/table.bin), so that run
 // (or an earlier one of the same upstream stages) must have used the cache.
 //
-// The matrix is built exactly as the trainer builds it (feature_columns,
-// build_features, label_vector over the labelled train / valid rows); then,
-// each phase timed on its own:
+// The matrices are built exactly as the trainer builds them (feature_columns,
+// native_categorical_columns, build_features, label_vector over the labelled
+// train / valid rows; plugins/xgboost/dmatrix.hpp: a QuantileDMatrix of the
+// train rows for tree_method "hist", a DMatrix otherwise and for the valid
+// rows); then, each phase timed on its own:
 //   features_s      pipectl::build_features + label_vector (train + valid)
-//   dmatrix_s       XGDMatrixCreateFromCSREx + labels (train + valid)
+//   dmatrix_s       the train and valid matrices (with their labels)
 //   boost_s         XGBoosterCreate, the parameters, and the rounds with early
 //                   stopping on the valid rows -- the floor "bare training"
-//   predict_all_s   build_features + DMatrix + predict of every row (what the
-//                   trainer stage does after training, for its output table)
-//   predict_test_s  the same for the test rows only
+//   predict_read_s  build_features + DMatrix + predict of the rows the
+//                   trainer stage predicts after training in iot.toml: those
+//                   its consumer (the evaluator) reads, valid and test
+//   predict_all_s   the same for every row, predict_test_s for the test rows
+// train_s = features_s + dmatrix_s + boost_s + predict_read_s: the work of
+// the trainer stage but for what it adds (the stage's table, its feature
+// importance by TreeShap over up to 10,000 test rows, the model's files).
 // Wall seconds, and CPU seconds of every thread under "cpu_s"; one JSON object.
-// --save-dmatrix writes the train and valid DMatrix (PREFIX.train.buffer,
-// PREFIX.valid.buffer) to compare other trainers on the very same matrix.
+// --valid-quantile builds the valid matrix as a QuantileDMatrix on the train
+// matrix's cuts (what XGBoost's own QuantileDMatrix(ref=...) does), to measure
+// that choice. --save-dmatrix writes the train and valid rows as DMatrix
+// buffers (PREFIX.train.buffer, PREFIX.valid.buffer) to compare other
+// trainers on the very same matrix.
 #include <pipectl/features.hpp>
+#include <pipectl/trainer.hpp>
 #include <pipectl/pipeline.hpp>
 #include <pipectl/table.hpp>
 #include <pipectl/table_io.hpp>
@@ -30,6 +41,9 @@
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 #include <xgboost/c_api.h>
+
+#include "dmatrix.hpp"
+#include "xgboost.hpp"
 
 #include <cctype>
 #include <chrono>
@@ -91,18 +105,10 @@ std::string text_of(const toml::node& n) {
 struct Trainer {
   std::string id, input, label;
   std::vector<std::string> features, exclude;
-  std::int64_t num_round = 300, early = 20, nthread = 0, seed = -1;
+  std::int64_t num_round = 300, early = 20, nthread = 0, seed = -1, max_bin = 256, max_cat_to_onehot = 4;
+  std::string tree_method = "hist";
   std::vector<std::pair<std::string, std::string>> params;  // XGBoost parameters
 };
-
-void* dmatrix(const pipectl::FeatureMatrix& m, const std::vector<float>* y) {
-  DMatrixHandle h = nullptr;
-  XGB(XGDMatrixCreateFromCSREx(reinterpret_cast<const size_t*>(m.indptr.data()),
-                               reinterpret_cast<const unsigned*>(m.indices.data()), m.values.data(),
-                               m.indptr.size(), m.values.size(), m.cols, &h));
-  if (y) XGB(XGDMatrixSetFloatInfo(h, "label", y->data(), static_cast<bst_ulong>(y->size())));
-  return h;
-}
 
 std::vector<std::uint32_t> labelled(const pipectl::Table& t, const std::string& label, pipectl::Role r) {
   const auto& c = t.at(label);
@@ -119,6 +125,7 @@ int main(int argc, char** argv) try {
   std::string stage_id;
   long nthread_override = -1;
   std::string save_prefix;
+  bool valid_quantile = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -130,13 +137,14 @@ int main(int argc, char** argv) try {
     else if (a == "--stage") stage_id = next();
     else if (a == "--nthread") nthread_override = std::stol(next());
     else if (a == "--save-dmatrix") save_prefix = next();
+    else if (a == "--valid-quantile") valid_quantile = true;
     else if (a == "-h" || a == "--help") {
-      std::cout << "usage: floor_xgb --run RUN_DIR --cache CACHE_DIR [--stage ID] [--nthread N]\n";
+      std::cout << "usage: floor_xgb --run RUN_DIR --cache CACHE_DIR [--stage ID] [--nthread N] [--valid-quantile] [--save-dmatrix PREFIX]\n";
       return 0;
     } else throw std::runtime_error("unknown argument " + a);
   }
   if (run_dir.empty() || cache_dir.empty()) {
-    std::cerr << "usage: floor_xgb --run RUN_DIR --cache CACHE_DIR [--stage ID] [--nthread N]\n";
+    std::cerr << "usage: floor_xgb --run RUN_DIR --cache CACHE_DIR [--stage ID] [--nthread N] [--valid-quantile] [--save-dmatrix PREFIX]\n";
     return 2;
   }
 
@@ -167,6 +175,9 @@ int main(int argc, char** argv) try {
     tr.early = (*s)["early_stopping_rounds"].value_or(std::int64_t{20});
     tr.nthread = (*s)["nthread"].value_or(std::int64_t{0});
     tr.seed = (*s)["seed"].value_or(std::int64_t{-1});
+    tr.tree_method = (*s)["tree_method"].value_or(std::string("hist"));
+    tr.max_bin = (*s)["max_bin"].value_or(std::int64_t{256});
+    tr.max_cat_to_onehot = (*s)["max_cat_to_onehot"].value_or(std::int64_t{4});
     // Everything the plugin sets (plugins/xgboost/xgboost.cpp, fit()), in its order.
     for (const char* k : {"max_depth", "min_child_weight", "colsample_bytree", "lambda", "alpha", "tree_method",
                           "max_bin"})
@@ -196,32 +207,42 @@ int main(int argc, char** argv) try {
   const pipectl::Table t = pipectl::read_table(table_file);
   const double read_s = since(t0);
 
-  // The matrix, as the trainer builds it.
+  // The matrices, as the trainer builds them.
   t0 = clk::now();
   double c0 = cpu_now();
   const auto columns = pipectl::feature_columns(t, tr.label, tr.features, tr.exclude);
+  const auto native = pipectl::native_categorical_columns(t, columns);
   const auto classes = pipectl::label_classes(t, tr.label);
   if (classes.size() != 2) throw std::runtime_error("floor_xgb handles binary labels only");
   const auto train_rows = labelled(t, tr.label, pipectl::Role::Train);
   const auto valid_rows = labelled(t, tr.label, pipectl::Role::Valid);
   const auto ytr = pipectl::label_vector(t, tr.label, train_rows);
   const auto yva = pipectl::label_vector(t, tr.label, valid_rows);
-  pipectl::FeatureMatrix mtr = pipectl::build_features(t, columns, train_rows);
-  pipectl::FeatureMatrix mva = pipectl::build_features(t, columns, valid_rows);
+  pipectl::FeatureMatrix mtr = pipectl::build_features(t, columns, train_rows, native);
+  pipectl::FeatureMatrix mva = pipectl::build_features(t, columns, valid_rows, native);
   const double features_s = since(t0);
   const double features_cpu = cpu_now() - c0;
   const std::size_t nnz = mtr.values.size() + mva.values.size();
   const std::size_t cols = mtr.cols;
+  const auto names = pipectl::xgb::sanitize_feature_names(mtr.names);
 
   t0 = clk::now();
   c0 = cpu_now();
-  DMatrixHandle dtrain = dmatrix(mtr, &ytr.y);
-  DMatrixHandle dvalid = dmatrix(mva, &yva.y);
+  const bool quantile = tr.tree_method == "hist";
+  pipectl::xgb::DMatrixPtr dtrain =
+      quantile ? pipectl::xgb::make_quantile_dmatrix(mtr, names, &ytr.y, nullptr, static_cast<int>(tr.max_bin), threads)
+               : pipectl::xgb::make_dmatrix(mtr, names, &ytr.y);
+  pipectl::xgb::DMatrixPtr dvalid =
+      quantile && valid_quantile
+          ? pipectl::xgb::make_quantile_dmatrix(mva, names, &yva.y, dtrain.get(), static_cast<int>(tr.max_bin), threads)
+          : pipectl::xgb::make_dmatrix(mva, names, &yva.y);
   const double dmatrix_s = since(t0);
   const double dmatrix_cpu = cpu_now() - c0;
   if (!save_prefix.empty()) {  // for comparisons: xgboost.DMatrix("<prefix>.train.buffer") in Python
-    XGB(XGDMatrixSaveBinary(dtrain, (save_prefix + ".train.buffer").c_str(), 1));
-    XGB(XGDMatrixSaveBinary(dvalid, (save_prefix + ".valid.buffer").c_str(), 1));
+    const auto a = pipectl::xgb::make_dmatrix(mtr, names, &ytr.y);
+    const auto v = pipectl::xgb::make_dmatrix(mva, names, &yva.y);
+    XGB(XGDMatrixSaveBinary(a.get(), (save_prefix + ".train.buffer").c_str(), 1));
+    XGB(XGDMatrixSaveBinary(v.get(), (save_prefix + ".valid.buffer").c_str(), 1));
   }
   mtr = pipectl::FeatureMatrix();
   mva = pipectl::FeatureMatrix();
@@ -229,21 +250,23 @@ int main(int argc, char** argv) try {
   // Bare training: the plugin's parameters, its loop and its early stopping.
   t0 = clk::now();
   c0 = cpu_now();
-  DMatrixHandle cache[2] = {dtrain, dvalid};
+  DMatrixHandle cache[2] = {dtrain.get(), dvalid.get()};
   BoosterHandle b = nullptr;
   XGB(XGBoosterCreate(cache, 2, &b));
   XGB(XGBoosterSetParam(b, "booster", "gbtree"));
   XGB(XGBoosterSetParam(b, "objective", "binary:logistic"));
   XGB(XGBoosterSetParam(b, "eval_metric", "logloss"));
   for (const auto& [k, v] : tr.params) XGB(XGBoosterSetParam(b, k.c_str(), v.c_str()));
+  if (!native.empty())
+    XGB(XGBoosterSetParam(b, "max_cat_to_onehot", std::to_string(tr.max_cat_to_onehot).c_str()));
   XGB(XGBoosterSetParam(b, "nthread", std::to_string(threads).c_str()));
   XGB(XGBoosterSetParam(b, "seed", std::to_string(seed).c_str()));
-  DMatrixHandle evals[1] = {dvalid};
+  DMatrixHandle evals[1] = {dvalid.get()};
   const char* eval_names[1] = {"valid"};
   int best = -1, done = 0;
   double best_score = 0;
   for (int i = 0; i < tr.num_round; ++i) {
-    XGB(XGBoosterUpdateOneIter(b, i, dtrain));
+    XGB(XGBoosterUpdateOneIter(b, i, dtrain.get()));
     done = i + 1;
     const char* out = nullptr;
     XGB(XGBoosterEvalOneIter(b, i, evals, eval_names, 1, &out));
@@ -262,13 +285,14 @@ int main(int argc, char** argv) try {
   if (tr.early <= 0) best = done - 1;
   const double boost_s = since(t0);
   const double boost_cpu = cpu_now() - c0;
+  dtrain.reset();
+  dvalid.reset();
 
-  // Prediction of every row (as the trainer stage does) and of the test rows.
+  // Prediction of the rows the stage predicts (those its consumers read), of every row, of the test rows.
   auto predict = [&](const std::vector<std::uint32_t>& rows, std::size_t& n_out) {
     const auto p0 = clk::now();
-    const pipectl::FeatureMatrix m = rows.empty() ? pipectl::build_features(t, columns)
-                                                  : pipectl::build_features(t, columns, rows);
-    DMatrixHandle d = dmatrix(m, nullptr);
+    const pipectl::FeatureMatrix m = pipectl::build_features(t, columns, rows, native);
+    const auto d = pipectl::xgb::make_dmatrix(m, names, nullptr);
     const std::string cfg = json{{"type", 0},
                                  {"training", false},
                                  {"iteration_begin", 0},
@@ -278,22 +302,28 @@ int main(int argc, char** argv) try {
     const bst_ulong* shape = nullptr;
     bst_ulong dim = 0;
     const float* out = nullptr;
-    XGB(XGBoosterPredictFromDMatrix(b, d, cfg.c_str(), &shape, &dim, &out));
+    XGB(XGBoosterPredictFromDMatrix(b, d.get(), cfg.c_str(), &shape, &dim, &out));
     n_out = dim > 0 ? static_cast<std::size_t>(shape[0]) : 0;
-    XGDMatrixFree(d);
     return since(p0);
   };
-  std::size_t n_all = 0, n_test = 0;
+  std::vector<std::uint32_t> read_rows, all_rows(t.rows());
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    all_rows[i] = static_cast<std::uint32_t>(i);
+    if (t.roles()[i] == pipectl::Role::Valid || t.roles()[i] == pipectl::Role::Test)
+      read_rows.push_back(static_cast<std::uint32_t>(i));
+  }
+  std::size_t n_read = 0, n_all = 0, n_test = 0;
   c0 = cpu_now();
-  const double predict_all_s = predict({}, n_all);
+  const double predict_read_s = predict(read_rows, n_read);
+  const double predict_read_cpu = cpu_now() - c0;
+  c0 = cpu_now();
+  const double predict_all_s = predict(all_rows, n_all);
   const double predict_all_cpu = cpu_now() - c0;
   c0 = cpu_now();
   const double predict_test_s = predict(t.rows_with(pipectl::Role::Test), n_test);
   const double predict_test_cpu = cpu_now() - c0;
 
   XGBoosterFree(b);
-  XGDMatrixFree(dtrain);
-  XGDMatrixFree(dvalid);
   int major = 0, minor = 0, patch = 0;
   XGBoostVersion(&major, &minor, &patch);
 
@@ -318,7 +348,12 @@ int main(int argc, char** argv) try {
                     {"features_s", features_s},
                     {"dmatrix_s", dmatrix_s},
                     {"boost_s", boost_s},
-                    {"train_s", dmatrix_s + boost_s},
+                    {"train_s", features_s + dmatrix_s + boost_s + predict_read_s},
+                    {"quantile_train", quantile},
+                    {"quantile_valid", quantile && valid_quantile},
+                    {"native_categorical", native},
+                    {"predict_read_s", predict_read_s},
+                    {"predict_read_rows", n_read},
                     {"predict_all_s", predict_all_s},
                     {"predict_all_rows", n_all},
                     {"predict_test_s", predict_test_s},
@@ -326,7 +361,8 @@ int main(int argc, char** argv) try {
                     {"cpu_s", {{"features", features_cpu},
                                {"dmatrix", dmatrix_cpu},
                                {"boost", boost_cpu},
-                               {"train", dmatrix_cpu + boost_cpu},
+                               {"train", features_cpu + dmatrix_cpu + boost_cpu + predict_read_cpu},
+                               {"predict_read", predict_read_cpu},
                                {"predict_all", predict_all_cpu},
                                {"predict_test", predict_test_cpu}}},
                     {"params", params},

@@ -1,9 +1,11 @@
 #include <pipectl/error.hpp>
 #include <pipectl/features.hpp>
+#include <pipectl/plugin.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 namespace pipectl {
 
@@ -247,6 +249,30 @@ Table with_predictions(const Table& t, const std::vector<std::string>& classes, 
   }
   out = out.with(Column::make_cat("pred_label", std::move(pred), dict));
   return out.with_meta("model", model_id).with_meta("predicted_rows", std::to_string(m) + " of " + std::to_string(n));
+}
+
+PredictedRows rows_to_predict(StageContext& ctx, const Table& t, const std::string& plugin) {
+  PredictedRows out;
+  const auto roles = ctx.consumer_roles();
+  if (roles.empty() || !t.has_roles()) return out;
+  out.all = false;
+  std::map<Role, std::int64_t> left;
+  const auto& r = t.roles();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (std::find(roles.begin(), roles.end(), r[i]) != roles.end())
+      out.rows.push_back(static_cast<std::uint32_t>(i));
+    else
+      ++left[r[i]];
+  }
+  std::string names;
+  for (const auto& [role, count] : left) {
+    ctx.count(std::string("not_predicted.role.") + role_name(role), count);
+    names += std::string(names.empty() ? "" : ", ") + std::to_string(count) + " " + role_name(role);
+  }
+  if (!left.empty())
+    ctx.info(plugin + ": predicted the " + std::to_string(out.rows.size()) + " rows its consumers read; " + names +
+             " rows left NULL");
+  return out;
 }
 
 }  // namespace pipectl

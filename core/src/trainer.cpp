@@ -51,6 +51,21 @@ Schema trainer_schema(SchemaContext& ctx) {
   return out;
 }
 
+const char* const kPartialTrainerSchemaDoc =
+    "needs `label` (int64 or categorical), the `features` columns and a split; gives its input plus pred_label "
+    "(categorical, prediction) and pred_proba (binary) or pred_proba.<class> (multiclass) (float64, prediction); "
+    "pred_label is NULL on the rows no consumer reads";
+
+Schema partial_trainer_schema(SchemaContext& ctx) {
+  Schema out = trainer_schema(ctx);
+  if (const auto* pl = out.find("pred_label")) {
+    ColumnSchema x = *pl;
+    x.nullable = true;
+    out.set(x);
+  }
+  return out;
+}
+
 TrainingSet prepare_training(StageContext& ctx, const Table& t, const std::string& label,
                              const std::vector<std::string>& features, const std::vector<std::string>& exclude,
                              const std::string& plugin, bool with_valid, bool native_categorical) {

@@ -455,12 +455,24 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
     std::snprintf(b, sizeof b, "%.4f", v.get<double>());
     return b;
   };
+  // An interval withheld for too few groups: "n/a (mac: 1+ 2-)".
+  auto table_cell = [&](const json& m, const char* r) -> std::string {
+    const json v = m.value(r, json());
+    if (v.is_null() && std::string(r) == "roc_auc_ci" && m.contains("roc_auc_ci_groups")) {
+      const auto& g = m["roc_auc_ci_groups"];
+      const std::string method = m.value("roc_auc_ci_method", std::string());
+      const auto over = method.find("bootstrap over ");
+      std::string col = over == std::string::npos ? "groups" : method.substr(over + 15, method.find(' ', over + 15) - over - 15);
+      return "n/a (" + col + ": " + g["positive"].dump() + "+ " + g["negative"].dump() + "-)";
+    }
+    return cell(v);
+  };
   std::size_t w0 = 10;  // "precision" + 1
   for (const char* r : rows) w0 = std::max(w0, row_name(r).size() + 1);
   std::vector<std::size_t> w(models.size());
   for (std::size_t j = 0; j < models.size(); ++j) {
     w[j] = std::max<std::size_t>(models[j].size(), 6);
-    for (const char* r : rows) w[j] = std::max(w[j], cell(metrics[j].value(r, json())).size());
+    for (const char* r : rows) w[j] = std::max(w[j], table_cell(metrics[j], r).size());
   }
   auto pad = [](std::string s, std::size_t width) {
     if (s.size() < width) s.append(width - s.size(), ' ');
@@ -478,7 +490,7 @@ std::string format_report(const std::vector<std::string>& models, const std::vec
   out += "\n";
   for (const char* r : rows) {
     out += pad(row_name(r), w0);
-    for (std::size_t j = 0; j < models.size(); ++j) out += "  " + lpad(cell(metrics[j].value(r, json())), w[j]);
+    for (std::size_t j = 0; j < models.size(); ++j) out += "  " + lpad(table_cell(metrics[j], r), w[j]);
     out += "\n";
   }
   // Confusion matrices: rows = true class, columns = predicted class.
@@ -522,6 +534,7 @@ Evaluator::Evaluator(const Options& o)
     : label_(o.label),
       group_(o.group),
       ci_resamples_(static_cast<int>(o.ci_resamples)),
+      ci_min_groups_(o.ci_min_groups),
       threshold_(o.threshold),
       curves_(o.curves),
       predictions_(o.predictions) {}
@@ -767,8 +780,21 @@ Table Evaluator::run(StageContext& ctx, const std::vector<TablePtr>& inputs) {
       std::pair<double, double> ci;
       if (gcol) {
         if (dist) test_groups = unite_grouped(coll.allgather(pack_grouped(test_groups)));
-        ci = roc_auc_ci_groups(test_groups, ctx.seed(), ci_resamples_);
         m["roc_auc_ci_method"] = "bootstrap over " + group_ + " (" + std::to_string(ci_resamples_) + " draws)";
+        const auto [gpos, gneg] = class_groups(test_groups);
+        m["roc_auc_ci_groups"] = {{"positive", gpos}, {"negative", gneg}};
+        if (gpos < ci_min_groups_ || gneg < ci_min_groups_) {
+          // Resampling a handful of groups only moves weight between the few pairwise AUCs they make:
+          // an interval far narrower than what a new group would show. Say so instead of giving one.
+          ci = {kNaN, kNaN};
+          const std::string note = "too few test groups (" + group_ + ") for an interval: " + std::to_string(gpos) +
+                                   " with positive rows, " + std::to_string(gneg) + " with negative rows, needs " +
+                                   std::to_string(ci_min_groups_) + " of each (ci_min_groups)";
+          m["roc_auc_ci_note"] = note;
+          ctx.warn(who + "roc_auc_ci: " + note);
+        } else {
+          ci = roc_auc_ci_groups(test_groups, ctx.seed(), ci_resamples_);
+        }
       } else {
         std::vector<std::uint8_t> yy(o.truth.size());
         for (std::size_t i = 0; i < yy.size(); ++i) yy[i] = o.truth[i] == 1;

@@ -101,6 +101,7 @@ struct EvaluatorOptions {
   bool predictions = true;
   std::string group;  ///< "" = none
   std::int64_t ci_resamples = 1000;
+  std::int64_t ci_min_groups = 5;
 };
 
 class Evaluator : public Stage {
@@ -113,6 +114,7 @@ class Evaluator : public Stage {
   std::string label_;
   std::string group_;
   int ci_resamples_;
+  std::int64_t ci_min_groups_;
   double threshold_;
   bool curves_, predictions_;
 };

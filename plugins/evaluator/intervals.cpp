@@ -1,5 +1,7 @@
 #include "intervals.hpp"
 
+#include <set>
+
 #include <pipectl/error.hpp>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 
 namespace pipectl::eval {
 
@@ -218,6 +221,12 @@ std::pair<double, double> roc_auc_ci_groups(const GroupedRows& rows_in, std::uin
   }
   if (aucs.size() < 2) return {kNaN, kNaN};
   return {quantile(aucs, 0.025), quantile(aucs, 0.975)};
+}
+
+std::pair<std::int64_t, std::int64_t> class_groups(const GroupedRows& rows) {
+  std::set<std::uint64_t> pos, neg;
+  for (std::size_t i = 0; i < rows.size(); ++i) (rows.y[i] ? pos : neg).insert(rows.group[i]);
+  return {static_cast<std::int64_t>(pos.size()), static_cast<std::int64_t>(neg.size())};
 }
 
 std::vector<Device> devices_of(const GroupedRows& rows) {

@@ -59,6 +59,10 @@ std::pair<double, double> roc_auc_ci_delong(const std::vector<std::uint8_t>& y, 
 /// [lo, hi]: bootstrap over the groups of `rows` (NaN when fewer than 2 draws hold both classes).
 std::pair<double, double> roc_auc_ci_groups(const GroupedRows& rows, std::uint64_t seed, int resamples = 1000);
 
+/// How many groups have a positive row and how many a negative row (what a
+/// bootstrap over groups can resample of each class).
+std::pair<std::int64_t, std::int64_t> class_groups(const GroupedRows& rows);
+
 /// One device: its rows' mean log-odds as a probability, and its majority truth.
 struct Device {
   std::uint64_t group = 0;

@@ -31,6 +31,12 @@ PluginSpec evaluator_spec() {
   s.param("ci_resamples", &EvaluatorOptions::ci_resamples, "bootstrap draws of the groups for roc_auc_ci when `group` is set")
       .def(1000)
       .range(20, 100000);
+  s.param("ci_min_groups", &EvaluatorOptions::ci_min_groups,
+          "with `group`: the fewest test groups of each class (groups with a positive row, groups with a negative "
+          "row) a bootstrap interval is given for; with fewer, roc_auc_ci is null and roc_auc_ci_note says why "
+          "(resampling 3 devices gives an interval far narrower than the uncertainty)")
+      .def(5)
+      .at_least(2);
   // In a fit it scores the test rows: a trainer before it need not predict the training rows.
   s.reads_roles = {"valid", "test"};
   // The figures `pipectl runs` and compare show (metrics.json holds more).

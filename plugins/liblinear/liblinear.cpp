@@ -240,9 +240,11 @@ Table LiblinearTrainer::fit(StageContext& ctx, const Table& t) {
   }
   ctx.measure("train_seconds", std::chrono::duration<double>(clock::now() - t0).count());
 
-  const FeatureMatrix mall = build_features(t, columns_);
+  // Only the rows of the roles the consumers read (the others NULL, counted).
+  const PredictedRows pr = rows_to_predict(ctx, t, "liblinear");
+  const FeatureMatrix mall = pr.all ? build_features(t, columns_) : build_features(t, columns_, pr.rows);
   check_finite(mall, nullptr);
-  Table out = predict_all(ctx, t, mall);
+  Table out = predict_all(ctx, t, mall, pr.all ? nullptr : &pr.rows);
   record_importance(ctx, *this, t, 1);
   return out;
 }
@@ -306,9 +308,10 @@ Explanation LiblinearTrainer::explain(const Table& t, const std::vector<std::uin
   return e;
 }
 
-Table LiblinearTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {
+Table LiblinearTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m,
+                              const std::vector<std::uint32_t>* rows) {
   using clock = std::chrono::steady_clock;
-  const std::size_t n = t.rows();
+  const std::size_t n = m.rows;
   const std::size_t K = classes_.size();
   const std::size_t k = K == 2 ? 1 : K;
   std::vector<float> proba(n * k, 0.0f);
@@ -349,7 +352,8 @@ Table LiblinearTrainer::predict_all(StageContext& ctx, const Table& t, const Fea
     ctx.measure("predict_rows_per_second", s > 0 ? static_cast<double>(n) / s : 0.0);
   }
   ctx.progress(1.0);
-  return with_predictions(t, classes_, proba, ctx.stage_id());
+  return rows ? with_predictions(t, classes_, proba, ctx.stage_id(), *rows)
+              : with_predictions(t, classes_, proba, ctx.stage_id());
 }
 
 Table LiblinearTrainer::apply(StageContext& ctx, const Table& t) {

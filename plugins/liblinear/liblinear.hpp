@@ -82,7 +82,10 @@ class LiblinearTrainer : public Stage {
   Table fit(StageContext& ctx, const Table& t);
   Table apply(StageContext& ctx, const Table& t);
   /// Probabilities (row-major, 1 column when binary) of every row of `t`.
-  Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m);
+  /// Predict the rows of `m`: every row of `t`, or (`rows` given) those
+  /// rows of `t` only, the others' predictions left NULL.
+  Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m,
+                    const std::vector<std::uint32_t>* rows = nullptr);
   /// Score of class 1 (binary) from liblinear's decision values.
   double binary_decision(const double* dec) const;
 

@@ -35,8 +35,8 @@ PluginSpec liblinear_spec() {
           "divide every numeric feature by its max |value| over the training rows (kept in the state); "
           "one-hot / multi-hot indicators are already 0/1. Missing numeric values enter as 0")
       .def(true);
-  s.schema = trainer_schema;
-  s.schema_doc = kTrainerSchemaDoc;
+  s.schema = partial_trainer_schema;  // in a fit only the rows its consumers read are predicted
+  s.schema_doc = kPartialTrainerSchemaDoc;
   return s;
 }
 

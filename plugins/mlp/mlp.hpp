@@ -87,7 +87,10 @@ class MlpTrainer : public Stage {
  private:
   Table fit(StageContext& ctx, const Table& t);
   Table apply(StageContext& ctx, const Table& t);
-  Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m);
+  /// Predict the rows of `m`: every row of `t`, or (`rows` given) those
+  /// rows of `t` only, the others' predictions left NULL.
+  Table predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m,
+                    const std::vector<std::uint32_t>* rows = nullptr);
   /// Target values of "not this class" / "this class" for the activation.
   std::pair<double, double> target_range() const;
 

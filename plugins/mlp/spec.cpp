@@ -46,9 +46,9 @@ PluginSpec mlp_spec() {
       const std::string m = e.what(), head = "parameter \"hidden\" ";
       c.error("hidden", m.rfind(head, 0) == 0 ? m.substr(head.size()) : m);
     }
-    return trainer_schema(c);
+    return partial_trainer_schema(c);  // in a fit only the rows its consumers read are predicted
   };
-  s.schema_doc = kTrainerSchemaDoc;
+  s.schema_doc = kPartialTrainerSchemaDoc;
   return s;
 }
 

@@ -56,15 +56,9 @@ PluginSpec xgboost_spec() {
   // consumer_roles): the others' pred_label and pred_proba are NULL.
   s.schema = [](SchemaContext& c) {
     if (auto m = extra_params_problem(c.params().raw("params")); !m.empty()) c.error("params", m);
-    Schema out = trainer_schema(c);
-    if (const auto* pl = out.find("pred_label")) {
-      ColumnSchema x = *pl;
-      x.nullable = true;
-      out.set(x);
-    }
-    return out;
+    return partial_trainer_schema(c);
   };
-  s.schema_doc = std::string(kTrainerSchemaDoc) + "; pred_label is NULL on the rows no consumer reads";
+  s.schema_doc = kPartialTrainerSchemaDoc;
   return s;
 }
 

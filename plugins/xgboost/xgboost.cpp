@@ -1,4 +1,5 @@
 #include "xgboost.hpp"
+#include "dmatrix.hpp"
 
 #include <pipectl/error.hpp>
 #include <pipectl/explanation.hpp>
@@ -15,40 +16,11 @@
 #include <map>
 #include <set>
 #include <thread>
-#include <type_traits>
-
-// Every XGBoost call goes through this: a non-zero return becomes a
-// pipectl::Error naming the call and carrying XGBoost's own message.
-#define XGB_CALL(fn, ...)                                                                          \
-  do {                                                                                             \
-    if (fn(__VA_ARGS__) != 0)                                                                      \
-      throw ::pipectl::Error(std::string("xgboost: " #fn " failed: ") + ::XGBGetLastError());      \
-  } while (0)
 
 namespace pipectl::xgb {
 
 namespace {
 
-static_assert(std::is_same<std::uint64_t, std::size_t>::value ||
-                  (sizeof(std::uint64_t) == sizeof(std::size_t) && alignof(std::uint64_t) == alignof(std::size_t)),
-              "FeatureMatrix::indptr must be passable as size_t*");
-static_assert(sizeof(std::uint32_t) == sizeof(unsigned), "FeatureMatrix::indices must be passable as unsigned*");
-
-struct DMatrixDeleter {
-  void operator()(void* h) const noexcept {
-    if (h) XGDMatrixFree(h);
-  }
-};
-using DMatrixPtr = std::unique_ptr<void, DMatrixDeleter>;
-
-// Native categorical features: XGBoost's feature type "c" for them, "q" (numeric) for the others.
-void set_feature_types(DMatrixHandle h, const FeatureMatrix& m) {
-  if (m.categorical.empty()) return;
-  std::vector<const char*> types;
-  types.reserve(m.categorical.size());
-  for (auto c : m.categorical) types.push_back(c ? "c" : "q");
-  XGB_CALL(XGDMatrixSetStrFeatureInfo, h, "feature_type", types.data(), static_cast<bst_ulong>(types.size()));
-}
 
 // The same types kept by the booster, so that the saved model records them.
 void set_booster_feature_types(BoosterHandle b, const std::vector<std::uint8_t>& categorical) {
@@ -56,26 +28,6 @@ void set_booster_feature_types(BoosterHandle b, const std::vector<std::uint8_t>&
   std::vector<const char*> types;
   for (auto c : categorical) types.push_back(c ? "c" : "q");
   XGB_CALL(XGBoosterSetStrFeatureInfo, b, "feature_type", types.data(), static_cast<bst_ulong>(types.size()));
-}
-
-DMatrixPtr make_dmatrix(const FeatureMatrix& m, const std::vector<std::string>& xgb_names,
-                        const std::vector<float>* labels) {
-  DMatrixHandle h = nullptr;
-  XGB_CALL(XGDMatrixCreateFromCSREx, reinterpret_cast<const std::size_t*>(m.indptr.data()),
-           reinterpret_cast<const unsigned*>(m.indices.data()), m.values.data(), m.indptr.size(),
-           m.values.size(), m.cols, &h);
-  DMatrixPtr out(h);
-  if (labels) {
-    XGB_CALL(XGDMatrixSetFloatInfo, h, "label", labels->data(), static_cast<bst_ulong>(labels->size()));
-  }
-  std::vector<const char*> names;
-  names.reserve(xgb_names.size());
-  for (const auto& n : xgb_names) names.push_back(n.c_str());
-  if (!names.empty()) {
-    XGB_CALL(XGDMatrixSetStrFeatureInfo, h, "feature_name", names.data(), static_cast<bst_ulong>(names.size()));
-  }
-  set_feature_types(h, m);
-  return out;
 }
 
 void set_param(void* booster, const std::string& k, const std::string& v) {
@@ -454,8 +406,17 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
   const std::vector<std::uint8_t> feature_cats = mtr.categorical;
   const auto xgb_names = sanitize_feature_names(feature_names_);
   ctx.metric("num_features", static_cast<std::int64_t>(mtr.cols));
-  DMatrixPtr dtrain = make_dmatrix(mtr, xgb_names, &ytr.y);
-  mtr = FeatureMatrix();  // XGBoost holds its own copy now
+  // hist trains on histogram bins: its training matrix is built as a
+  // QuantileDMatrix straight from the CSR arrays (bins only, no copy of the
+  // values); exact and approx need the values (a DMatrix). The valid rows stay
+  // a DMatrix: they are only predicted, and XGBoost 1.7 predicts a
+  // QuantileDMatrix 20x slower (dmatrix.hpp).
+  const bool quantile = tree_method_ == "hist";
+  const auto dmatrix_start = clock::now();
+  DMatrixPtr dtrain = quantile ? make_quantile_dmatrix(mtr, xgb_names, &ytr.y, nullptr, static_cast<int>(max_bin_),
+                                                       threads())
+                               : make_dmatrix(mtr, xgb_names, &ytr.y);
+  mtr = FeatureMatrix();  // XGBoost holds its own form of it now
   DMatrixPtr dvalid;
   // On several workers every worker builds the Valid matrix when any has
   // Valid rows (XGBoost's DMatrix and evaluation are collective calls).
@@ -464,6 +425,7 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
     FeatureMatrix mva = build_features(t, columns_, valid_rows, native_);
     dvalid = make_dmatrix(mva, xgb_names, &yva.y);
   }
+  ctx.measure("dmatrix_seconds", std::chrono::duration<double>(clock::now() - dmatrix_start).count());
 
   std::vector<DMatrixHandle> cache = {dtrain.get()};
   if (dvalid) cache.push_back(dvalid.get());
@@ -626,31 +588,14 @@ Table XGBoostTrainer::fit(StageContext& ctx, const Table& t) {
 }
 
 Table XGBoostTrainer::predict_for_consumers(StageContext& ctx, const Table& t) {
-  const auto roles = ctx.consumer_roles();
-  std::vector<std::uint32_t> all(t.rows());
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint32_t>(i);
-  if (roles.empty() || !t.has_roles()) return predict_all(ctx, t, build_features(t, columns_, all, native_));
-  // Only the rows of the roles the consumers read; the others' predictions
-  // are NULL, counted by role, and the table's meta says how many were made.
-  std::vector<std::uint32_t> rows;
-  std::map<Role, std::int64_t> left;
-  const auto& r = t.roles();
-  for (std::size_t i = 0; i < r.size(); ++i) {
-    if (std::find(roles.begin(), roles.end(), r[i]) != roles.end())
-      rows.push_back(static_cast<std::uint32_t>(i));
-    else
-      ++left[r[i]];
+  const PredictedRows p = rows_to_predict(ctx, t, "xgboost");
+  if (p.all) {
+    std::vector<std::uint32_t> all(t.rows());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint32_t>(i);
+    return predict_all(ctx, t, build_features(t, columns_, all, native_));
   }
-  std::string names;
-  for (const auto& [role, count] : left) {
-    ctx.count(std::string("not_predicted.role.") + role_name(role), count);
-    names += std::string(names.empty() ? "" : ", ") + std::to_string(count) + " " + role_name(role);
-  }
-  if (!left.empty())
-    ctx.info("xgboost: predicted the " + std::to_string(rows.size()) + " rows its consumers read; " + names +
-             " rows left NULL");
-  const FeatureMatrix m = build_features(t, columns_, rows, native_);
-  return with_predictions(t, classes_, predict_proba(ctx, m, rows.size()), ctx.stage_id(), rows);
+  const FeatureMatrix m = build_features(t, columns_, p.rows, native_);
+  return with_predictions(t, classes_, predict_proba(ctx, m, p.rows.size()), ctx.stage_id(), p.rows);
 }
 
 Explanation XGBoostTrainer::explain(const Table& t, const std::vector<std::uint32_t>& rows, int) const {
@@ -668,25 +613,31 @@ Explanation XGBoostTrainer::explain(const Table& t, const std::vector<std::uint3
   e.note = "exact TreeSHAP (XGBoost) over the trees up to the best iteration; each row's contributions add up to "
            "its margin (binary: the log-odds of pred_proba)";
   if (e.rows == 0) return e;
+  // (rows, groups, features + 1), the bias last.
+  const auto v = predict_raw(m, 2, "contributions", e.rows * e.groups.size() * e.width(), 3);
+  e.values.assign(v.begin(), v.end());
+  return e;
+}
+
+std::vector<float> XGBoostTrainer::predict_raw(const FeatureMatrix& m, int type, const char* what, std::size_t expect,
+                                               std::uint64_t strict_dim) const {
   DMatrixPtr d = make_dmatrix(m, sanitize_feature_names(feature_names_), nullptr);
-  const json cfg = {{"type", 2},
+  const json cfg = {{"type", type},
                     {"training", false},
                     {"iteration_begin", 0},
                     {"iteration_end", best_iteration_ + 1},
-                    {"strict_shape", true}};
+                    {"strict_shape", strict_dim > 0}};
   const std::string cfg_s = cfg.dump();
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
   XGB_CALL(XGBoosterPredictFromDMatrix, booster_.get(), d.get(), cfg_s.c_str(), &shape, &dim, &out);
-  // strict_shape: (rows, groups, features + 1), the bias last.
   std::size_t total = 1;
   for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<std::size_t>(shape[i]);
-  const std::size_t expect = e.rows * e.groups.size() * e.width();
-  if (dim != 3 || total != expect)
-    throw Error("xgboost: contributions have " + std::to_string(total) + " values, expected " + std::to_string(expect));
-  e.values.assign(out, out + total);
-  return e;
+  if ((strict_dim > 0 && dim != strict_dim) || total != expect)
+    throw Error(std::string("xgboost: ") + what + " has " + std::to_string(total) + " values, expected " +
+                std::to_string(expect));
+  return std::vector<float>(out, out + total);
 }
 
 Table XGBoostTrainer::predict_all(StageContext& ctx, const Table& t, const FeatureMatrix& m) {
@@ -700,22 +651,7 @@ std::vector<float> XGBoostTrainer::predict_proba(StageContext& ctx, const Featur
   // On several workers a DMatrix is built even for no rows: building one is a collective call.
   if (n > 0 || ctx.collective().distributed()) {
     const auto t0 = clock::now();
-    DMatrixPtr d = make_dmatrix(m, sanitize_feature_names(feature_names_), nullptr);
-    const json cfg = {{"type", 0},
-                      {"training", false},
-                      {"iteration_begin", 0},
-                      {"iteration_end", best_iteration_ + 1},
-                      {"strict_shape", false}};
-    const std::string cfg_s = cfg.dump();
-    const bst_ulong* shape = nullptr;
-    bst_ulong dim = 0;
-    const float* out = nullptr;
-    XGB_CALL(XGBoosterPredictFromDMatrix, booster_.get(), d.get(), cfg_s.c_str(), &shape, &dim, &out);
-    std::size_t total = 1;
-    for (bst_ulong i = 0; i < dim; ++i) total *= static_cast<std::size_t>(shape[i]);
-    if (total != n * k)
-      throw Error("xgboost: prediction has " + std::to_string(total) + " values, expected " + std::to_string(n * k));
-    proba.assign(out, out + total);
+    proba = predict_raw(m, 0, "prediction", n * k, 0);
     const double s = std::chrono::duration<double>(clock::now() - t0).count();
     ctx.measure("predict_rows_per_second", s > 0 ? static_cast<double>(n) / s : 0.0);
   }

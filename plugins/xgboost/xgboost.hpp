@@ -114,6 +114,12 @@ class XGBoostTrainer : public Stage {
   Table predict_for_consumers(StageContext& ctx, const Table& t);
   /// Probabilities of the n rows of `m`, row-major (1 or classes columns).
   std::vector<float> predict_proba(StageContext& ctx, const FeatureMatrix& m, std::size_t n);
+  /// XGBoost's prediction of `type` (0 values, 2 contributions) for every row
+  /// of `m` with the trees up to the best iteration; `expect` values (and
+  /// `strict_dim` dimensions with strict_shape, 0 = not strict), or an error
+  /// naming `what`.
+  std::vector<float> predict_raw(const FeatureMatrix& m, int type, const char* what, std::size_t expect,
+                                 std::uint64_t strict_dim) const;
   int threads() const;
 
   // Parameters.

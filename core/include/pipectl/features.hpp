@@ -15,6 +15,8 @@
 
 namespace pipectl {
 
+class StageContext;
+
 struct PIPECTL_API FeatureMatrix {
   std::size_t rows = 0;
   std::size_t cols = 0;
@@ -83,5 +85,17 @@ PIPECTL_API Table with_predictions(const Table& t, const std::vector<std::string
 PIPECTL_API Table with_predictions(const Table& t, const std::vector<std::string>& classes,
                                    const std::vector<float>& proba, const std::string& model_id,
                                    const std::vector<std::uint32_t>& rows);
+
+/// The rows a trainer predicts after its fit: those of the roles its
+/// consumers read (StageContext::consumer_roles()). `all` when they read every
+/// role or the table has no roles (then `rows` is empty: predict every row).
+/// Otherwise the rows left out are counted per role
+/// ("not_predicted.role.<role>") and said in one info line starting with
+/// `plugin`; with_predictions(…, rows) leaves their predictions NULL.
+struct PIPECTL_API PredictedRows {
+  bool all = true;
+  std::vector<std::uint32_t> rows;
+};
+PIPECTL_API PredictedRows rows_to_predict(StageContext& ctx, const Table& t, const std::string& plugin);
 
 }  // namespace pipectl

@@ -54,6 +54,10 @@ void declare_trainer_params(PluginSpec& s) {
 PIPECTL_API Schema trainer_schema(SchemaContext& ctx);
 /// The trainer rule in words (for `plugins describe`).
 PIPECTL_API extern const char* const kTrainerSchemaDoc;
+/// The same for a trainer that predicts in a fit only the rows its consumers
+/// read (rows_to_predict, features.hpp): pred_label is nullable.
+PIPECTL_API Schema partial_trainer_schema(SchemaContext& ctx);
+PIPECTL_API extern const char* const kPartialTrainerSchemaDoc;
 
 /// What a fit trains on, after prepare_training's checks.
 struct PIPECTL_API TrainingSet {

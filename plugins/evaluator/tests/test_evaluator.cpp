@@ -838,6 +838,22 @@ TEST_CASE("evaluator: group = device gives roc_auc_ci by groups and device verdi
   CHECK(m["device_recall"].get<double>() == 1.0);
   CHECK(m["accuracy"].get<double>() < 0.7);  // per session at 0.5: every IoT row is "no"
 
+  CHECK(m["roc_auc_ci_groups"] == json({{"positive", 6}, {"negative", 12}}));
+  CHECK_FALSE(m.contains("roc_auc_ci_note"));
+  SUBCASE("fewer test groups of a class than ci_min_groups: no interval, a note and a warning") {
+    TestContext c2("eval");
+    eval::Evaluator e2(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(
+        spec(), {{"group", "mac"}, {"ci_min_groups", 7}}));
+    e2.run(c2, in({t}));
+    CHECK(c2.metrics["roc_auc_ci"].is_null());
+    CHECK(c2.metrics["roc_auc_ci_note"] ==
+          "too few test groups (mac) for an interval: 6 with positive rows, 12 with negative rows, needs 7 of each "
+          "(ci_min_groups)");
+    CHECK(c2.metrics["roc_auc"] == m["roc_auc"]);  // the figure itself stays
+    CHECK(std::count_if(c2.log.begin(), c2.log.end(), [](const std::string& l) {
+            return l.rfind("warn: ", 0) == 0 && l.find("roc_auc_ci: too few test groups (mac)") != std::string::npos;
+          }) == 1);
+  }
   SUBCASE("without a group: DeLong") {
     TestContext c2("eval");
     eval::Evaluator e2(pipectl::testing::options_with_defaults<eval::EvaluatorOptions>(spec()));

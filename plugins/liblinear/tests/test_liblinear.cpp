@@ -323,3 +323,39 @@ TEST_CASE("liblinear: apply checks the features match the fitted model") {
                          "liblinear state: the model file has 8 features, the state names 9", Error);
   }
 }
+
+TEST_CASE("liblinear: when its consumers read valid and test rows only, the train rows are left NULL and counted") {
+  const Table t = make_table(2000, LabelKind::Binary);
+  const Params p = params();
+  Lin every(p), some(p);
+  TestContext all_ctx("lin"), some_ctx("lin");
+  some_ctx.roles_read = {Role::Valid, Role::Test};
+  const Table a = every.run(all_ctx, in(t));
+  const Table b = some.run(some_ctx, in(t));
+  const auto& roles = t.roles();
+  std::int64_t train = 0;
+  const Column& pa = a.at("pred_proba");
+  const Column& pb = b.at("pred_proba");
+  const Column& la = a.at("pred_label");
+  const Column& lb = b.at("pred_label");
+  CHECK(pa.null_count() == 0);
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    if (roles[i] == Role::Train) {
+      ++train;
+      CHECK(pb.is_null(i));
+      CHECK(lb.codes[i] == -1);
+    } else {
+      REQUIRE_FALSE(pb.is_null(i));
+      CHECK(pb.f64[i] == pa.f64[i]);  // the same model, the same value
+      CHECK(lb.codes[i] == la.codes[i]);
+    }
+  }
+  REQUIRE(train > 0);
+  CHECK(pb.null_count() == static_cast<std::size_t>(train));
+  CHECK(some_ctx.counters["not_predicted.role.train"] == train);
+  CHECK(all_ctx.counters.count("not_predicted.role.train") == 0);
+  CHECK(b.meta("predicted_rows") == std::to_string(t.rows() - static_cast<std::size_t>(train)) + " of " +
+                                        std::to_string(t.rows()));
+  CHECK(a.meta("predicted_rows").empty());
+  b.check();
+}

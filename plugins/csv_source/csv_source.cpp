@@ -368,9 +368,15 @@ Schema CsvConfig::schema() const {
     out.known = false;
     return out;
   }
-  for (const auto& [name, t] : types) out.columns.push_back({name, t});
+  auto column = [](const std::string& name, DType t) {
+    ColumnSchema c;
+    c.name = name;
+    c.type = t;
+    return c;
+  };
+  for (const auto& [name, t] : types) out.columns.push_back(column(name, t));
   for (const auto& l : list_columns)
-    if (!types.count(l)) out.columns.push_back({l, DType::MultiCategorical});
+    if (!types.count(l)) out.columns.push_back(column(l, DType::MultiCategorical));
   return out;
 }
 

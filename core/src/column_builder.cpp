@@ -132,6 +132,18 @@ std::map<std::string, DType> parse_column_types(const nlohmann::json& t, bool mu
   return out;
 }
 
+std::string column_types_problem(const nlohmann::json& t, bool multi) {
+  if (!t.is_object()) return "";
+  try {
+    parse_column_types(t, multi);
+  } catch (const Error& e) {
+    std::string m = e.what();
+    const std::string head = "parameter \"types\": ";
+    return m.rfind(head, 0) == 0 ? m.substr(head.size()) : m;
+  }
+  return "";
+}
+
 ListJoin::ListJoin(const std::vector<std::int64_t>& keys, bool distinct, std::string list_sql)
     : keys_(keys), n_(keys.size()), distinct_(distinct), sql_(std::move(list_sql)), offsets_(n_ + 1, 0) {}
 

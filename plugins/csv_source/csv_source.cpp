@@ -164,13 +164,8 @@ std::vector<std::pair<std::string, std::string>> CsvConfig::problems(const CsvOp
   else if (delim.size() == 1 && o.list_separator.find(delim[0]) != std::string::npos)
     p.push_back({"list_separator", "contains the delimiter"});
   std::map<std::string, DType> types;
-  try {
-    if (o.types.is_object()) types = parse_column_types(o.types, /*multi=*/true);
-  } catch (const Error& e) {
-    std::string m = e.what();
-    const std::string head = "parameter \"types\": ";
-    p.push_back({"types", m.rfind(head, 0) == 0 ? m.substr(head.size()) : m});
-  }
+  if (auto m = column_types_problem(o.types, /*multi=*/true); !m.empty()) p.push_back({"types", m});
+  else if (o.types.is_object()) types = parse_column_types(o.types, /*multi=*/true);
   for (const auto& l : o.list_columns) {
     auto it = types.find(l);
     if (it != types.end() && it->second != DType::MultiCategorical)

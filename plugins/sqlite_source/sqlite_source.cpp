@@ -284,13 +284,7 @@ SqliteConfig SqliteConfig::from(const SqliteOptions& o) {
 
 std::vector<std::pair<std::string, std::string>> SqliteConfig::problems(const SqliteOptions& o) {
   std::vector<std::pair<std::string, std::string>> p;
-  try {
-    if (o.types.is_object()) parse_column_types(o.types, /*multi=*/false);
-  } catch (const Error& e) {
-    std::string m = e.what();
-    const std::string head = "parameter \"types\": ";
-    p.push_back({"types", m.rfind(head, 0) == 0 ? m.substr(head.size()) : m});
-  }
+  if (auto m = column_types_problem(o.types, /*multi=*/false); !m.empty()) p.push_back({"types", m});
   SqliteOptions untyped = o;
   untyped.types = json::object();
   const SqliteConfig c = from(untyped);

@@ -75,6 +75,10 @@ PIPECTL_API const std::vector<std::int64_t>& checked_list_keys(const Column& key
 /// The `types` parameter: a table of column = "int64" | "float64" |
 /// "categorical" (| "multi_categorical" where the source reads lists).
 PIPECTL_API std::map<std::string, DType> parse_column_types(const nlohmann::json& t, bool multi);
+/// What parse_column_types would refuse in `t`, without the leading
+/// `parameter "types": ` (for a schema rule that reports at the parameter);
+/// "" when `t` is not a table or is acceptable.
+PIPECTL_API std::string column_types_problem(const nlohmann::json& t, bool multi);
 
 /// The list column (e.g. each session's DNS names) from a (key, value) query
 /// ordered by key, merged onto the rows' ascending keys: every row gets the
